@@ -1,0 +1,411 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+enum opt_kind {
+    OPT_BOOL,     /* 1/0, on/off, true/false, yes/no */
+    OPT_LONG,     /* integer in [min, max] */
+    OPT_STRING,   /* any text up to the field's size */
+    OPT_ENUM,     /* one word of a '|' list; stored as its index */
+    OPT_DURATION, /* 0/off or N with ms/s/m/h (no unit: seconds) */
+    OPT_BYTES,    /* N with optional k/m/g (KiB, MiB, GiB) */
+    OPT_SIGNAL,   /* SIGUSR2, USR2, 12 or off */
+    OPT_FORMATS,  /* comma list of format names */
+};
+
+struct opt {
+    const char *name;  /* after the NODEPROF_ prefix */
+    enum opt_kind kind;
+    const char *def;   /* default, parsed by the same code as user values */
+    long min, max;     /* OPT_LONG bounds */
+    const char *words; /* OPT_ENUM words, '|' separated */
+    size_t offset, size;
+    const char *help;
+};
+
+#define F(field) offsetof(struct np_config, field), sizeof(((struct np_config *)0)->field)
+
+/* The one table. README.md's configuration table is printed from it
+ * (`nodeprof config --markdown`) and a test checks the two agree. */
+static const struct opt opts[] = {
+    { "DISABLE", OPT_BOOL, "0", 0, 0, NULL, F(disable),
+      "`1` turns nodeprof off entirely: nothing is injected into node" },
+    { "DIR", OPT_STRING, ".", 0, 0, NULL, F(dir),
+      "directory for profiles, created `0700` if missing; relative to the working directory at start-up" },
+    { "NAME", OPT_STRING, "nodeprof-%p-%t-%n", 0, 0, NULL, F(name),
+      "file name pattern: `%p` pid, `%t` UTC time, `%n` sequence number, `%h` host name, `%w` worker thread id, `%{VAR}` environment variable, `%%`; the extension is added by kind" },
+    { "CPU", OPT_BOOL, "on", 0, 0, NULL, F(cpu),
+      "profile the CPU from start-up to exit" },
+    { "CPU_INTERVAL", OPT_LONG, "1000", 1, 1000000, NULL, F(cpu_interval_us),
+      "CPU sampling interval in microseconds (like `--cpu-prof-interval`)" },
+    { "WORKERS", OPT_BOOL, "off", 0, 0, NULL, F(workers),
+      "`on`: each worker thread also writes its own CPU profile" },
+    { "MATCH", OPT_STRING, "", 0, 0, NULL, F(match),
+      "glob matched against the main script's absolute path (`*/server.js`); other node processes are not profiled, but their children still are considered. Empty: every process" },
+    { "LOG", OPT_ENUM, "warn", 0, 0, "error|warn|info|debug", F(log_level),
+      "log level of `nodeprof:` lines on stderr" },
+    { "LOG_FILE", OPT_STRING, "", 0, 0, NULL, F(log_file),
+      "append log lines to this file instead of stderr" },
+    { "MANIFEST", OPT_STRING, "", 0, 0, NULL, F(manifest),
+      "append the path of every file written to this file, one per line (used by `nodeprof run`)" },
+    { "FIFO", OPT_STRING, "on", 0, 0, NULL, F(fifo),
+      "control FIFO: `on` (`/tmp/nodeprof-<uid>/<pid>.ctl`), `off`, or a path" },
+    { "SIGNAL", OPT_SIGNAL, "SIGUSR2", 0, 0, NULL, F(signal),
+      "signal that triggers `NODEPROF_SIGNAL_ACTION`; `off` disables; `SIGUSR1` is refused (node's inspector owns it)" },
+    { "SIGNAL_ACTION", OPT_ENUM, "dump", 0, 0, "dump|toggle|heapsnapshot", F(signal_action),
+      "`dump`: write the CPU profile so far and keep profiling; `toggle`: start/stop CPU profiling; `heapsnapshot`: write a heap snapshot" },
+    { "HEAP", OPT_BOOL, "off", 0, 0, NULL, F(heap),
+      "run the sampling heap profiler from start-up and write a `.heapprofile` at exit" },
+    { "HEAP_INTERVAL", OPT_BYTES, "512k", 1, 1L << 30, NULL, F(heap_interval),
+      "heap sampling interval in bytes (`k`, `m` suffixes allowed)" },
+    { "HEAPSNAPSHOT_NEAR_LIMIT", OPT_LONG, "0", 0, 1000, NULL, F(heapsnapshot_near_limit),
+      "write up to N heap snapshots as the heap approaches its limit (like `--heapsnapshot-near-heap-limit`)" },
+    { "PERIOD", OPT_DURATION, "off", 0, 0, NULL, F(period_ms),
+      "continuous mode: write the CPU (and heap) profile every period (`500ms`, `60s`, `5m`, `1h`) and go on profiling" },
+    { "KEEP", OPT_LONG, "0", 0, 1000000, NULL, F(keep),
+      "keep only the newest N files of each kind that this process wrote; `0` keeps all" },
+    { "FORMATS", OPT_FORMATS, "cpuprofile", 0, 0, NULL, F(formats),
+      "comma list of output formats: `cpuprofile`, `pprof`, `collapsed`, `speedscope`, `html`, `top`" },
+};
+#define NOPTS (sizeof opts / sizeof opts[0])
+#define PREFIX "NODEPROF_"
+
+static const char *const format_names[] = {
+    "cpuprofile", "pprof", "collapsed", "speedscope", "html", "top",
+};
+#define NFORMATS (sizeof format_names / sizeof format_names[0])
+
+int np_parse_long(const char *s, long min, long max, long *out, const char **why)
+{
+    if (!s || !*s) { *why = "empty"; return -1; }
+    const char *p = s;
+    while (isspace((unsigned char)*p)) p++;
+    if (!isdigit((unsigned char)*p) && *p != '-' && *p != '+') { *why = "not a number"; return -1; }
+    errno = 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0') { *why = "not a number"; return -1; }
+    if (errno == ERANGE || v < min || v > max) {
+        static __thread char msg[64];
+        snprintf(msg, sizeof msg, "out of range %ld..%ld", min, max);
+        *why = msg;
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Splits "123abc" into 123 and "abc"; the number must fit a long. */
+static int split_number(const char *s, long *num, const char **unit, const char **why)
+{
+    if (!s || !isdigit((unsigned char)*s)) { *why = "not a number"; return -1; }
+    errno = 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (errno == ERANGE) { *why = "too large"; return -1; }
+    *num = v;
+    *unit = end;
+    return 0;
+}
+
+static int scale(long v, long mul, long *out, const char **why)
+{
+    if (v > LONG_MAX / mul) { *why = "too large"; return -1; }
+    *out = v * mul;
+    return 0;
+}
+
+int np_parse_duration_ms(const char *s, long *out, const char **why)
+{
+    if (s && (!strcasecmp(s, "off") || !strcmp(s, "0"))) { *out = 0; return 0; }
+    long v;
+    const char *unit;
+    if (split_number(s, &v, &unit, why)) return -1;
+    long mul;
+    if (!strcmp(unit, "ms")) mul = 1;
+    else if (!strcmp(unit, "s") || !*unit) mul = 1000;
+    else if (!strcmp(unit, "m")) mul = 60 * 1000;
+    else if (!strcmp(unit, "h")) mul = 3600 * 1000;
+    else { *why = "unknown unit (use ms, s, m or h)"; return -1; }
+    if (scale(v, mul, out, why)) return -1;
+    if (*out < 100 || *out > 7L * 24 * 3600 * 1000) { *why = "out of range 100ms..168h"; return -1; }
+    return 0;
+}
+
+int np_parse_bytes(const char *s, long *out, const char **why)
+{
+    long v;
+    const char *unit;
+    if (split_number(s, &v, &unit, why)) return -1;
+    long mul;
+    if (!*unit || !strcmp(unit, "b")) mul = 1;
+    else if (!strcasecmp(unit, "k") || !strcasecmp(unit, "kb") || !strcasecmp(unit, "kib")) mul = 1L << 10;
+    else if (!strcasecmp(unit, "m") || !strcasecmp(unit, "mb") || !strcasecmp(unit, "mib")) mul = 1L << 20;
+    else if (!strcasecmp(unit, "g") || !strcasecmp(unit, "gb") || !strcasecmp(unit, "gib")) mul = 1L << 30;
+    else { *why = "unknown unit (use k, m or g)"; return -1; }
+    return scale(v, mul, out, why);
+}
+
+static const struct { const char *name; int sig; } signals[] = {
+    { "SIGHUP", SIGHUP }, { "SIGINT", SIGINT }, { "SIGQUIT", SIGQUIT },
+    { "SIGUSR1", SIGUSR1 }, { "SIGUSR2", SIGUSR2 }, { "SIGTERM", SIGTERM },
+    { "SIGPWR", SIGPWR }, { "SIGWINCH", SIGWINCH }, { "SIGTTIN", SIGTTIN },
+    { "SIGTTOU", SIGTTOU }, { "SIGURG", SIGURG }, { "SIGPROF", SIGPROF },
+};
+
+const char *np_signal_name(int sig)
+{
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+        if (signals[i].sig == sig) return signals[i].name;
+    return "signal";
+}
+
+int np_parse_signal(const char *s, int *out, const char **why)
+{
+    if (s && !strcasecmp(s, "off")) { *out = 0; return 0; }
+    int sig = 0;
+    long n;
+    const char *ignored;
+    if (s && isdigit((unsigned char)*s)) {
+        if (np_parse_long(s, 1, 64, &n, &ignored)) { *why = "not a signal"; return -1; }
+        sig = (int)n;
+    } else if (s) {
+        const char *bare = strncasecmp(s, "SIG", 3) ? s : s + 3;
+        for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+            if (!strcasecmp(bare, signals[i].name + 3)) sig = signals[i].sig;
+        if (!sig && !strncasecmp(bare, "RTMIN+", 6) &&
+            !np_parse_long(bare + 6, 0, SIGRTMAX - SIGRTMIN, &n, &ignored))
+            sig = SIGRTMIN + (int)n;
+    }
+    if (!sig) { *why = "not a signal name"; return -1; }
+    if (sig == SIGUSR1) { *why = "SIGUSR1 belongs to node (it opens the inspector port)"; return -1; }
+    if (sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV || sig == SIGBUS ||
+        sig == SIGFPE || sig == SIGILL || sig == SIGABRT || sig == SIGINT ||
+        sig == SIGTERM || sig == SIGCHLD || sig == SIGPIPE || sig == SIGALRM) {
+        *why = "that signal cannot be used as a trigger";
+        return -1;
+    }
+    *out = sig;
+    return 0;
+}
+
+const char *np_format_name(unsigned one_format)
+{
+    for (size_t i = 0; i < NFORMATS; i++)
+        if (one_format == 1u << i) return format_names[i];
+    return "?";
+}
+
+int np_parse_formats(const char *s, unsigned *out, const char **why)
+{
+    unsigned bits = 0;
+    const char *p = s ? s : "";
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        size_t i;
+        for (i = 0; i < NFORMATS; i++)
+            if (strlen(format_names[i]) == len && !strncasecmp(p, format_names[i], len)) break;
+        if (i == NFORMATS) {
+            *why = "unknown format (use cpuprofile, pprof, collapsed, speedscope, html, top)";
+            return -1;
+        }
+        bits |= 1u << i;
+        p += len + (p[len] == ',');
+    }
+    if (!bits) { *why = "empty"; return -1; }
+    *out = bits;
+    return 0;
+}
+
+static int parse_bool(const char *s, bool *out, const char **why)
+{
+    static const char *const yes[] = { "1", "on", "true", "yes" };
+    static const char *const no[] = { "0", "off", "false", "no", "" };
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+        if (!strcasecmp(s, yes[i])) { *out = true; return 0; }
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        if (!strcasecmp(s, no[i])) { *out = false; return 0; }
+    *why = "expected on or off";
+    return -1;
+}
+
+static int parse_enum(const char *s, const char *words, int *out, const char **why)
+{
+    int index = 0;
+    for (const char *w = words; *w; index++) {
+        size_t len = strcspn(w, "|");
+        if (strlen(s) == len && !strncasecmp(s, w, len)) { *out = index; return 0; }
+        w += len + (w[len] == '|');
+    }
+    static __thread char msg[96];
+    snprintf(msg, sizeof msg, "expected one of %s", words);
+    *why = msg;
+    return -1;
+}
+
+/* Parses one value into its field; the field is untouched on error. */
+static int parse_value(const struct opt *o, const char *s, struct np_config *cfg, const char **why)
+{
+    void *field = (char *)cfg + o->offset;
+    switch (o->kind) {
+    case OPT_BOOL: return parse_bool(s, field, why);
+    case OPT_LONG: return np_parse_long(s, o->min, o->max, field, why);
+    case OPT_ENUM: return parse_enum(s, o->words, field, why);
+    case OPT_DURATION: return np_parse_duration_ms(s, field, why);
+    case OPT_SIGNAL: return np_parse_signal(s, field, why);
+    case OPT_FORMATS: return np_parse_formats(s, field, why);
+    case OPT_BYTES: {
+        long v;
+        if (np_parse_bytes(s, &v, why)) return -1;
+        if (v < o->min || v > o->max) { *why = "out of range 1..1g"; return -1; }
+        *(long *)field = v;
+        return 0;
+    }
+    case OPT_STRING:
+        if (strlen(s) >= o->size) { *why = "too long"; return -1; }
+        memcpy(field, s, strlen(s) + 1);
+        return 0;
+    }
+    *why = "internal error";
+    return -1;
+}
+
+void np_config_defaults(struct np_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < NOPTS; i++) {
+        const char *why;
+        parse_value(&opts[i], opts[i].def, cfg, &why); /* defaults are valid: unit-tested */
+    }
+}
+
+static const char *env_lookup(char *const *envp, const char *name)
+{
+    size_t len = strlen(name);
+    for (char *const *e = envp; e && *e; e++)
+        if (!strncmp(*e, name, len) && (*e)[len] == '=') return *e + len + 1;
+    return NULL;
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63) return 64;
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = a[i - 1] != b[j - 1];
+            size_t best = diag + cost;
+            if (row[j] + 1 < best) best = row[j] + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+static void report_unknown(char *const *envp, np_config_report_fn report, void *ctx)
+{
+    size_t plen = strlen(PREFIX);
+    for (char *const *e = envp; e && *e; e++) {
+        if (strncmp(*e, PREFIX, plen)) continue;
+        const char *name = *e + plen;
+        size_t len = strcspn(name, "=");
+        char buf[64];
+        if (len >= sizeof buf) len = sizeof buf - 1;
+        memcpy(buf, name, len);
+        buf[len] = '\0';
+        size_t best = (size_t)-1, best_d = 64;
+        for (size_t i = 0; i < NOPTS; i++) {
+            if (!strcmp(buf, opts[i].name)) { best = i; best_d = 0; break; }
+            size_t d = edit_distance(buf, opts[i].name);
+            if (d < best_d) { best_d = d; best = i; }
+        }
+        if (best_d == 0) continue;
+        char msg[256];
+        if (best_d <= 4)
+            snprintf(msg, sizeof msg, "unknown variable " PREFIX "%s (did you mean " PREFIX "%s?)", buf, opts[best].name);
+        else
+            snprintf(msg, sizeof msg, "unknown variable " PREFIX "%s", buf);
+        report(ctx, msg);
+    }
+}
+
+void np_config_load(struct np_config *cfg, char *const *envp,
+                    np_config_report_fn report, void *ctx)
+{
+    np_config_defaults(cfg);
+    for (size_t i = 0; i < NOPTS; i++) {
+        char var[64];
+        snprintf(var, sizeof var, PREFIX "%s", opts[i].name);
+        const char *val = env_lookup(envp, var);
+        if (!val) continue;
+        const char *why = "invalid";
+        if (parse_value(&opts[i], val, cfg, &why) == 0) continue;
+        char msg[512];
+        snprintf(msg, sizeof msg, "invalid %s=%.200s: %s; using %s", var, val, why,
+                 *opts[i].def ? opts[i].def : "(empty)");
+        report(ctx, msg);
+    }
+    report_unknown(envp, report, ctx);
+}
+
+void np_config_print_markdown(FILE *out)
+{
+    fprintf(out, "| variable | default | meaning |\n|---|---|---|\n");
+    for (size_t i = 0; i < NOPTS; i++)
+        fprintf(out, "| `" PREFIX "%s` | %s%s%s | %s |\n", opts[i].name,
+                *opts[i].def ? "`" : "", *opts[i].def ? opts[i].def : "(empty)",
+                *opts[i].def ? "`" : "", opts[i].help);
+}
+
+static void print_field(const struct opt *o, const struct np_config *cfg, FILE *out)
+{
+    const void *field = (const char *)cfg + o->offset;
+    fprintf(out, PREFIX "%s=", o->name);
+    switch (o->kind) {
+    case OPT_BOOL: fputs(*(const bool *)field ? "on" : "off", out); break;
+    case OPT_LONG: case OPT_BYTES: fprintf(out, "%ld", *(const long *)field); break;
+    case OPT_DURATION:
+        if (*(const long *)field) fprintf(out, "%ldms", *(const long *)field);
+        else fputs("off", out);
+        break;
+    case OPT_STRING: fputs((const char *)field, out); break;
+    case OPT_SIGNAL:
+        fputs(*(const int *)field ? np_signal_name(*(const int *)field) : "off", out);
+        break;
+    case OPT_ENUM: {
+        const char *w = o->words;
+        for (int i = *(const int *)field; i > 0 && *w; i--) w += strcspn(w, "|") + 1;
+        fprintf(out, "%.*s", (int)strcspn(w, "|"), w);
+        break;
+    }
+    case OPT_FORMATS: {
+        unsigned bits = *(const unsigned *)field;
+        const char *sep = "";
+        for (size_t i = 0; i < NFORMATS; i++)
+            if (bits & (1u << i)) { fprintf(out, "%s%s", sep, format_names[i]); sep = ","; }
+        break;
+    }
+    }
+    fputc('\n', out);
+}
+
+void np_config_print(const struct np_config *cfg, FILE *out)
+{
+    for (size_t i = 0; i < NOPTS; i++) print_field(&opts[i], cfg, out);
+}

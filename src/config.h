@@ -1,0 +1,74 @@
+/* Configuration: every NODEPROF_* variable, parsed and validated in one place
+ * from one table (config.c). Bad values are reported, never fatal: the
+ * default is used instead. */
+#ifndef NODEPROF_CONFIG_H
+#define NODEPROF_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define NP_PATH_MAX 4096
+
+enum np_signal_action { NP_SIGACT_DUMP, NP_SIGACT_TOGGLE, NP_SIGACT_HEAPSNAPSHOT };
+
+/* Output formats (NODEPROF_FORMATS), one bit each. */
+enum np_format {
+    NP_FMT_CPUPROFILE = 1u << 0, /* the inspector's own JSON (.cpuprofile / .heapprofile) */
+    NP_FMT_PPROF      = 1u << 1,
+    NP_FMT_COLLAPSED  = 1u << 2,
+    NP_FMT_SPEEDSCOPE = 1u << 3,
+    NP_FMT_HTML       = 1u << 4,
+    NP_FMT_TOP        = 1u << 5,
+};
+
+struct np_config {
+    bool disable;
+    char dir[NP_PATH_MAX];
+    char name[256];
+    bool cpu;
+    long cpu_interval_us;
+    bool workers;
+    char match[1024];
+    int log_level;                 /* enum np_log_level */
+    char log_file[NP_PATH_MAX];
+    char manifest[NP_PATH_MAX];
+    char fifo[NP_PATH_MAX];        /* "on", "off" or a path */
+    int signal;                    /* 0 = off */
+    int signal_action;             /* enum np_signal_action */
+    bool heap;
+    long heap_interval;            /* bytes */
+    long heapsnapshot_near_limit;  /* snapshots, 0 = off */
+    long period_ms;                /* 0 = off */
+    long keep;                     /* 0 = keep all */
+    unsigned formats;              /* enum np_format bits */
+};
+
+/* Called once per problem found, with a complete message (no prefix). */
+typedef void (*np_config_report_fn)(void *ctx, const char *msg);
+
+/* Fills cfg from envp (NULL-terminated "NAME=value" strings). Never fails:
+ * every bad value is reported and replaced by its default; unknown
+ * NODEPROF_* names are reported with the closest known name. */
+void np_config_load(struct np_config *cfg, char *const *envp,
+                    np_config_report_fn report, void *ctx);
+
+/* Sets cfg to the defaults of every variable. */
+void np_config_defaults(struct np_config *cfg);
+
+/* The documentation table (markdown rows, as in README.md). */
+void np_config_print_markdown(FILE *out);
+
+/* Writes "NAME=value" lines of the configuration in force (for `status`). */
+void np_config_print(const struct np_config *cfg, FILE *out);
+
+/* Parsers shared with the command line and the control commands. Each
+ * returns 0, or -1 with a reason in *why. */
+int np_parse_long(const char *s, long min, long max, long *out, const char **why);
+int np_parse_duration_ms(const char *s, long *out, const char **why);
+int np_parse_bytes(const char *s, long *out, const char **why);
+int np_parse_signal(const char *s, int *out, const char **why);
+int np_parse_formats(const char *s, unsigned *out, const char **why);
+const char *np_format_name(unsigned one_format);
+const char *np_signal_name(int sig);
+
+#endif
