@@ -1,0 +1,82 @@
+/* The parsed profile: a compact, read-only model of a .cpuprofile or
+ * .heapprofile shared by every writer (pprof, collapsed, speedscope, top,
+ * HTML).
+ *
+ * Nodes are stored in depth-first preorder: the root is node 0, a parent's
+ * index is always smaller than its children's, and node i's subtree is the
+ * index range [i, nodes[i].end). So a forward pass visits parents before
+ * children and a backward pass children before parents: no writer needs
+ * recursion, however deep the stacks. Children of i, in their original
+ * order: for (j = i + 1; j < nodes[i].end; j = nodes[j].end).
+ *
+ * Strings are interned: equal strings have equal ids, and id 0 is "". */
+#ifndef NODEPROF_PROFILE_H
+#define NODEPROF_PROFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats.h"
+
+#define NP_NO_NODE UINT32_MAX
+
+/* One distinct call frame (function name, script URL, position). Nodes
+ * with equal frames share one entry, so frames[] is the list of functions. */
+struct np_frame {
+    uint32_t name;   /* string id; "(anonymous)" for V8's empty name */
+    uint32_t url;    /* string id; "" for native and synthetic frames */
+    int32_t line;    /* 1-based as DevTools shows it, 0 when unknown */
+    int32_t column;  /* 1-based, 0 when unknown */
+};
+
+struct np_node {
+    uint32_t parent; /* NP_NO_NODE for the root */
+    uint32_t frame;  /* index into frames */
+    uint32_t depth;  /* root = 0 */
+    uint32_t end;    /* one past the last node of this subtree */
+    /* Cost of this node itself. CPU: samples and microseconds. Heap:
+     * sampled allocations and bytes (selfSize). */
+    int64_t self_count;
+    int64_t self_weight;
+};
+
+struct np_profile {
+    enum np_profile_kind kind;
+
+    const char **strings; /* interned, NUL-terminated; strings[0] = "" */
+    size_t nstrings;
+    struct np_frame *frames;
+    size_t nframes;
+    struct np_node *nodes; /* preorder, nodes[0] is the root */
+    size_t nnodes;
+
+    /* CPU samples in time order: the node sampled and the time it stands
+     * for in microseconds, which is the timeDelta that precedes it (the
+     * time since the previous sample, or since startTime for the first),
+     * so the weights add up to the sampled span. Heap: empty. */
+    uint32_t *sample_node;
+    int64_t *sample_weight;
+    size_t nsamples;
+
+    int64_t total_count;  /* sum of self_count over the nodes */
+    int64_t total_weight; /* sum of self_weight over the nodes */
+
+    int64_t start_us;     /* CPU: startTime and endTime; heap: 0 */
+    int64_t end_us;
+    int64_t interval_us;  /* CPU: median sampling interval, 0 if unknown */
+
+    struct np_arena *arena; /* owns the strings */
+};
+
+/* "name (url:line)"-style display helpers shared by the writers. */
+static inline const char *np_frame_name(const struct np_profile *p, const struct np_frame *f)
+{
+    return p->strings[f->name];
+}
+
+static inline const char *np_frame_url(const struct np_profile *p, const struct np_frame *f)
+{
+    return p->strings[f->url];
+}
+
+#endif
