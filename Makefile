@@ -13,10 +13,12 @@ DESTDIR ?=
 NODE    ?= node
 CC      ?= cc
 BUILD   ?= build
+# Node-API and libuv headers (node_api.h, uv.h) ship with node itself.
+NODE_INCLUDE ?= $(abspath $(dir $(realpath $(shell command -v $(NODE))))../include/node)
 
 WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN) -Isrc -Ipreload -I/usr/include/cjson
+CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN) -Isrc -Ipreload -I/usr/include/cjson -I$(NODE_INCLUDE)
 DEPFLAGS = -MMD -MP
 # The host must see nothing of ours but the entry points node looks up.
 LIB_LDFLAGS = -shared -Wl,--no-undefined -Wl,--exclude-libs,ALL -Wl,-z,nodelete -Wl,--version-script=src/exports.map

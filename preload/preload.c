@@ -1,0 +1,87 @@
+/* The constructor: runs in every process the library is preloaded into,
+ * before main. In node, it makes node load the agent (this same object)
+ * before user code, by adding a --require of a tiny loader file to
+ * NODE_OPTIONS. Anywhere else it does nothing at all. */
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+#include "nodeopts.h"
+#include "rundir.h"
+
+/* node exports node::Start and the Node-API; sh, ls and python3 neither.
+ * Weak, so that this object links and loads everywhere. */
+extern int _ZN4node5StartEiPPc(int, char **) __attribute__((weak));
+
+static bool process_is_node(void)
+{
+    return _ZN4node5StartEiPPc != NULL && napi_create_function != NULL && uv_loop_init != NULL;
+}
+
+static bool env_says_disabled(void)
+{
+    const char *v = getenv("NODEPROF_DISABLE");
+    return v && (!strcmp(v, "1") || !strcasecmp(v, "on") || !strcasecmp(v, "true") || !strcasecmp(v, "yes"));
+}
+
+/* Our own path, absolute, found from an address inside this object. */
+static bool find_own_path(char *out)
+{
+    Dl_info info;
+    if (!dladdr((void *)&process_is_node, &info) || !info.dli_fname) return false;
+    return realpath(info.dli_fname, out) != NULL;
+}
+
+/* Are we in LD_PRELOAD, or were we dlopen()ed by someone's loader? A node
+ * child whose parent stripped LD_PRELOAD still inherits NODE_OPTIONS; it
+ * must not be profiled (nor broken). */
+static bool listed_in_ld_preload(const char *self)
+{
+    const char *list = getenv("LD_PRELOAD");
+    struct stat me, st;
+    if (!list || stat(self, &me) != 0) return false;
+    char item[PATH_MAX];
+    while (*list) {
+        size_t len = strcspn(list, " :");
+        if (len > 0 && len < sizeof item) {
+            memcpy(item, list, len);
+            item[len] = '\0';
+            if (stat(item, &st) == 0 && st.st_ino == me.st_ino && st.st_dev == me.st_dev) return true;
+            /* A bare name found through the library path: dladdr's answer is the file. */
+            if (!strchr(item, '/')) return true;
+        }
+        list += len + (list[len] != '\0');
+    }
+    return false;
+}
+
+static void inject_agent(void)
+{
+    char dir[256], loader[PATH_MAX], err[512];
+    np_rundir_path(dir, sizeof dir);
+    if (np_rundir_ensure(dir, err, sizeof err) ||
+        np_loader_ensure(dir, np_agent.lib_path, loader, sizeof loader, err, sizeof err)) {
+        np_err("%s; not profiling this process", err);
+        return;
+    }
+    char options[16384];
+    switch (np_nodeopts_inject(getenv("NODE_OPTIONS"), loader, options, sizeof options)) {
+    case NP_NODEOPTS_CHANGED: setenv("NODE_OPTIONS", options, 1); break;
+    case NP_NODEOPTS_UNCHANGED: break;
+    case NP_NODEOPTS_ERROR: np_err("NODE_OPTIONS too long; not profiling this process"); break;
+    }
+}
+
+__attribute__((constructor)) static void nodeprof_preload(void)
+{
+    if (!process_is_node() || env_says_disabled()) return;
+    if (!find_own_path(np_agent.lib_path)) return;
+    np_agent.in_node = true;
+    np_agent.pid = getpid();
+    np_agent.preloaded = listed_in_ld_preload(np_agent.lib_path);
+    if (np_agent.preloaded) inject_agent();
+}

@@ -1,0 +1,178 @@
+/* The agent's entry point: node calls napi_register_module_v1 when the
+ * loader file (see rundir.c) runs process.dlopen on this object, once per
+ * JavaScript thread, before any user code of that thread. */
+#include "agent.h"
+
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent_thread.h"
+#include "control.h"
+#include "cpu.h"
+#include "heap.h"
+#include "js.h"
+#include "shutdown.h"
+
+extern char **environ;
+
+/* All process-wide mutable state of nodeprof. */
+struct np_agent np_agent = {
+    .log = { NP_LOG_WARN, 2 },
+    .retention = { .lock = PTHREAD_MUTEX_INITIALIZER },
+};
+
+static void report_config_problem(void *ctx, const char *msg)
+{
+    (void)ctx;
+    np_warn("%s", msg);
+}
+
+static void setup_logging(void)
+{
+    np_agent.log.level = np_agent.cfg.log_level;
+    if (np_agent.cfg.log_file[0]) {
+        int fd = open(np_agent.cfg.log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0) np_agent.log.fd = fd;
+        else np_warn("cannot open NODEPROF_LOG_FILE=%s; logging to stderr", np_agent.cfg.log_file);
+    }
+    np_log_attach(&np_agent.log);
+}
+
+/* Reads the configuration once per process (the main thread comes first). */
+static void configure(void)
+{
+    if (np_agent.configured) return;
+    np_agent.configured = true;
+    struct np_config probe;
+    /* Parse quietly first to learn where log lines go, then for real. */
+    np_config_load(&probe, environ, NULL, NULL);
+    np_agent.cfg = probe;
+    setup_logging();
+    np_config_load(&np_agent.cfg, environ, report_config_problem, NULL);
+    if (np_agent.cfg.dir[0] == '/') {
+        snprintf(np_agent.out_dir, sizeof np_agent.out_dir, "%s", np_agent.cfg.dir);
+    } else {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd)) strcpy(cwd, ".");
+        if (snprintf(np_agent.out_dir, sizeof np_agent.out_dir, "%s/%s", cwd, np_agent.cfg.dir) >=
+            (int)sizeof np_agent.out_dir)
+            np_warn("NODEPROF_DIR path too long; profiles will not be written");
+    }
+    mode_t mask = umask(022);
+    umask(mask);
+    np_agent.file_mode = 0666 & ~mask;
+    if (gethostname(np_agent.host, sizeof np_agent.host) != 0) strcpy(np_agent.host, "localhost");
+    np_agent.host[sizeof np_agent.host - 1] = '\0';
+}
+
+/* worker_threads.threadId: 0 on the main thread. */
+static int current_thread_id(napi_env env)
+{
+    napi_value wt = js_builtin(env, "node:worker_threads");
+    double id = 0;
+    js_to_double(env, js_get(env, wt, "threadId"), &id);
+    return (int)id;
+}
+
+static bool main_script_matches(napi_env env)
+{
+    if (!np_agent.cfg.match[0]) return true;
+    napi_value argv = js_get(env, js_get(env, js_global(env), "process"), "argv");
+    napi_value script;
+    size_t len;
+    char *path = NULL;
+    if (argv && napi_get_element(env, argv, 1, &script) == napi_ok) path = js_to_utf8(env, script, &len);
+    bool match = path && fnmatch(np_agent.cfg.match, path, 0) == 0;
+    np_debug("NODEPROF_MATCH=%s %s %s", np_agent.cfg.match, match ? "matches" : "does not match",
+             path ? path : "(no script)");
+    free(path);
+    return match;
+}
+
+static void on_main_wake(napi_env env, napi_value js_cb, void *context, void *data)
+{
+    (void)js_cb; (void)context; (void)data;
+    if (!env || !np_agent.main) return; /* tearing down */
+    np_shutdown_handle_signals();
+    np_control_run_pending();
+}
+
+static int start_main_services(napi_env env)
+{
+    napi_value name = js_string(env, "nodeprof");
+    if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL,
+                                        on_main_wake, &np_agent.main_wake) != napi_ok)
+        return -1;
+    /* Never keeps the app's event loop alive. */
+    napi_unref_threadsafe_function(env, np_agent.main_wake);
+    if (np_agent_thread_start()) return -1;
+    np_control_open();
+    return 0;
+}
+
+static void free_thread(void *arg)
+{
+    struct np_thread *t = arg;
+    if (t == np_agent.main) np_agent.main = NULL;
+    if (t->session.session) napi_delete_reference(t->env, t->session.session);
+    free(t);
+}
+
+static struct np_thread *start_thread(napi_env env, int thread_id)
+{
+    struct np_thread *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->env = env;
+    t->thread_id = thread_id;
+    if (np_session_open(env, &t->session)) {
+        free(t);
+        return NULL;
+    }
+    if (np_agent.cfg.cpu && np_cpu_start(t, np_agent.cfg.cpu_interval_us))
+        np_err("cannot start the CPU profiler");
+    if (np_agent.cfg.heap && np_heap_start(t, np_agent.cfg.heap_interval))
+        np_err("cannot start the sampling heap profiler");
+    np_shutdown_install(t);
+    napi_add_env_cleanup_hook(env, free_thread, t);
+    return t;
+}
+
+static void agent_init(napi_env env)
+{
+    if (!np_agent.preloaded) return; /* dlopen()ed by a stale loader, not asked for */
+    int thread_id = current_thread_id(env);
+    if (thread_id == 0) {
+        configure();
+        if (np_agent.cfg.disable || !main_script_matches(env)) return;
+        np_agent.active = true;
+    } else if (!np_agent.active || !np_agent.cfg.workers) {
+        return;
+    }
+    struct np_thread *t = start_thread(env, thread_id);
+    if (t && thread_id == 0) {
+        np_agent.main = t;
+        if (start_main_services(env)) np_err("signals and control commands are unavailable");
+    }
+}
+
+/* Node-API entry point (exported; see src/exports.map). */
+__attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_env env, napi_value exports)
+{
+    if (np_agent.in_node) agent_init(env);
+    js_clear_exception(env, "nodeprof agent");
+    return exports;
+}
+
+__attribute__((visibility("default"))) int32_t node_api_module_get_api_version_v1(void)
+{
+    return NAPI_VERSION;
+}
+
+struct np_thread *np_thread_of(napi_env env)
+{
+    return np_agent.main && np_agent.main->env == env ? np_agent.main : NULL;
+}

@@ -1,0 +1,82 @@
+/* The agent: all process-wide state of nodeprof lives in one struct,
+ * `np_agent` (agent.c). Per-thread state (the main thread, and each worker
+ * thread when NODEPROF_WORKERS=on) lives in a struct np_thread attached to
+ * that thread's napi_env. */
+#ifndef NODEPROF_AGENT_H
+#define NODEPROF_AGENT_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "log.h"
+#include "napi_weak.h"
+#include "retention.h"
+#include "session.h"
+
+/* One JavaScript thread we profile. */
+struct np_thread {
+    napi_env env;
+    int thread_id;             /* 0: main thread */
+    struct np_session session; /* same-thread inspector session */
+    bool cpu_running;
+    bool heap_running;
+    bool finished;             /* final profiles written; nothing more to do */
+    napi_ref exit_listener;
+    double cpu_started_ms;     /* wall clock when the current profile began */
+};
+
+/* Signals that end the process when the app has no listener. */
+#define NP_NTERMSIG 3
+extern const int np_term_signals[NP_NTERMSIG];
+
+struct np_agent {
+    /* Set by the constructor (before node's main). */
+    bool in_node;               /* this process is node */
+    bool preloaded;             /* we came in through LD_PRELOAD (not a stray dlopen) */
+    char lib_path[PATH_MAX];
+    pid_t pid;
+
+    /* Set once by the first agent init (main thread). */
+    bool configured;
+    bool active;                /* this process is profiled (enabled, matched) */
+    struct np_config cfg;
+    struct np_log log;
+    char out_dir[PATH_MAX];     /* absolute */
+    mode_t file_mode;           /* 0666 & ~umask, for profiles */
+    char host[256];
+    atomic_ulong seq;           /* %n */
+    struct np_retention retention;
+
+    struct np_thread *main;     /* main thread's state, once created */
+    napi_threadsafe_function main_wake; /* runs requests on the main thread */
+
+    /* The agent thread: its own libuv loop, signal watchers that also work
+     * while the main thread spins in JavaScript, and (later) the FIFO. */
+    pthread_t thread;
+    bool thread_started;
+    uv_loop_t loop;
+    uv_async_t thread_wake;
+    uv_signal_t term_watch[NP_NTERMSIG];
+    uv_timer_t term_deadline;
+    atomic_uint pending_term;    /* signal numbers, as bits, for the main thread */
+    atomic_uint term_handled;    /* main thread acknowledged these */
+    atomic_int app_listeners[NP_NTERMSIG]; /* the app's own listener counts */
+    atomic_bool shutting_down;   /* final profiles written or being written */
+    atomic_bool stop_thread;
+};
+
+extern struct np_agent np_agent;
+
+/* The entry points node looks up when it loads us as an addon. */
+napi_value napi_register_module_v1(napi_env env, napi_value exports);
+int32_t node_api_module_get_api_version_v1(void);
+
+/* The calling thread's state, or NULL. */
+struct np_thread *np_thread_of(napi_env env);
+
+#endif

@@ -1,0 +1,66 @@
+#include "nodeopts.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define REQUIRE "--require="
+
+int np_nodeopts_is_ours(const char *t, size_t len)
+{
+    size_t rl = strlen(REQUIRE);
+    if (len <= rl + 3 || strncmp(t, REQUIRE, rl) || strncmp(t + len - 3, ".js", 3)) return 0;
+    const char *slash = memrchr(t, '/', len);
+    if (!slash || (size_t)(t + len - slash) < 10 || strncmp(slash, "/agent-", 7)) return 0;
+    return memmem(t, (size_t)(slash - t), "/nodeprof-", 10) != NULL;
+}
+
+/* Length of the token at s. Node's parser lets a double-quoted part hold
+ * spaces (with \-escapes); we only need to skip such tokens intact. */
+static size_t token_len(const char *s)
+{
+    size_t i = 0;
+    int quoted = 0;
+    for (; s[i]; i++) {
+        if (quoted && s[i] == '\\' && s[i + 1]) { i++; continue; }
+        if (s[i] == '"') quoted = !quoted;
+        else if (!quoted && s[i] == ' ') break;
+    }
+    return i;
+}
+
+enum np_nodeopts_result np_nodeopts_inject(const char *current, const char *loader,
+                                           char *out, size_t outlen)
+{
+    char want[4200];
+    int wl = snprintf(want, sizeof want, REQUIRE "%s", loader);
+    if (wl <= 0 || (size_t)wl >= sizeof want) return NP_NODEOPTS_ERROR;
+    size_t n = 0, placed = 0;
+    int changed = 0;
+    const char *s = current ? current : "";
+    out[0] = '\0';
+    while (*s) {
+        if (*s == ' ') { s++; continue; }
+        size_t len = token_len(s);
+        const char *tok = s;
+        s += len;
+        if (np_nodeopts_is_ours(tok, len)) {
+            if (placed || len != (size_t)wl || strncmp(tok, want, len)) changed = 1;
+            if (placed) continue;      /* drop duplicates */
+            tok = want;                /* replace a stale loader by ours */
+            len = (size_t)wl;
+            placed = 1;
+        }
+        if (n + len + 2 > outlen) return NP_NODEOPTS_ERROR;
+        if (n) out[n++] = ' ';
+        memcpy(out + n, tok, len);
+        n += len;
+        out[n] = '\0';
+    }
+    if (!placed) {
+        if (n + (size_t)wl + 2 > outlen) return NP_NODEOPTS_ERROR;
+        if (n) out[n++] = ' ';
+        memcpy(out + n, want, (size_t)wl + 1);
+        changed = 1;
+    }
+    return changed ? NP_NODEOPTS_CHANGED : NP_NODEOPTS_UNCHANGED;
+}

@@ -1,0 +1,19 @@
+/* NODE_OPTIONS editing: our --require token appears exactly once, and the
+ * user's own options are kept as they were. */
+#ifndef NODEPROF_NODEOPTS_H
+#define NODEPROF_NODEOPTS_H
+
+#include <stddef.h>
+
+enum np_nodeopts_result { NP_NODEOPTS_UNCHANGED, NP_NODEOPTS_CHANGED, NP_NODEOPTS_ERROR };
+
+/* Computes NODE_OPTIONS with "--require=<loader>" in it. A token naming
+ * another nodeprof loader (a parent's, built elsewhere) is replaced, so
+ * children never accumulate tokens. current may be NULL. */
+enum np_nodeopts_result np_nodeopts_inject(const char *current, const char *loader,
+                                           char *out, size_t outlen);
+
+/* True if s is one of our loader tokens (--require=.../nodeprof-N/agent-X.js). */
+int np_nodeopts_is_ours(const char *token, size_t len);
+
+#endif

@@ -1,0 +1,133 @@
+#include "writer.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+#include "namepat.h"
+#include "outfile.h"
+#include "retention.h"
+
+extern char **environ;
+
+static void note_error(struct np_written *w, const char *msg)
+{
+    np_err("%s", msg);
+    if (w && !w->error[0]) snprintf(w->error, sizeof w->error, "%s", msg);
+}
+
+int np_next_base_path(int thread_id, char *out, size_t len, struct np_written *w)
+{
+    struct np_name_vars vars = {
+        .pid = (long)getpid(),
+        .when = time(NULL),
+        .seq = atomic_fetch_add(&np_agent.seq, 1) + 1,
+        .thread_id = thread_id,
+        .host = np_agent.host,
+        .envp = environ,
+    };
+    char name[1024], err[600];
+    const char *why;
+    if (np_name_expand(np_agent.cfg.name, &vars, name, sizeof name, &why)) {
+        snprintf(err, sizeof err, "bad NODEPROF_NAME '%s': %s", np_agent.cfg.name, why);
+        note_error(w, err);
+        return -1;
+    }
+    if (np_mkdir_p(np_agent.out_dir, 0700, err, sizeof err)) {
+        note_error(w, err);
+        return -1;
+    }
+    if (snprintf(out, len, "%s/%s", np_agent.out_dir, name) >= (int)len) {
+        note_error(w, "profile path too long");
+        return -1;
+    }
+    return 0;
+}
+
+void np_file_written(const char *path, const char *kind_ext, struct np_written *w)
+{
+    np_info("wrote %s", path);
+    if (w) {
+        size_t used = strlen(w->paths);
+        snprintf(w->paths + used, sizeof w->paths - used, "%s%s", used ? "\n" : "", path);
+        w->count++;
+    }
+    if (np_agent.cfg.manifest[0]) {
+        int fd = open(np_agent.cfg.manifest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            char line[4200];
+            int n = snprintf(line, sizeof line, "%s\n", path);
+            if (n > 0 && n < (int)sizeof line && write(fd, line, (size_t)n) != n)
+                np_warn("cannot append to %s", np_agent.cfg.manifest);
+            close(fd);
+        } else {
+            np_warn("cannot open manifest %s: %s", np_agent.cfg.manifest, strerror(errno));
+        }
+    }
+    if (np_agent.cfg.keep > 0) np_retention_apply(path, kind_ext, np_agent.cfg.keep);
+}
+
+struct format_job {
+    const struct np_profile *profile;
+    const char *json;
+    size_t len;
+    unsigned format;
+};
+
+static int fill_format(FILE *out, void *ctx, char *err, size_t errlen)
+{
+    struct format_job *job = ctx;
+    return np_format_write(job->profile, job->json, job->len, job->format, out, err, errlen);
+}
+
+static void write_one(const char *base, enum np_profile_kind kind, unsigned format,
+                      const struct np_profile *profile, const char *json, size_t len,
+                      struct np_written *w)
+{
+    char path[PATH_MAX + 64], err[600];
+    const char *ext = np_format_extension(format, kind);
+    snprintf(path, sizeof path, "%s%s", base, ext);
+    int rc;
+    if (format == NP_FMT_CPUPROFILE) {
+        rc = np_write_atomic_buf(path, np_agent.file_mode, json, len, err, sizeof err);
+    } else {
+        struct format_job job = { profile, json, len, format };
+        rc = np_write_atomic(path, np_agent.file_mode, fill_format, &job, err, sizeof err);
+    }
+    if (rc == 0) np_file_written(path, ext, w);
+    else note_error(w, err);
+}
+
+int np_write_profile(enum np_profile_kind kind, int thread_id, const char *json, size_t len,
+                     struct np_written *w)
+{
+    char base[PATH_MAX];
+    int before = w ? w->count : 0;
+    struct np_written local = { .count = 0 };
+    if (!w) w = &local;
+    if (np_next_base_path(thread_id, base, sizeof base, w)) return 0;
+    unsigned formats = np_agent.cfg.formats;
+    struct np_profile *profile = NULL;
+    if (formats & ~(unsigned)NP_FMT_CPUPROFILE) {
+        char err[512];
+        profile = np_profile_parse(json, len, err, sizeof err);
+        if (!profile) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "cannot convert the profile: %s", err);
+            note_error(w, msg);
+            formats = NP_FMT_CPUPROFILE; /* still keep the source */
+        }
+    }
+    for (unsigned bit = 1; bit && bit <= formats; bit <<= 1)
+        if (formats & bit) write_one(base, kind, bit, profile, json, len, w);
+    np_profile_free(profile);
+    return w->count - before;
+}

@@ -1,0 +1,32 @@
+/* Writing profiles: the file name (NODEPROF_DIR + NODEPROF_NAME + the
+ * kind's extension), every format in NODEPROF_FORMATS, atomic writes, the
+ * manifest (NODEPROF_MANIFEST) and retention (NODEPROF_KEEP). Errors are
+ * logged as one line each; the app is never told. */
+#ifndef NODEPROF_WRITER_H
+#define NODEPROF_WRITER_H
+
+#include <stddef.h>
+
+#include "formats/formats.h"
+
+/* What a write produced, for replies to control commands. */
+struct np_written {
+    char paths[4096]; /* newline-separated */
+    int count;
+    char error[1024]; /* first error, if any */
+};
+
+/* Writes an inspector profile (.cpuprofile or .heapprofile JSON) in every
+ * configured format. thread_id is 0 for the main thread. Returns the number
+ * of files written (0 on total failure). */
+int np_write_profile(enum np_profile_kind kind, int thread_id, const char *json, size_t len,
+                     struct np_written *w);
+
+/* The next base path (directory + expanded name, no extension); creates
+ * the directory. Returns 0, or -1 with the error logged and stored in w. */
+int np_next_base_path(int thread_id, char *out, size_t len, struct np_written *w);
+
+/* Records a finished file: manifest, retention, and w. */
+void np_file_written(const char *path, const char *kind_ext, struct np_written *w);
+
+#endif
