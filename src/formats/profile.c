@@ -1,0 +1,802 @@
+/* Reading .cpuprofile and .heapprofile text into the model of profile.h.
+ *
+ * The text is walked once with the pull reader (jsonscan.h): no tree of the
+ * whole document is ever built, call frames go through cJSON one at a time,
+ * and numbers go straight into arrays. Nodes are first collected as "raw"
+ * nodes in file order, then checked to form one tree, renumbered in
+ * preorder, and given their samples.
+ *
+ * What is tolerated, because real profiles have it: samples of a
+ * .heapprofile that name nodes absent from its tree (V8 prunes the tree but
+ * not the sample list; those samples are ignored), and negative timeDeltas
+ * (samples out of order; they are put back in time order, as DevTools does).
+ * Everything else that does not make one tree with valid samples is an
+ * error. */
+#include "formats/profile.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "formats/intern.h"
+#include "formats/jsonscan.h"
+#include "formats/tree.h"
+
+/* JSON numbers beyond 2^53 are not exact in JavaScript, so V8 writes none. */
+#define MAX_EXACT ((int64_t)1 << 53)
+/* Sample times (µs) must stay within this, so that differences of two
+ * times cannot overflow. 2^60 µs is some 36,000 years. */
+#define MAX_TIME ((int64_t)1 << 60)
+
+enum raw_flag { HAS_ID = 1, HAS_FRAME = 2 };
+
+struct raw_node {
+    int64_t id;
+    int64_t cost;        /* CPU: hitCount; heap: selfSize */
+    size_t first_child;  /* CPU: index into child_ids */
+    uint32_t nchildren;
+    uint32_t parent;     /* raw index, NP_NO_NODE for none */
+    uint32_t frame;
+    unsigned flags;
+};
+
+struct i64_vec {
+    int64_t *v;
+    size_t n, cap;
+};
+
+enum samples_form { SAMPLES_NONE, SAMPLES_IDS, SAMPLES_OBJECTS };
+
+enum top_key { KEY_NODES = 1, KEY_HEAD = 2, KEY_SAMPLES = 4, KEY_DELTAS = 8, KEY_START = 16, KEY_END = 32 };
+
+struct builder {
+    struct js_reader js;
+    struct np_intern strings;
+    struct np_frame *frames;
+    size_t nframes, frames_cap;
+    struct np_index frame_index;
+    struct raw_node *raw;
+    size_t nraw, raw_cap;
+    struct np_index id_index;
+    struct i64_vec child_ids;
+    struct i64_vec sample_ids;   /* CPU: node ids; heap: nodeId of each sample */
+    struct i64_vec sample_sizes; /* heap: size of each sample */
+    struct i64_vec deltas;
+    enum samples_form samples_form;
+    unsigned seen;               /* enum top_key bits */
+    int64_t start, end;
+};
+
+/* ---- errors and small containers ------------------------------------------ */
+
+/* Records a one-line error unless one is already there; returns -1. */
+__attribute__((format(printf, 2, 3)))
+static int fail(struct builder *b, const char *fmt, ...)
+{
+    if (!b->js.failed && b->js.errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(b->js.err, b->js.errlen, fmt, ap);
+        va_end(ap);
+    }
+    b->js.failed = 1;
+    return -1;
+}
+
+static int grow_array(struct builder *b, void **v, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap) return 0;
+    size_t cap2 = *cap ? *cap : 16;
+    while (cap2 < need) cap2 *= 2;
+    void *v2 = realloc(*v, cap2 * size);
+    if (!v2) return fail(b, "out of memory");
+    *v = v2;
+    *cap = cap2;
+    return 0;
+}
+
+static int push_i64(struct builder *b, struct i64_vec *vec, int64_t x)
+{
+    if (vec->n == vec->cap && grow_array(b, (void **)&vec->v, &vec->cap, vec->n + 1, sizeof *vec->v))
+        return -1;
+    vec->v[vec->n++] = x;
+    return 0;
+}
+
+/* Reads an array of integers within [min, max] onto vec. */
+static int read_int_array(struct builder *b, struct i64_vec *vec, int64_t min, int64_t max)
+{
+    int r;
+    if (js_begin_array(&b->js)) return -1;
+    while ((r = js_next_element(&b->js)) == 1) {
+        int64_t x;
+        if (js_int(&b->js, min, max, &x) || push_i64(b, vec, x)) return -1;
+    }
+    return r;
+}
+
+/* ---- frames ------------------------------------------------------------- */
+
+static int same_frame(const void *ctx, uint32_t entry, const void *key)
+{
+    const struct builder *b = ctx;
+    return !memcmp(&b->frames[entry], key, sizeof(struct np_frame));
+}
+
+static uint64_t frame_hash(const struct np_frame *f)
+{
+    return np_hash_bytes(f, sizeof *f);
+}
+
+static uint64_t frame_hash_of(const void *ctx, uint32_t entry)
+{
+    const struct builder *b = ctx;
+    return frame_hash(&b->frames[entry]);
+}
+
+/* The frame's index, adding it if it is new. */
+static int64_t intern_frame(struct builder *b, const struct np_frame *f)
+{
+    uint64_t h = frame_hash(f);
+    int64_t found = np_index_find(&b->frame_index, h, f);
+    if (found >= 0) return found;
+    if (grow_array(b, (void **)&b->frames, &b->frames_cap, b->nframes + 1, sizeof *b->frames))
+        return -1;
+    b->frames[b->nframes] = *f;
+    if (np_index_add(&b->frame_index, h, (uint32_t)b->nframes)) return fail(b, "out of memory");
+    return (int64_t)b->nframes++;
+}
+
+static int frame_string(struct builder *b, const cJSON *cf, const char *field, int64_t node_id,
+                        const char **out)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(cf, field);
+    *out = "";
+    if (!item || cJSON_IsNull(item)) return 0;
+    if (!cJSON_IsString(item)) return fail(b, "node %lld: callFrame.%s is not a string", (long long)node_id, field);
+    *out = item->valuestring;
+    return 0;
+}
+
+/* V8 positions are 0-based with -1 for none; the model's are 1-based with 0
+ * for none. */
+static int frame_position(struct builder *b, const cJSON *cf, const char *field, int64_t node_id,
+                          int32_t *out)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(cf, field);
+    *out = 0;
+    if (!item || cJSON_IsNull(item)) return 0;
+    double d = cJSON_IsNumber(item) ? item->valuedouble : -2;
+    if (!(d >= -1 && d < INT32_MAX) || d != (double)(int64_t)d)
+        return fail(b, "node %lld: callFrame.%s is not a line or column number", (long long)node_id, field);
+    *out = (int32_t)d + 1;
+    return 0;
+}
+
+/* Reads a callFrame object at the cursor into a frame index. */
+static int read_call_frame(struct builder *b, int64_t node_id, uint32_t *frame)
+{
+    cJSON *cf = js_cjson(&b->js);
+    if (!cf) return -1;
+    const char *name, *url;
+    struct np_frame f;
+    int rc = -1;
+    if (!cJSON_IsObject(cf)) {
+        fail(b, "node %lld: callFrame is not an object", (long long)node_id);
+        goto out;
+    }
+    if (frame_string(b, cf, "functionName", node_id, &name) || frame_string(b, cf, "url", node_id, &url) ||
+        frame_position(b, cf, "lineNumber", node_id, &f.line) ||
+        frame_position(b, cf, "columnNumber", node_id, &f.column))
+        goto out;
+    /* DevTools shows an empty function name as "(anonymous)". */
+    if (!*name) name = "(anonymous)";
+    int64_t name_id = np_intern(&b->strings, name, strlen(name));
+    int64_t url_id = np_intern(&b->strings, url, strlen(url));
+    if (name_id < 0 || url_id < 0) {
+        fail(b, "out of memory");
+        goto out;
+    }
+    f.name = (uint32_t)name_id;
+    f.url = (uint32_t)url_id;
+    int64_t index = intern_frame(b, &f);
+    if (index >= 0) {
+        *frame = (uint32_t)index;
+        rc = 0;
+    }
+out:
+    cJSON_Delete(cf);
+    return rc;
+}
+
+/* ---- raw nodes ------------------------------------------------------------ */
+
+static int same_id(const void *ctx, uint32_t entry, const void *key)
+{
+    const struct builder *b = ctx;
+    return b->raw[entry].id == *(const int64_t *)key;
+}
+
+static uint64_t id_hash_of(const void *ctx, uint32_t entry)
+{
+    const struct builder *b = ctx;
+    return np_hash_u64((uint64_t)b->raw[entry].id);
+}
+
+/* The raw index of the node with this id, or -1. */
+static int64_t find_id(const struct builder *b, int64_t id)
+{
+    return np_index_find(&b->id_index, np_hash_u64((uint64_t)id), &id);
+}
+
+static int new_raw_node(struct builder *b, uint32_t parent, uint32_t *index)
+{
+    if (b->nraw >= UINT32_MAX - 1) return fail(b, "too many nodes");
+    if (grow_array(b, (void **)&b->raw, &b->raw_cap, b->nraw + 1, sizeof *b->raw)) return -1;
+    struct raw_node *n = &b->raw[b->nraw];
+    memset(n, 0, sizeof *n);
+    n->parent = parent;
+    *index = (uint32_t)b->nraw++;
+    return 0;
+}
+
+static int read_node_id(struct builder *b, uint32_t index)
+{
+    struct raw_node *n = &b->raw[index];
+    if (n->flags & HAS_ID) return fail(b, "node %lld: two ids", (long long)n->id);
+    if (js_int(&b->js, -MAX_EXACT, MAX_EXACT, &n->id)) return -1;
+    n->flags |= HAS_ID;
+    if (find_id(b, n->id) >= 0) return fail(b, "two nodes have the id %lld", (long long)n->id);
+    if (np_index_add(&b->id_index, np_hash_u64((uint64_t)n->id), index)) return fail(b, "out of memory");
+    return 0;
+}
+
+static int read_node_frame(struct builder *b, uint32_t index)
+{
+    struct raw_node *n = &b->raw[index];
+    if (n->flags & HAS_FRAME) return fail(b, "node %lld: two callFrames", (long long)n->id);
+    n->flags |= HAS_FRAME;
+    return read_call_frame(b, n->id, &n->frame);
+}
+
+static int check_node_complete(struct builder *b, uint32_t index)
+{
+    const struct raw_node *n = &b->raw[index];
+    if (!(n->flags & HAS_ID)) return fail(b, "node number %u has no id", index + 1);
+    if (!(n->flags & HAS_FRAME)) return fail(b, "node %lld has no callFrame", (long long)n->id);
+    return 0;
+}
+
+/* ---- .cpuprofile nodes ------------------------------------------------------ */
+
+static int read_cpu_node_member(struct builder *b, uint32_t index, const char *key, size_t len)
+{
+    struct raw_node *n = &b->raw[index];
+    if (js_key_is(key, len, "id")) return read_node_id(b, index);
+    if (js_key_is(key, len, "callFrame")) return read_node_frame(b, index);
+    if (js_key_is(key, len, "hitCount")) return js_int(&b->js, 0, MAX_EXACT, &n->cost);
+    if (js_key_is(key, len, "children")) {
+        if (n->nchildren) return fail(b, "node %lld: two children lists", (long long)n->id);
+        size_t before = b->child_ids.n;
+        if (read_int_array(b, &b->child_ids, -MAX_EXACT, MAX_EXACT)) return -1;
+        n = &b->raw[index];
+        if (b->child_ids.n - before >= UINT32_MAX) return fail(b, "too many children");
+        n->first_child = before;
+        n->nchildren = (uint32_t)(b->child_ids.n - before);
+        return 0;
+    }
+    return js_skip(&b->js); /* positionTicks, deoptReason, ... */
+}
+
+static int read_cpu_node(struct builder *b)
+{
+    uint32_t index;
+    const char *key;
+    size_t len;
+    int r;
+    if (js_begin_object(&b->js) || new_raw_node(b, NP_NO_NODE, &index)) return -1;
+    while ((r = js_next_member(&b->js, &key, &len)) == 1)
+        if (read_cpu_node_member(b, index, key, len)) return -1;
+    return r < 0 ? -1 : check_node_complete(b, index);
+}
+
+static int read_cpu_nodes(struct builder *b)
+{
+    int r;
+    if (js_begin_array(&b->js)) return -1;
+    while ((r = js_next_element(&b->js)) == 1)
+        if (read_cpu_node(b)) return -1;
+    return r;
+}
+
+/* ---- .heapprofile tree ------------------------------------------------------ */
+
+/* The heap tree is nested in the text; its nodes are read in preorder with
+ * an explicit stack of open nodes, each either reading its own members or
+ * inside its "children" array. */
+struct open_node {
+    uint32_t index;
+    bool in_children;
+};
+
+struct open_stack {
+    struct open_node *v;
+    size_t n, cap;
+};
+
+static int open_heap_node(struct builder *b, struct open_stack *st, uint32_t parent)
+{
+    uint32_t index;
+    if (js_begin_object(&b->js) || new_raw_node(b, parent, &index)) return -1;
+    if (grow_array(b, (void **)&st->v, &st->cap, st->n + 1, sizeof *st->v)) return -1;
+    st->v[st->n++] = (struct open_node){ index, false };
+    return 0;
+}
+
+static int read_heap_member(struct builder *b, struct open_node *top, const char *key, size_t len)
+{
+    if (js_key_is(key, len, "id")) return read_node_id(b, top->index);
+    if (js_key_is(key, len, "callFrame")) return read_node_frame(b, top->index);
+    if (js_key_is(key, len, "selfSize")) return js_int(&b->js, 0, MAX_EXACT, &b->raw[top->index].cost);
+    if (js_key_is(key, len, "children")) {
+        top->in_children = true;
+        return js_begin_array(&b->js);
+    }
+    return js_skip(&b->js);
+}
+
+/* One step: a member of the innermost open node, or its next child. */
+static int heap_step(struct builder *b, struct open_stack *st)
+{
+    struct open_node *top = &st->v[st->n - 1];
+    const char *key;
+    size_t len;
+    int r;
+    if (top->in_children) {
+        r = js_next_element(&b->js);
+        if (r == 1) return open_heap_node(b, st, top->index);
+        top->in_children = false;
+        return r;
+    }
+    r = js_next_member(&b->js, &key, &len);
+    if (r == 1) return read_heap_member(b, top, key, len);
+    if (r < 0) return -1;
+    st->n--;
+    return check_node_complete(b, top->index);
+}
+
+static int read_heap_head(struct builder *b)
+{
+    struct open_stack st = { 0 };
+    int rc = open_heap_node(b, &st, NP_NO_NODE);
+    while (rc == 0 && st.n > 0) rc = heap_step(b, &st);
+    free(st.v);
+    return rc;
+}
+
+/* ---- samples -------------------------------------------------------------- */
+
+static int read_heap_sample(struct builder *b)
+{
+    const char *key;
+    size_t len;
+    int r;
+    int64_t node = 0, size = -1;
+    bool has_node = false;
+    if (js_begin_object(&b->js)) return -1;
+    while ((r = js_next_member(&b->js, &key, &len)) == 1) {
+        if (js_key_is(key, len, "nodeId")) {
+            if (js_int(&b->js, -MAX_EXACT, MAX_EXACT, &node)) return -1;
+            has_node = true;
+        } else if (js_key_is(key, len, "size")) {
+            if (js_int(&b->js, 0, MAX_EXACT, &size)) return -1;
+        } else if (js_skip(&b->js)) {
+            return -1;
+        }
+    }
+    if (r < 0) return -1;
+    if (!has_node || size < 0)
+        return fail(b, "heap sample %zu lacks nodeId or size", b->sample_ids.n + 1);
+    return push_i64(b, &b->sample_ids, node) || push_i64(b, &b->sample_sizes, size) ? -1 : 0;
+}
+
+/* "samples" is a list of node ids in a .cpuprofile and a list of objects in
+ * a .heapprofile; each element must have the form of the first. */
+static int read_samples(struct builder *b)
+{
+    int r;
+    if (js_begin_array(&b->js)) return -1;
+    while ((r = js_next_element(&b->js)) == 1) {
+        enum samples_form form = js_peek(&b->js) == '{' ? SAMPLES_OBJECTS : SAMPLES_IDS;
+        if (b->samples_form == SAMPLES_NONE) b->samples_form = form;
+        if (form != b->samples_form) return js_fail(&b->js, "samples mix node ids and objects");
+        if (form == SAMPLES_OBJECTS) {
+            if (read_heap_sample(b)) return -1;
+            continue;
+        }
+        int64_t id;
+        if (js_int(&b->js, -MAX_EXACT, MAX_EXACT, &id) || push_i64(b, &b->sample_ids, id)) return -1;
+    }
+    return r;
+}
+
+/* ---- the document ----------------------------------------------------------- */
+
+static int read_top_member(struct builder *b, const char *key, size_t len)
+{
+    static const struct {
+        const char *name;
+        enum top_key bit;
+    } keys[] = {
+        { "nodes", KEY_NODES },         { "head", KEY_HEAD },          { "samples", KEY_SAMPLES },
+        { "timeDeltas", KEY_DELTAS },   { "startTime", KEY_START },    { "endTime", KEY_END },
+    };
+    size_t k = 0;
+    while (k < sizeof keys / sizeof keys[0] && !js_key_is(key, len, keys[k].name)) k++;
+    if (k == sizeof keys / sizeof keys[0]) return js_skip(&b->js);
+    if (b->seen & keys[k].bit) return fail(b, "\"%s\" appears twice", keys[k].name);
+    b->seen |= keys[k].bit;
+    switch (keys[k].bit) {
+    case KEY_NODES: return read_cpu_nodes(b);
+    case KEY_HEAD: return read_heap_head(b);
+    case KEY_SAMPLES: return read_samples(b);
+    case KEY_DELTAS: return read_int_array(b, &b->deltas, -MAX_EXACT, MAX_EXACT);
+    case KEY_START: return js_int(&b->js, -MAX_EXACT, MAX_EXACT, &b->start);
+    case KEY_END: return js_int(&b->js, -MAX_EXACT, MAX_EXACT, &b->end);
+    }
+    return -1;
+}
+
+static int read_document(struct builder *b)
+{
+    const char *key;
+    size_t len;
+    int r;
+    int c = js_peek(&b->js);
+    if (c < 0) return fail(b, "not a profile: the input is empty");
+    if (c != '{') return fail(b, "not a profile: the input is not a JSON object");
+    if (js_begin_object(&b->js)) return -1;
+    while ((r = js_next_member(&b->js, &key, &len)) == 1)
+        if (read_top_member(b, key, len)) return -1;
+    if (r < 0 || js_finish(&b->js)) return -1;
+    if (b->sample_ids.n >= UINT32_MAX) return fail(b, "too many samples");
+    return 0;
+}
+
+static int detect_kind(struct builder *b, enum np_profile_kind *kind)
+{
+    bool nodes = b->seen & KEY_NODES, head = b->seen & KEY_HEAD;
+    if (nodes && head) return fail(b, "not a profile: it has both \"nodes\" (.cpuprofile) and \"head\" (.heapprofile)");
+    if (!nodes && !head) return fail(b, "not a profile: no \"nodes\" (.cpuprofile) or \"head\" (.heapprofile)");
+    if (nodes && b->samples_form == SAMPLES_OBJECTS) return fail(b, "a .cpuprofile's samples must be node ids");
+    if (head && b->samples_form == SAMPLES_IDS) return fail(b, "a .heapprofile's samples must be objects");
+    if (head && (b->seen & KEY_DELTAS)) return fail(b, "a .heapprofile has no timeDeltas");
+    *kind = nodes ? NP_PROFILE_CPU : NP_PROFILE_HEAP;
+    return 0;
+}
+
+/* ---- the .cpuprofile tree -------------------------------------------------- */
+
+/* Gives every listed child its parent. */
+static int link_children(struct builder *b)
+{
+    for (size_t i = 0; i < b->nraw; i++) {
+        const struct raw_node *n = &b->raw[i];
+        for (uint32_t k = 0; k < n->nchildren; k++) {
+            int64_t child = b->child_ids.v[n->first_child + k];
+            int64_t j = find_id(b, child);
+            if (j < 0) return fail(b, "node %lld lists a child %lld that does not exist", (long long)n->id, (long long)child);
+            struct raw_node *c = &b->raw[j];
+            if (c->parent == i) return fail(b, "node %lld lists the child %lld twice", (long long)n->id, (long long)c->id);
+            if (c->parent != NP_NO_NODE)
+                return fail(b, "node %lld has two parents, %lld and %lld", (long long)c->id,
+                            (long long)b->raw[c->parent].id, (long long)n->id);
+            c->parent = (uint32_t)i;
+        }
+    }
+    return 0;
+}
+
+static int find_root(struct builder *b, uint32_t *root)
+{
+    *root = NP_NO_NODE;
+    for (size_t i = 0; i < b->nraw; i++) {
+        if (b->raw[i].parent != NP_NO_NODE) continue;
+        if (*root != NP_NO_NODE)
+            return fail(b, "two roots: nodes %lld and %lld have no parent", (long long)b->raw[*root].id, (long long)b->raw[i].id);
+        *root = (uint32_t)i;
+    }
+    if (*root == NP_NO_NODE) return fail(b, "the nodes form a cycle: every node has a parent");
+    return 0;
+}
+
+/* ---- the model ------------------------------------------------------------ */
+
+/* Shapes the raw nodes into p->nodes; returns the map raw index -> node. */
+static uint32_t *shape_tree(struct builder *b, struct np_profile *p, uint32_t root)
+{
+    size_t n = b->nraw;
+    uint32_t *parent = malloc(n * sizeof *parent);
+    uint32_t *frame = malloc(n * sizeof *frame);
+    uint32_t *map = malloc(n * sizeof *map);
+    char why[200];
+    if (!parent || !frame || !map) {
+        fail(b, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        parent[i] = b->raw[i].parent;
+        frame[i] = b->raw[i].frame;
+    }
+    if (np_tree_shape(n, root, parent, frame, &p->nodes, &p->nnodes, map, why, sizeof why)) {
+        fail(b, "%s", why);
+        goto fail;
+    }
+    free(parent);
+    free(frame);
+    return map;
+fail:
+    free(parent);
+    free(frame);
+    free(map);
+    return NULL;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median sample time, as the sampling interval: the configured
+ * interval is not in the file, and the median ignores the long gaps of
+ * idle or blocked periods. */
+static int64_t median_weight(const int64_t *w, size_t n)
+{
+    int64_t *copy = malloc((n ? n : 1) * sizeof *copy);
+    size_t m = 0;
+    if (!copy) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (w[i] > 0) copy[m++] = w[i];
+    int64_t median = 0;
+    if (m > 0) {
+        qsort(copy, m, sizeof *copy, cmp_i64);
+        median = copy[m / 2];
+    }
+    free(copy);
+    return median;
+}
+
+struct timed_sample {
+    int64_t time;
+    uint32_t node;
+    uint32_t seq;
+};
+
+static int cmp_timed(const void *a, const void *b)
+{
+    const struct timed_sample *x = a, *y = b;
+    if (x->time != y->time) return x->time < y->time ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Puts samples back in time order (stable), for profiles whose timeDeltas
+ * go backwards. */
+static int sort_by_time(struct builder *b, uint32_t *nodes, int64_t *times, size_t n)
+{
+    struct timed_sample *t = malloc(n * sizeof *t);
+    if (!t) return fail(b, "out of memory");
+    for (size_t i = 0; i < n; i++) t[i] = (struct timed_sample){ times[i], nodes[i], (uint32_t)i };
+    qsort(t, n, sizeof *t, cmp_timed);
+    for (size_t i = 0; i < n; i++) {
+        times[i] = t[i].time;
+        nodes[i] = t[i].node;
+    }
+    free(t);
+    return 0;
+}
+
+/* Turns the deltas into timestamps, in place; 1 if they never go back. */
+static int deltas_to_times(struct builder *b, int *ordered)
+{
+    int64_t t = b->start;
+    *ordered = 1;
+    for (size_t i = 0; i < b->deltas.n; i++) {
+        if (b->deltas.v[i] < 0) *ordered = 0;
+        if (__builtin_add_overflow(t, b->deltas.v[i], &t) || t > MAX_TIME || t < -MAX_TIME)
+            return fail(b, "timeDeltas add up to an impossible time");
+        b->deltas.v[i] = t;
+    }
+    return 0;
+}
+
+/* Each sample stands for the time since the one before it (see profile.h).
+ * The times array becomes the weights; returns the latest time. */
+static int64_t times_to_weights(int64_t start, int64_t *times, size_t n)
+{
+    int64_t prev = start;
+    for (size_t i = 0; i < n; i++) {
+        int64_t t = times[i];
+        times[i] = t > prev ? t - prev : 0;
+        if (t > prev) prev = t;
+    }
+    return prev;
+}
+
+static int map_cpu_samples(struct builder *b, struct np_profile *p, const uint32_t *pre)
+{
+    size_t n = b->sample_ids.n;
+    p->sample_node = malloc((n ? n : 1) * sizeof *p->sample_node);
+    if (!p->sample_node) return fail(b, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        int64_t j = find_id(b, b->sample_ids.v[i]);
+        if (j < 0) return fail(b, "sample %zu names node %lld, which does not exist", i + 1, (long long)b->sample_ids.v[i]);
+        p->sample_node[i] = pre[j];
+    }
+    p->nsamples = n;
+    return 0;
+}
+
+/* Old profiles may carry hitCount without samples: spread the profile's
+ * duration evenly over the hits. */
+static int cpu_costs_from_hits(struct builder *b, struct np_profile *p, const uint32_t *map)
+{
+    int64_t hits = 0;
+    for (size_t i = 0; i < b->nraw; i++)
+        if (__builtin_add_overflow(hits, b->raw[i].cost, &hits)) return fail(b, "hitCounts too large");
+    int64_t interval = hits > 0 && p->end_us > p->start_us ? (p->end_us - p->start_us) / hits : 0;
+    for (size_t i = 0; i < b->nraw; i++) {
+        struct np_node *node = &p->nodes[map[i]];
+        int64_t time;
+        if (__builtin_mul_overflow(b->raw[i].cost, interval, &time) ||
+            __builtin_add_overflow(node->self_weight, time, &node->self_weight))
+            return fail(b, "hitCounts too large");
+        node->self_count += b->raw[i].cost; /* <= hits, which did not overflow */
+    }
+    p->interval_us = interval;
+    return 0;
+}
+
+static int cpu_samples(struct builder *b, struct np_profile *p, const uint32_t *map)
+{
+    size_t n = b->sample_ids.n;
+    int ordered;
+    if (b->deltas.n != n) return fail(b, "%zu samples but %zu timeDeltas", n, b->deltas.n);
+    if (map_cpu_samples(b, p, map) || deltas_to_times(b, &ordered)) return -1;
+    if (!ordered && sort_by_time(b, p->sample_node, b->deltas.v, n)) return -1;
+    int64_t last = times_to_weights(b->start, b->deltas.v, n);
+    p->sample_weight = b->deltas.v; /* now the weights; the model owns them */
+    b->deltas.v = NULL;
+    p->start_us = b->start;
+    p->end_us = (b->seen & KEY_END) ? b->end : last;
+    if (p->end_us < p->start_us) return fail(b, "endTime is before startTime");
+    if (n == 0) return cpu_costs_from_hits(b, p, map);
+    for (size_t i = 0; i < n; i++) {
+        struct np_node *node = &p->nodes[p->sample_node[i]];
+        node->self_count++;
+        node->self_weight += p->sample_weight[i]; /* all add up to at most 2 * MAX_TIME */
+    }
+    p->interval_us = median_weight(p->sample_weight, n);
+    return 0;
+}
+
+/* Heap: bytes are the nodes' selfSize (what DevTools shows); objects are
+ * the samples, which add up to selfSize per node in V8's output. */
+static int heap_costs(struct builder *b, struct np_profile *p, const uint32_t *map)
+{
+    for (size_t i = 0; i < b->nraw; i++) {
+        struct np_node *node = &p->nodes[map[i]];
+        if (__builtin_add_overflow(node->self_weight, b->raw[i].cost, &node->self_weight))
+            return fail(b, "selfSizes too large");
+    }
+    for (size_t i = 0; i < b->sample_ids.n; i++) {
+        int64_t j = find_id(b, b->sample_ids.v[i]);
+        if (j >= 0) p->nodes[map[j]].self_count++; /* else pruned by V8: ignored */
+    }
+    return 0;
+}
+
+static int sum_totals(struct builder *b, struct np_profile *p)
+{
+    for (size_t i = 0; i < p->nnodes; i++)
+        if (__builtin_add_overflow(p->total_count, p->nodes[i].self_count, &p->total_count) ||
+            __builtin_add_overflow(p->total_weight, p->nodes[i].self_weight, &p->total_weight))
+            return fail(b, "the profile's totals are too large");
+    return 0;
+}
+
+static int build_cpu(struct builder *b, struct np_profile *p)
+{
+    uint32_t root;
+    if (b->nraw == 0) return fail(b, "the profile has no nodes");
+    if (link_children(b) || find_root(b, &root)) return -1;
+    uint32_t *map = shape_tree(b, p, root);
+    if (!map) return -1;
+    int rc = cpu_samples(b, p, map);
+    free(map);
+    return rc;
+}
+
+/* The heap tree was read in preorder: node 0 is the root. */
+static int build_heap(struct builder *b, struct np_profile *p)
+{
+    uint32_t *map = shape_tree(b, p, 0);
+    if (!map) return -1;
+    int rc = heap_costs(b, p, map);
+    free(map);
+    return rc;
+}
+
+static void builder_free(struct builder *b)
+{
+    np_intern_free(&b->strings);
+    free(b->frames);
+    np_index_free(&b->frame_index);
+    free(b->raw);
+    np_index_free(&b->id_index);
+    free(b->child_ids.v);
+    free(b->sample_ids.v);
+    free(b->sample_sizes.v);
+    free(b->deltas.v);
+}
+
+/* Moves the strings and frames into the profile. */
+static void take_tables(struct builder *b, struct np_profile *p)
+{
+    np_intern_drop_index(&b->strings);
+    p->strings = b->strings.strings;
+    p->nstrings = b->strings.n;
+    p->arena = b->strings.arena;
+    memset(&b->strings, 0, sizeof b->strings);
+    p->frames = b->frames;
+    p->nframes = b->nframes;
+    b->frames = NULL;
+}
+
+struct np_profile *np_profile_parse(const char *json, size_t len, char *err, size_t errlen)
+{
+    struct builder b;
+    memset(&b, 0, sizeof b);
+    js_init(&b.js, json, len, err, errlen);
+    np_index_init(&b.frame_index, same_frame, frame_hash_of, &b);
+    np_index_init(&b.id_index, same_id, id_hash_of, &b);
+    struct np_profile *p = calloc(1, sizeof *p);
+    if (!p || np_intern_init(&b.strings)) {
+        snprintf(err, errlen, "out of memory");
+        free(p);
+        builder_free(&b);
+        return NULL;
+    }
+    int rc = read_document(&b);
+    if (rc == 0) rc = detect_kind(&b, &p->kind);
+    if (rc == 0) rc = p->kind == NP_PROFILE_CPU ? build_cpu(&b, p) : build_heap(&b, p);
+    if (rc == 0) rc = sum_totals(&b, p);
+    take_tables(&b, p);
+    builder_free(&b);
+    if (rc) {
+        np_profile_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void np_profile_free(struct np_profile *p)
+{
+    if (!p) return;
+    free(p->strings);
+    np_arena_free(p->arena);
+    free(p->frames);
+    free(p->nodes);
+    free(p->sample_node);
+    free(p->sample_weight);
+    free(p);
+}
+
+enum np_profile_kind np_profile_kind(const struct np_profile *p)
+{
+    return p->kind;
+}
