@@ -1,0 +1,261 @@
+/* nodeprof convert and nodeprof top: a profile file in, another format out. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "config.h"
+#include "formats/formats.h"
+#include "outfile.h"
+
+static const char convert_usage[] =
+    "usage: nodeprof convert FILE [--format F] [-o OUT]\n"
+    "Converts a .cpuprofile or .heapprofile (FILE, or - for standard input).\n"
+    "  -f, --format F    pprof (the default), collapsed, speedscope, html, top\n"
+    "  -o, --output OUT  where to write, - for standard output; by default FILE with\n"
+    "                    its .cpuprofile/.heapprofile extension replaced by .pb.gz,\n"
+    "                    .collapsed.txt, .speedscope.json, .html or .top.txt\n"
+    "The output file is written whole or not at all, with the input's permissions.\n";
+
+static const char top_usage[] =
+    "usage: nodeprof top FILE [-n N] [--by self|total]\n"
+    "Prints the functions of a .cpuprofile or .heapprofile (FILE, or - for standard\n"
+    "input) that cost the most, with self and total cost and their share.\n"
+    "  -n N              how many functions (default 25)\n"
+    "  --by self|total   order by own cost (default) or by cost including callees\n";
+
+/* A profile read into memory and parsed. */
+struct loaded {
+    char *json;
+    size_t len;
+    struct np_profile *profile;
+    mode_t mode; /* the input's permission bits, for the output */
+};
+
+__attribute__((format(printf, 1, 2)))
+static int error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("nodeprof: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+/* Reads all of in; size_hint (a regular file's size) saves the regrowing. */
+static int read_stream(FILE *in, size_t size_hint, char **data, size_t *len)
+{
+    size_t cap = size_hint ? size_hint + 1 : 1 << 20, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) return -1;
+    for (;;) {
+        if (n == cap) {
+            char *grown = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+            if (!grown) { free(buf); errno = ENOMEM; return -1; }
+            buf = grown;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, in);
+        n += got;
+        if (got == 0) break;
+    }
+    if (ferror(in)) { free(buf); return -1; }
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+static int load(const char *path, struct loaded *l)
+{
+    int is_stdin = !strcmp(path, "-");
+    FILE *in = is_stdin ? stdin : fopen(path, "rb");
+    struct stat st;
+    memset(l, 0, sizeof *l);
+    l->mode = 0644;
+    if (!in) return error("cannot open %s: %s", path, strerror(errno));
+    size_t size_hint = 0;
+    if (!is_stdin && fstat(fileno(in), &st) == 0) {
+        l->mode = st.st_mode & 0777;
+        if (S_ISREG(st.st_mode)) size_hint = (size_t)st.st_size;
+    }
+    int rc = read_stream(in, size_hint, &l->json, &l->len);
+    int saved = errno;
+    if (!is_stdin) fclose(in);
+    if (rc) return error("cannot read %s: %s", path, strerror(saved));
+    char err[300];
+    l->profile = np_profile_parse(l->json, l->len, err, sizeof err);
+    if (!l->profile) {
+        free(l->json);
+        return error("%s: %s", path, err);
+    }
+    return 0;
+}
+
+static void unload(struct loaded *l)
+{
+    np_profile_free(l->profile);
+    free(l->json);
+}
+
+/* Matches option `-s VALUE`, `--long VALUE` or `--long=VALUE` at argv[*i];
+ * returns 1 (with *value, *i moved past it), 0 if not this option, -1 if
+ * the value is missing. */
+static int option(int argc, char **argv, int *i, const char *shrt, const char *lng, const char **value)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(lng);
+    if (!strncmp(a, lng, n) && a[n] == '=') {
+        *value = a + n + 1;
+        return 1;
+    }
+    if (strcmp(a, lng) && (!shrt || strcmp(a, shrt))) return 0;
+    if (*i + 1 >= argc) return -1;
+    *value = argv[++*i];
+    return 1;
+}
+
+static int is_help(const char *a)
+{
+    return !strcmp(a, "--help") || !strcmp(a, "-h");
+}
+
+/* FILE with .cpuprofile/.heapprofile replaced by the format's extension. */
+static int default_output(const char *input, const char *ext, char *out, size_t len)
+{
+    static const char *const kinds[] = { ".cpuprofile", ".heapprofile" };
+    size_t stem = strlen(input);
+    for (size_t k = 0; k < 2; k++) {
+        size_t kl = strlen(kinds[k]);
+        if (stem > kl && !strcmp(input + stem - kl, kinds[k])) stem -= kl;
+    }
+    int n = snprintf(out, len, "%.*s%s", (int)stem, input, ext);
+    return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+struct write_job {
+    const struct loaded *l;
+    unsigned format;
+};
+
+static int fill(FILE *out, void *ctx, char *err, size_t errlen)
+{
+    const struct write_job *job = ctx;
+    return np_format_write(job->l->profile, job->l->json, job->l->len, job->format, out, err, errlen);
+}
+
+static int write_stdout(const struct write_job *job)
+{
+    char err[300] = "";
+    if (fill(stdout, (void *)job, err, sizeof err)) return error("%s", err);
+    if (fflush(stdout) || ferror(stdout)) return error("cannot write to standard output: %s", strerror(errno));
+    return 0;
+}
+
+static int write_output(const struct write_job *job, const char *input, const char *output)
+{
+    char path[NP_PATH_MAX], err[NP_PATH_MAX + 300];
+    if (!output && !strcmp(input, "-")) return write_stdout(job);
+    if (output && !strcmp(output, "-")) return write_stdout(job);
+    if (!output) {
+        const char *ext = np_format_extension(job->format, np_profile_kind(job->l->profile));
+        if (default_output(input, ext, path, sizeof path)) return error("%s: path too long", input);
+        output = path;
+    }
+    if (same_file(input, output)) return error("%s: the output would overwrite the input", output);
+    if (np_write_atomic(output, job->l->mode, fill, (void *)job, err, sizeof err)) return error("%s", err);
+    return 0;
+}
+
+static int parse_format(const char *s, unsigned *format)
+{
+    const char *why;
+    if (np_parse_formats(s, format, &why)) return error("--format %s: %s", s, why);
+    if (*format == 0 || (*format & (*format - 1))) return error("--format: give exactly one format");
+    return 0;
+}
+
+int cli_convert(int argc, char **argv)
+{
+    const char *input = NULL, *output = NULL, *value;
+    unsigned format = NP_FMT_PPROF;
+    for (int i = 1; i < argc; i++) {
+        int r;
+        if (is_help(argv[i])) {
+            fputs(convert_usage, stdout);
+            return 0;
+        } else if ((r = option(argc, argv, &i, "-f", "--format", &value)) != 0) {
+            if (r < 0) return error("--format needs a value");
+            if (parse_format(value, &format)) return 1;
+        } else if ((r = option(argc, argv, &i, "-o", "--output", &value)) != 0) {
+            if (r < 0) return error("-o needs a value");
+            output = value;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            return error("convert: unknown option %s (see nodeprof convert --help)", argv[i]);
+        } else if (input) {
+            return error("convert: one FILE only (see nodeprof convert --help)");
+        } else {
+            input = argv[i];
+        }
+    }
+    if (!input) return error("convert: no FILE given (see nodeprof convert --help)");
+    struct loaded l;
+    if (load(input, &l)) return 1;
+    struct write_job job = { &l, format };
+    int rc = write_output(&job, input, output);
+    unload(&l);
+    return rc;
+}
+
+static int parse_order(const char *s, enum np_top_order *by)
+{
+    if (!strcmp(s, "self")) *by = NP_TOP_BY_SELF;
+    else if (!strcmp(s, "total")) *by = NP_TOP_BY_TOTAL;
+    else return error("--by %s: use self or total", s);
+    return 0;
+}
+
+int cli_top(int argc, char **argv)
+{
+    const char *input = NULL, *value, *why;
+    long n = 25;
+    enum np_top_order by = NP_TOP_BY_SELF;
+    for (int i = 1; i < argc; i++) {
+        int r;
+        if (is_help(argv[i])) {
+            fputs(top_usage, stdout);
+            return 0;
+        } else if ((r = option(argc, argv, &i, "-n", "--count", &value)) != 0) {
+            if (r < 0) return error("-n needs a value");
+            if (np_parse_long(value, 1, 1000000, &n, &why)) return error("-n %s: %s", value, why);
+        } else if ((r = option(argc, argv, &i, NULL, "--by", &value)) != 0) {
+            if (r < 0) return error("--by needs a value");
+            if (parse_order(value, &by)) return 1;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            return error("top: unknown option %s (see nodeprof top --help)", argv[i]);
+        } else if (input) {
+            return error("top: one FILE only (see nodeprof top --help)");
+        } else {
+            input = argv[i];
+        }
+    }
+    if (!input) return error("top: no FILE given (see nodeprof top --help)");
+    struct loaded l;
+    if (load(input, &l)) return 1;
+    char err[300];
+    int rc = np_top_write(l.profile, stdout, (int)n, by, err, sizeof err) ? error("%s", err) : 0;
+    if (rc == 0 && (fflush(stdout) || ferror(stdout))) rc = error("cannot write to standard output: %s", strerror(errno));
+    unload(&l);
+    return rc;
+}
