@@ -1,5 +1,6 @@
 // Shared helpers for integration tests: run real node processes under the
 // real library and read what they wrote.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -7,11 +8,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const LIB = path.join(ROOT, 'build/libnodeprof.so');
+// NP_TEST_LIB runs the suite against another build of the library.
+export const LIB = process.env.NP_TEST_LIB ? path.resolve(process.env.NP_TEST_LIB)
+  : path.join(ROOT, 'build/libnodeprof.so');
 export const CLI = path.join(ROOT, 'build/nodeprof');
 export const NODE = process.env.NP_TEST_NODE && process.env.NP_TEST_NODE !== 'node'
   ? process.env.NP_TEST_NODE : process.execPath;
 export const FIXTURES = path.join(ROOT, 'tests/fixtures');
+export const APPS = path.join(FIXTURES, 'apps');
 
 // A fresh directory under the system temp dir, removed by cleanup().
 export function tempDir(t, prefix = 'nodeprof-test-') {
@@ -32,11 +36,11 @@ export function childEnv(extra = {}, { preload = true } = {}) {
   return { ...env, ...extra };
 }
 
-// Runs a command to completion. Returns { status, signal, stdout, stderr }.
+// Runs a command to completion. Returns { status, signal, stdout, stderr, pid }.
 export function run(cmd, args, { env = childEnv(), cwd, timeout = 60000, input } = {}) {
   const r = spawnSync(cmd, args, { env, cwd, timeout, input, encoding: 'utf8' });
   if (r.error) throw r.error;
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, pid: r.pid };
 }
 
 // Runs `node script args` with and without the library, in the same way.
@@ -46,12 +50,22 @@ export function runNode(script, args = [], opts = {}) {
 
 // Starts a long-running child; resolves once its stdout contains `ready`.
 export function startNode(script, args = [], { env = childEnv(), cwd, ready = 'ready' } = {}) {
-  const child = spawn(NODE, [script, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startProcess(NODE, [script, ...args], { env, cwd, ready });
+}
+
+// startNode for any command. child.exited resolves to { status, signal, at }
+// (`at`: Date.now() when the exit was seen); child.closed to the same, once
+// the child's stdout and stderr are closed.
+export function startProcess(cmd, args = [], { env = childEnv(), cwd, ready = 'ready' } = {}) {
+  const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   child.out = '';
   child.err = '';
   child.stdout.on('data', (d) => { child.out += d; });
   child.stderr.on('data', (d) => { child.err += d; });
-  child.exited = new Promise((resolve) => child.on('exit', (status, signal) => resolve({ status, signal })));
+  child.exited = new Promise((resolve) => child.on('exit', (status, signal) => resolve({ status, signal, at: Date.now() })));
+  // Like exited, once out and err hold everything the child wrote.
+  const closed = new Promise((resolve) => child.on('close', resolve));
+  child.closed = Promise.all([child.exited, closed]).then(([e]) => e);
   child.ready = new Promise((resolve, reject) => {
     const check = () => { if (child.out.includes(ready)) resolve(); };
     child.stdout.on('data', check);
@@ -105,4 +119,123 @@ export function writeScript(dir, name, source) {
 // Leftover temporary files of ours (".name.tmp.XXXXXX") in dir.
 export function tempLeftovers(dir) {
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.includes('.tmp.')) : [];
+}
+
+// ---- added for the core integration tests -----------------------------------
+
+// The `nodeprof:` lines of a stderr text, and the rest of it.
+export function nodeprofLines(text) {
+  return text.split('\n').filter((l) => l.startsWith('nodeprof:'));
+}
+export function withoutNodeprofLines(text) {
+  return text.split('\n').filter((l) => !l.startsWith('nodeprof:')).join('\n');
+}
+
+// The .cpuprofile files of dir (full paths, sorted).
+export const cpuProfilesIn = (dir) => filesIn(dir, '.cpuprofile');
+
+// Every entry of dir, recursively, as paths relative to dir (sorted).
+export function treeOf(dir) {
+  const out = [];
+  const walk = (d, rel) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      out.push(r);
+      if (e.isDirectory()) walk(path.join(d, e.name), r);
+    }
+  };
+  if (fs.existsSync(dir)) walk(dir, '');
+  return out.sort();
+}
+
+// NODE_OPTIONS tokens that are a nodeprof loader (--require=.../nodeprof-<uid>/agent-<hash>.js).
+export function loaderTokens(nodeOptions) {
+  return (nodeOptions ?? '').split(/\s+/).filter((t) => /^--require=.*\/nodeprof-\d+\/agent-[0-9a-f]+\.js$/.test(t));
+}
+
+// NODE_OPTIONS with the loader tokens taken out (what the user had).
+export function withoutLoader(nodeOptions) {
+  const ours = new Set(loaderTokens(nodeOptions));
+  return (nodeOptions ?? '').split(/\s+/).filter((t) => t && !ours.has(t)).join(' ');
+}
+
+export function median(values) {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length ? v[Math.floor(v.length / 2)] : NaN;
+}
+
+// Names of the functions whose self samples are the largest share of p.
+export function topSelf(p, n = 5) {
+  const byId = new Map(p.nodes.map((x) => [x.id, x]));
+  const count = new Map();
+  for (const s of p.samples) {
+    const f = byId.get(s).callFrame.functionName || '(anonymous)';
+    count.set(f, (count.get(f) ?? 0) + 1);
+  }
+  return [...count].sort((a, b) => b[1] - a[1]).slice(0, n)
+    .map(([f, c]) => `${f} ${(100 * c / p.samples.length).toFixed(0)}%`).join(', ');
+}
+
+// Inodes of the sockets the process holds open (from /proc/<pid>/fd).
+export function socketInodes(pid) {
+  const inodes = new Set();
+  const fdDir = `/proc/${pid}/fd`;
+  for (const fd of fs.readdirSync(fdDir)) {
+    let target;
+    try { target = fs.readlinkSync(path.join(fdDir, fd)); } catch { continue; }
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m) inodes.add(m[1]);
+  }
+  return inodes;
+}
+
+// The TCP/UDP sockets of pid's network namespace that pid holds, as
+// "tcp 0.0.0.0:1234 LISTEN"-like strings (tcp, tcp6, udp, udp6).
+export function inetSocketsOf(pid) {
+  const mine = socketInodes(pid);
+  const found = [];
+  for (const proto of ['tcp', 'tcp6', 'udp', 'udp6']) {
+    let text;
+    try { text = fs.readFileSync(`/proc/${pid}/net/${proto}`, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10) continue;
+      if (mine.has(f[9])) found.push(`${proto} ${f[1]} state=${f[3]}`);
+    }
+  }
+  return found;
+}
+
+// Runs cmd twice in the same way, once under the library (cwd: a fresh
+// directory, libDir) and once without it (cwd: another, plainDir). `env` is
+// added for both runs, `libEnv` for the library's only.
+export function runPair(t, cmd, args, { env = {}, libEnv = {}, timeout } = {}) {
+  const libDir = tempDir(t);
+  const plainDir = tempDir(t);
+  const lib = run(cmd, args, { env: childEnv({ ...env, ...libEnv }), cwd: libDir, timeout });
+  const plain = run(cmd, args, { env: childEnv(env, { preload: false }), cwd: plainDir, timeout });
+  return { lib, plain, libDir, plainDir };
+}
+
+// What an observer of the process sees: how it ended and what it printed.
+export const outcome = (r) => ({ status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr });
+
+// Asserts that the two runs ended the same way and printed the same.
+export function assertSameOutcome(lib, plain, what = '') {
+  assert.deepEqual(outcome(lib), outcome(plain), `${what} under the library differs from plain node`);
+}
+
+// Reads one .cpuprofile (structure checked by readCpuProfile) and asserts
+// that `fn` holds more than `min` of its samples as self time.
+export function assertHotProfile(file, fn, min = 0.3) {
+  const p = readCpuProfile(file);
+  assert.ok(p.samples.length > 20, `${file}: only ${p.samples.length} samples`);
+  const share = selfShare(p, fn);
+  assert.ok(share > min, `${file}: ${fn} has ${(share * 100).toFixed(1)}% self samples; top: ${topSelf(p)}`);
+  return p;
+}
+
+// "nodeprof-<pid>-<YYYYMMDDTHHMMSSZ>-<n>.cpuprofile", the default name.
+export function defaultNameRe(pid, seq = '\\d+') {
+  return new RegExp(`^nodeprof-${pid}-\\d{8}T\\d{6}Z-${seq}\\.cpuprofile$`);
 }
