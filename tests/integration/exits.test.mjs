@@ -1,0 +1,55 @@
+// Every way a node process ends on its own: the profile is written, complete
+// and valid, with the app's hot function in it, and the process ends exactly
+// as it does without the library (status, signal, stdout, stderr).
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+
+import {
+  APPS, NODE, assertHotProfile, assertSameOutcome, cpuProfilesIn, defaultNameRe,
+  runPair, tempLeftovers, treeOf,
+} from './helpers.mjs';
+
+const ENDS = path.join(APPS, 'ends.js');
+
+// mode of ends.js → what plain node does with it (checked too, so that a
+// fixture that stopped doing what it says fails here).
+const cases = [
+  { mode: 'drain', what: 'the event loop drains', status: 0, stdout: 'main done\nlast timer\n' },
+  { mode: 'exit-code', what: 'the loop drains with process.exitCode = 9', status: 9 },
+  { mode: 'exit', what: 'process.exit(7)', status: 7, stdout: 'exiting with 7\n' },
+  { mode: 'exit-in-exit-listener', what: "process.exit(5) inside the app's 'exit' listener", status: 5,
+    stdout: 'main done\nexit listener saw 0\n' },
+  { mode: 'exit-in-timer', what: 'process.exit(3) from a setTimeout', status: 3 },
+  { mode: 'throw', what: 'an uncaught exception', status: 1, stderr: /Error: boom from the app/ },
+  { mode: 'throw-in-timer', what: 'an uncaught exception in a timer', status: 1,
+    stderr: /TypeError: late boom from a timer/ },
+  { mode: 'reject', what: 'an unhandled rejection', status: 1, stderr: /Error: rejected by the app/ },
+  { mode: 'reject-async', what: 'an unhandled rejection from an async function', status: 1,
+    stderr: /RangeError: async failure/ },
+];
+
+for (const c of cases) {
+  test(`${c.what}: profile written, and the process ends as under plain node`, (t) => {
+    const { lib, plain, libDir, plainDir } = runPair(t, NODE, [ENDS, c.mode]);
+
+    // The fixture does what it says under plain node.
+    assert.equal(plain.status, c.status, plain.stderr);
+    assert.equal(plain.signal, null);
+    if (c.stdout) assert.equal(plain.stdout, c.stdout);
+    if (c.stderr) assert.match(plain.stderr, c.stderr);
+    else assert.equal(plain.stderr, '');
+
+    // Same end, byte for byte (node's own error report included).
+    assertSameOutcome(lib, plain, c.what);
+
+    // One profile, named by default, complete, with the hot function.
+    const files = cpuProfilesIn(libDir);
+    assert.equal(files.length, 1, `profiles: ${treeOf(libDir)}`);
+    assert.match(path.basename(files[0]), defaultNameRe(lib.pid, 1));
+    assertHotProfile(files[0], 'hotLoop');
+    assert.deepEqual(tempLeftovers(libDir), []);
+    assert.deepEqual(treeOf(libDir), [path.basename(files[0])]);
+    assert.deepEqual(treeOf(plainDir), [], 'plain node wrote files?');
+  });
+}
