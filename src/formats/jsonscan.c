@@ -1,7 +1,6 @@
 #include "formats/jsonscan.h"
 
 #include <locale.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,8 +278,9 @@ int js_int(struct js_reader *r, int64_t min, int64_t max, int64_t *out)
         if (parse_integral(s, len, &v)) goto out_of_range;
     } else {
         double d;
-        if (number_as_double(s, len, &d) || !isfinite(d) || fabs(d) > 9.0e15) goto out_of_range;
-        if (d != floor(d)) { r->p = s; return js_fail(r, "expected an integer, not a fraction"); }
+        /* The comparison is false for NaN; within it the cast is exact. */
+        if (number_as_double(s, len, &d) || !(d > -9.0e15 && d < 9.0e15)) goto out_of_range;
+        if (d != (double)(int64_t)d) { r->p = s; return js_fail(r, "expected an integer, not a fraction"); }
         v = (int64_t)d;
     }
     if (v < min || v > max) goto out_of_range;

@@ -28,9 +28,9 @@
 
 /* JSON numbers beyond 2^53 are not exact in JavaScript, so V8 writes none. */
 #define MAX_EXACT ((int64_t)1 << 53)
-/* Sample times (µs) must stay within this, so that differences of two
- * times cannot overflow. 2^60 µs is some 36,000 years. */
-#define MAX_TIME ((int64_t)1 << 60)
+/* Sample times (µs) must stay within this (some 285 years), so that
+ * differences of times and their values in ns cannot overflow. */
+#define MAX_TIME MAX_EXACT
 
 enum raw_flag { HAS_ID = 1, HAS_FRAME = 2 };
 
