@@ -31,7 +31,7 @@ CLI_SRCS     = $(wildcard scripts/cli/*.c)
 HTML_ASSETS  = $(wildcard src/formats/html/*)
 
 LIB_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(PRELOAD_SRCS) $(AGENT_SRCS) $(FORMAT_SRCS))
-CLI_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS) $(FORMAT_SRCS)) $(BUILD)/obj/src/config.o $(BUILD)/obj/src/log.o $(BUILD)/obj/src/outfile.o $(BUILD)/obj/src/rundir.o
+CLI_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS) $(FORMAT_SRCS)) $(BUILD)/obj/src/config.o $(BUILD)/obj/src/log.o $(BUILD)/obj/src/outfile.o $(BUILD)/obj/src/rundir.o $(BUILD)/obj/src/command.o
 
 .PHONY: all test unit-test integration-test fuzz clean install uninstall deps check-deps
 all: $(BUILD)/libnodeprof.so $(BUILD)/nodeprof
@@ -60,7 +60,7 @@ UNIT_SRCS  = $(wildcard tests/unit/test_*.c)
 UNIT_BINS  = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 UNIT_PLAIN = $(patsubst tests/unit/%.c,$(BUILD)/unit-plain/%,$(UNIT_SRCS))
 # Pure modules: everything that does not need a live node.
-PURE_SRCS  = src/config.c src/log.c src/namepat.c src/outfile.c src/rundir.c src/nodeopts.c src/command.c src/glob.c $(FORMAT_SRCS)
+PURE_SRCS  = src/config.c src/log.c src/namepat.c src/outfile.c src/rundir.c src/nodeopts.c src/command.c src/headroom.c $(FORMAT_SRCS)
 
 $(BUILD)/unit/%: tests/unit/%.c $(PURE_SRCS) tests/unit/check.h | $(BUILD)/gen/html_assets.h
 	@mkdir -p $(dir $@)
@@ -80,6 +80,20 @@ integration-test: all
 	NP_TEST_NODE=$(NODE) $(NODE) --test --test-concurrency=2 tests/integration/
 
 test: unit-test integration-test
+
+# libFuzzer (clang) on the profile parser and writers for FUZZ_SECONDS,
+# seeded with the fixture profiles; findings are left in $(BUILD)/fuzz.
+FUZZ_SECONDS ?= 60
+$(BUILD)/fuzz/fuzz_profile: tests/fuzz/fuzz_profile.c $(FORMAT_SRCS) | $(BUILD)/gen/html_assets.h
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I/usr/include/cjson -I$(BUILD)/gen -O1 -g \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FORMAT_SRCS) $(LIBS)
+
+fuzz: $(BUILD)/fuzz/fuzz_profile
+	@mkdir -p $(BUILD)/fuzz/corpus
+	cp tests/fixtures/profiles/*.cpuprofile tests/fixtures/profiles/*.heapprofile $(BUILD)/fuzz/corpus/
+	cd $(BUILD)/fuzz && ./fuzz_profile -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
+	  -dict=$(CURDIR)/tests/fuzz/profile.dict -print_final_stats=1 corpus
 
 # ---- dependencies and install ------------------------------------------------
 DEB_DEPS = libcjson-dev libunwind-dev zlib1g-dev

@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent_thread.h"
 #include "control.h"
 #include "cpu.h"
 #include "heap.h"
+#include "rescue.h"
 #include "js.h"
 #include "shutdown.h"
 
@@ -57,8 +59,11 @@ static void configure(void)
         snprintf(np_agent.out_dir, sizeof np_agent.out_dir, "%s", np_agent.cfg.dir);
     } else {
         char cwd[PATH_MAX];
+        const char *rel = np_agent.cfg.dir;
         if (!getcwd(cwd, sizeof cwd)) strcpy(cwd, ".");
-        if (snprintf(np_agent.out_dir, sizeof np_agent.out_dir, "%s/%s", cwd, np_agent.cfg.dir) >=
+        while (rel[0] == '.' && rel[1] == '/') rel += 2;
+        if (!strcmp(rel, ".")) rel = "";
+        if (snprintf(np_agent.out_dir, sizeof np_agent.out_dir, "%s%s%s", cwd, *rel ? "/" : "", rel) >=
             (int)sizeof np_agent.out_dir)
             np_warn("NODEPROF_DIR path too long; profiles will not be written");
     }
@@ -110,7 +115,7 @@ static int start_main_services(napi_env env)
     /* Never keeps the app's event loop alive. */
     napi_unref_threadsafe_function(env, np_agent.main_wake);
     if (np_agent_thread_start()) return -1;
-    np_control_open();
+    np_rescue_install(env);
     return 0;
 }
 
@@ -149,7 +154,7 @@ static void agent_init(napi_env env)
         configure();
         if (np_agent.cfg.disable || !main_script_matches(env)) return;
         np_agent.active = true;
-    } else if (!np_agent.active || !np_agent.cfg.workers) {
+    } else if (!np_agent.active || np_rescue_is_helper(env) || !np_agent.cfg.workers) {
         return;
     }
     struct np_thread *t = start_thread(env, thread_id);
@@ -170,6 +175,13 @@ __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_e
 __attribute__((visibility("default"))) int32_t node_api_module_get_api_version_v1(void)
 {
     return NAPI_VERSION;
+}
+
+double np_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
 }
 
 struct np_thread *np_thread_of(napi_env env)

@@ -13,9 +13,12 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "control.h"
 #include "log.h"
+#include "outfile.h"
 #include "napi_weak.h"
 #include "retention.h"
+#include "rescue.h"
 #include "session.h"
 
 /* One JavaScript thread we profile. */
@@ -26,8 +29,18 @@ struct np_thread {
     bool cpu_running;
     bool heap_running;
     bool finished;             /* final profiles written; nothing more to do */
-    napi_ref exit_listener;
     double cpu_started_ms;     /* wall clock when the current profile began */
+    double heap_started_ms;
+    /* CPU profiles alternate between two sessions, so that `cpu dump` can
+     * start the next profile before it stops the current one: no gap. */
+    struct np_session cpu_sessions[2];
+    int cpu_active;
+    long cpu_interval_us;
+    struct np_stream trace;    /* open while trace events are recorded */
+    bool trace_listening;
+    unsigned long trace_events;
+    char trace_categories[512];
+    double trace_started_ms;
 };
 
 /* Signals that end the process when the app has no listener. */
@@ -50,6 +63,7 @@ struct np_agent {
     mode_t file_mode;           /* 0666 & ~umask, for profiles */
     char host[256];
     atomic_ulong seq;           /* %n */
+    atomic_ulong files_written;
     struct np_retention retention;
 
     struct np_thread *main;     /* main thread's state, once created */
@@ -62,15 +76,24 @@ struct np_agent {
     uv_loop_t loop;
     uv_async_t thread_wake;
     uv_signal_t term_watch[NP_NTERMSIG];
-    uv_timer_t term_deadline;
+    uv_timer_t term_deadline;    /* main thread silent: try the rescue path */
+    uv_timer_t term_last_resort; /* still silent: die without a profile */
+    uv_signal_t user_signal;     /* NODEPROF_SIGNAL */
+    uv_timer_t period;           /* NODEPROF_PERIOD */
     atomic_uint pending_term;    /* signal numbers, as bits, for the main thread */
     atomic_uint term_handled;    /* main thread acknowledged these */
     atomic_int app_listeners[NP_NTERMSIG]; /* the app's own listener counts */
     atomic_bool shutting_down;   /* final profiles written or being written */
     atomic_bool stop_thread;
+
+    struct np_control control;
+    struct np_rescue rescue;
 };
 
 extern struct np_agent np_agent;
+
+/* Wall-clock milliseconds since the epoch. */
+double np_wall_ms(void);
 
 /* The entry points node looks up when it loads us as an addon. */
 napi_value napi_register_module_v1(napi_env env, napi_value exports);

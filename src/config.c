@@ -69,6 +69,8 @@ static const struct opt opts[] = {
       "heap sampling interval in bytes (`k`, `m` suffixes allowed)" },
     { "HEAPSNAPSHOT_NEAR_LIMIT", OPT_LONG, "0", 0, 1000, NULL, F(heapsnapshot_near_limit),
       "write up to N heap snapshots as the heap approaches its limit (like `--heapsnapshot-near-heap-limit`)" },
+    { "SNAPSHOT_FACTOR", OPT_LONG, "10", 0, 1000000, NULL, F(snapshot_factor),
+      "a heap snapshot is refused (unless forced) when less than this many times the used heap is free (MemAvailable, cgroup limit); `0` never refuses" },
     { "PERIOD", OPT_DURATION, "off", 0, 0, NULL, F(period_ms),
       "continuous mode: write the CPU (and heap) profile every period (`500ms`, `60s`, `5m`, `1h`) and go on profiling" },
     { "KEEP", OPT_LONG, "0", 0, 1000000, NULL, F(keep),

@@ -1,12 +1,67 @@
-/* The control FIFO (issue 3): commands from `nodeprof ctl` and scripts. */
+/* The control FIFO: /tmp/nodeprof-<uid>/<pid>.ctl (or NODEPROF_FIFO).
+ *
+ * The agent thread reads command lines from it and queues them as
+ * requests; the main thread runs them (execute.c) when its event loop is
+ * free, or through the rescue path (rescue.c) when it is busy in
+ * JavaScript; the agent thread then sends each reply to the path the
+ * command named. Signals (NODEPROF_SIGNAL) and the continuous-mode timer
+ * queue requests the same way. */
 #ifndef NODEPROF_CONTROL_H
 #define NODEPROF_CONTROL_H
 
-/* Creates the FIFO and starts reading it on the agent thread. */
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "command.h"
+#include "napi_weak.h"
+
+struct np_request {
+    struct np_command cmd;
+    char *reply;        /* reply text, built by the main thread */
+    size_t reply_len;
+    bool failed;
+    struct np_request *next;
+};
+
+struct np_control {
+    char fifo_path[PATH_MAX];
+    int fifo_fd;
+    uv_poll_t poll;
+    uv_timer_t rescue_timer;
+    char line[NP_COMMAND_MAX + 1];
+    size_t line_len;
+    bool discarding;               /* skipping the rest of an overlong line */
+    pthread_mutex_t lock;          /* guards the three lists and counts */
+    struct np_request *todo;       /* for the main thread */
+    struct np_request *done;       /* replies for the agent thread to send */
+    int queued;
+    atomic_bool main_busy;         /* the main thread is running requests */
+    atomic_bool rescue_wanted;     /* arm the rescue timer (agent thread) */
+    atomic_bool rescue_now;        /* ... with no delay */
+    unsigned long commands_run;
+};
+
+/* Agent thread's loop, before it runs: create the FIFO and watch it. */
 void np_control_open(void);
-/* Removes the FIFO (at exit, any path). */
+/* Removes the FIFO (at exit, by any path). Any thread. */
 void np_control_close(void);
-/* On the main thread: runs the commands waiting for it. */
+
+/* Any thread: queue a request (takes ownership) and wake the main thread.
+ * Returns -1 (and frees it) when the queue is full. */
+int np_control_submit(struct np_request *req);
+/* Queues an internal command (signal, period timer) unless one with the
+ * same verb and origin is already waiting: bursts coalesce. */
+void np_control_submit_internal(enum np_verb verb, const char *origin);
+
+/* Main thread: run the queued requests. */
 void np_control_run_pending(void);
+
+/* Agent thread: send the finished replies. */
+void np_control_send_replies(void);
+/* Agent thread, when woken: replies, and the rescue timer if asked. */
+void np_control_on_wake(void);
 
 #endif

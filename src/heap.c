@@ -12,6 +12,7 @@ int np_heap_start(struct np_thread *t, long interval_bytes)
     js_set(env, params, "samplingInterval", js_number(env, (double)interval_bytes));
     if (!np_session_post(env, &t->session, "HeapProfiler.startSampling", params)) return -1;
     t->heap_running = true;
+    t->heap_started_ms = np_wall_ms();
     return 0;
 }
 

@@ -107,3 +107,43 @@ int np_write_atomic_buf(const char *path, mode_t mode, const void *data,
     struct buf_ctx b = { data, len };
     return np_write_atomic(path, mode, fill_buf, &b, err, errlen);
 }
+
+int np_stream_open(struct np_stream *s, const char *path, char *err, size_t errlen)
+{
+    s->out = NULL;
+    if (snprintf(s->path, sizeof s->path, "%s", path) >= (int)sizeof s->path ||
+        temp_name(path, s->tmp, sizeof s->tmp)) {
+        snprintf(err, errlen, "path too long: %s", path);
+        return -1;
+    }
+    int fd = mkostemp(s->tmp, O_CLOEXEC);
+    if (fd < 0 || !(s->out = fdopen(fd, "w"))) {
+        snprintf(err, errlen, "cannot create %s: %s", s->tmp, strerror(errno));
+        if (fd >= 0) { close(fd); unlink(s->tmp); }
+        return -1;
+    }
+    setvbuf(s->out, NULL, _IOFBF, 1 << 16);
+    return 0;
+}
+
+int np_stream_commit(struct np_stream *s, mode_t mode, char *err, size_t errlen)
+{
+    int failed = ferror(s->out);
+    int saved = errno;
+    if (fclose(s->out) != 0 && !failed) { failed = 1; saved = errno; }
+    s->out = NULL;
+    if (failed) snprintf(err, errlen, "cannot write %s: %s", s->path, strerror(saved));
+    else if (chmod(s->tmp, mode) != 0 || rename(s->tmp, s->path) != 0) {
+        snprintf(err, errlen, "cannot rename to %s: %s", s->path, strerror(errno));
+        failed = 1;
+    }
+    if (failed) unlink(s->tmp);
+    return failed ? -1 : 0;
+}
+
+void np_stream_abort(struct np_stream *s)
+{
+    if (s->out) fclose(s->out);
+    s->out = NULL;
+    unlink(s->tmp);
+}

@@ -24,4 +24,16 @@ int np_write_atomic(const char *path, mode_t mode, np_fill_fn fill, void *ctx,
 int np_write_atomic_buf(const char *path, mode_t mode, const void *data,
                         size_t len, char *err, size_t errlen);
 
+/* A file written piece by piece (heap snapshot chunks, trace events) and
+ * renamed into place by np_stream_commit, or removed by np_stream_abort. */
+struct np_stream {
+    FILE *out;
+    char path[4096];
+    char tmp[4200];
+};
+
+int np_stream_open(struct np_stream *s, const char *path, char *err, size_t errlen);
+int np_stream_commit(struct np_stream *s, mode_t mode, char *err, size_t errlen);
+void np_stream_abort(struct np_stream *s);
+
 #endif

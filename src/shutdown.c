@@ -7,6 +7,8 @@
 
 #include "cpu.h"
 #include "heap.h"
+#include "control.h"
+#include "trace.h"
 #include "js.h"
 #include "log.h"
 
@@ -27,6 +29,11 @@ void np_finish_thread(struct np_thread *t, const char *why)
     np_debug("writing final profiles (%s)", why);
     np_cpu_stop_and_write(t, NULL);
     np_heap_finish(t);
+    if (np_trace_running(t)) {
+        struct np_written w = { .count = 0 };
+        np_trace_stop(t, &w);
+    }
+    if (t->thread_id == 0) np_control_close();
 }
 
 static napi_value on_process_exit(napi_env env, napi_callback_info info)

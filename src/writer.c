@@ -55,6 +55,7 @@ int np_next_base_path(int thread_id, char *out, size_t len, struct np_written *w
 void np_file_written(const char *path, const char *kind_ext, struct np_written *w)
 {
     np_info("wrote %s", path);
+    atomic_fetch_add(&np_agent.files_written, 1);
     if (w) {
         size_t used = strlen(w->paths);
         snprintf(w->paths + used, sizeof w->paths - used, "%s%s", used ? "\n" : "", path);

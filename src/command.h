@@ -1,0 +1,45 @@
+/* Control commands: one text line each, the same words as `nodeprof ctl`.
+ *
+ *   cpu start [interval=US] | cpu stop | cpu dump
+ *   heap snapshot [force] | heap start [interval=BYTES] | heap stop | heap dump
+ *   trace start [categories=a,b,...] | trace stop
+ *   stack | status | help
+ *
+ * Any command may end with reply=PATH (an absolute path: a FIFO the sender
+ * reads, or a file to create) to receive the reply. */
+#ifndef NODEPROF_COMMAND_H
+#define NODEPROF_COMMAND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Longest accepted line: writes up to PIPE_BUF (4096) to a FIFO are atomic,
+ * so lines from concurrent writers never interleave. */
+#define NP_COMMAND_MAX 1024
+
+enum np_verb {
+    NP_CMD_CPU_START, NP_CMD_CPU_STOP, NP_CMD_CPU_DUMP,
+    NP_CMD_HEAP_SNAPSHOT, NP_CMD_HEAP_START, NP_CMD_HEAP_STOP, NP_CMD_HEAP_DUMP,
+    NP_CMD_TRACE_START, NP_CMD_TRACE_STOP,
+    NP_CMD_STACK, NP_CMD_STATUS, NP_CMD_HELP,
+    NP_CMD_CPU_TOGGLE, /* internal: NODEPROF_SIGNAL_ACTION=toggle */
+};
+
+struct np_command {
+    enum np_verb verb;
+    long interval;          /* cpu start (µs) / heap start (bytes); 0 = configured */
+    bool force;             /* heap snapshot force */
+    char categories[512];   /* trace start; "" = default */
+    char reply[512];        /* reply path; "" = none */
+    char origin[32];        /* "fifo", "signal", "period", "near-limit" */
+};
+
+/* Parses one line (without its newline). Returns 0, or -1 with a reason in
+ * why (and cmd->reply set if the line named one, so the error can be sent). */
+int np_command_parse(const char *line, size_t len, struct np_command *cmd,
+                     char *why, size_t whylen);
+
+/* The help text (one command per line). */
+extern const char np_command_help[];
+
+#endif

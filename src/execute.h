@@ -1,0 +1,11 @@
+/* Runs one control request on the main thread and writes its reply:
+ * "ok" or "error: <why>" on the first line, then the paths written or the
+ * text asked for. */
+#ifndef NODEPROF_EXECUTE_H
+#define NODEPROF_EXECUTE_H
+
+#include "control.h"
+
+void np_execute(struct np_request *req);
+
+#endif

@@ -1,0 +1,17 @@
+/* Is there memory for a heap snapshot? A snapshot costs several times the
+ * heap (about 10x its used size, measured: a 215 MB heap peaked at 2.6 GB of
+ * RSS). Looks at MemAvailable and, in a container, the cgroup's limit. */
+#ifndef NODEPROF_HEADROOM_H
+#define NODEPROF_HEADROOM_H
+
+#include <stddef.h>
+
+/* Bytes that can still be used without hitting MemAvailable or the cgroup
+ * limit (v2 memory.max, or v1 memory.limit_in_bytes); -1 if unknown. */
+double np_headroom_bytes(void);
+
+/* 0 if a snapshot of a heap using heap_used bytes, costing factor times
+ * that, fits (factor 0: always); otherwise -1 with a sentence in why. */
+int np_headroom_check(double heap_used, long factor, char *why, size_t whylen);
+
+#endif
