@@ -1,0 +1,252 @@
+/* nodeprof ctl / nodeprof list: talk to profiled processes through their
+ * control FIFOs (protocol in README.md, "Control FIFO"). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "command.h"
+#include "config.h"
+#include "rundir.h"
+
+static const char ctl_usage[] =
+    "usage: nodeprof ctl [--timeout SECONDS] [--fifo PATH] PID COMMAND...\n"
+    "\n"
+    "Sends COMMAND to the profiled node process PID and prints its reply: the files\n"
+    "written, or the text asked for. Exits 0 on success, 1 on error or timeout.\n"
+    "The timeout is 30 s (300 s for `heap snapshot`).\n"
+    "\n"
+    "commands:\n";
+
+static char reply_path[PATH_MAX];
+
+static void remove_reply_fifo(void)
+{
+    if (reply_path[0]) unlink(reply_path);
+}
+
+static void on_interrupt(int sig)
+{
+    remove_reply_fifo();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static int make_reply_fifo(const char *dir)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(reply_path, sizeof reply_path, "%s/reply-%ld-%lx.fifo", dir, (long)getpid(), (unsigned long)ts.tv_nsec);
+    if (mkfifo(reply_path, 0600) != 0) {
+        fprintf(stderr, "nodeprof: cannot create %s: %s\n", reply_path, strerror(errno));
+        reply_path[0] = '\0';
+        return -1;
+    }
+    atexit(remove_reply_fifo);
+    signal(SIGINT, on_interrupt);
+    signal(SIGTERM, on_interrupt);
+    signal(SIGHUP, on_interrupt);
+    /* Open our end first (non-blocking): the agent opens its end only when
+     * it replies, and poll waits for that. */
+    return open(reply_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+}
+
+static int build_line(int argc, char **argv, char *line, size_t len)
+{
+    size_t n = 0;
+    for (int i = 0; i < argc; i++) {
+        int w = snprintf(line + n, len - n, "%s%s", i ? " " : "", argv[i]);
+        if (w < 0 || (size_t)w >= len - n) return -1;
+        n += (size_t)w;
+    }
+    int w = snprintf(line + n, len - n, " reply=%s\n", reply_path);
+    return w < 0 || (size_t)w >= len - n ? -1 : (int)(n + (size_t)w);
+}
+
+static int send_line(const char *fifo, long pid, const char *line, int len)
+{
+    int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ENXIO) fprintf(stderr, "nodeprof: process %ld is not reading %s (it may have exited)\n", pid, fifo);
+        else fprintf(stderr, "nodeprof: cannot open %s: %s\n", fifo, strerror(errno));
+        return -1;
+    }
+    /* One write of at most PIPE_BUF bytes: atomic, never interleaved. */
+    ssize_t w = write(fd, line, (size_t)len);
+    close(fd);
+    if (w != len) {
+        fprintf(stderr, "nodeprof: cannot send to %s: %s\n", fifo, w < 0 ? strerror(errno) : "short write");
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads the reply until the agent closes its end or the timeout passes. */
+static char *read_reply(int fd, int timeout_s, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (buf) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long left = timeout_s * 1000L - ((now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000);
+        if (left <= 0) { free(buf); return NULL; }
+        struct pollfd p = { fd, POLLIN, 0 };
+        int r = poll(&p, 1, (int)(left > 1000 ? 1000 : left));
+        if (r < 0 && errno != EINTR) break;
+        if (r <= 0) continue;
+        if (n + 1024 > cap && !(buf = realloc(buf, cap *= 2))) return NULL;
+        ssize_t got = read(fd, buf + n, cap - n - 1);
+        if (got > 0) { n += (size_t)got; continue; }
+        if (got == 0 || (p.revents & POLLHUP)) break; /* the agent closed its end */
+    }
+    if (buf) buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static int print_reply(const char *reply)
+{
+    if (!strncmp(reply, "ok\n", 3)) {
+        fputs(reply + 3, stdout);
+        return 0;
+    }
+    if (!strncmp(reply, "error: ", 7)) {
+        fprintf(stderr, "nodeprof: %s", reply + 7);
+        return 1;
+    }
+    fprintf(stderr, "nodeprof: unexpected reply: %s\n", reply);
+    return 1;
+}
+
+static int parse_ctl_options(int argc, char **argv, int *timeout, const char **fifo)
+{
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(ctl_usage, stdout);
+            fputs(np_command_help, stdout);
+            exit(0);
+        }
+        long v;
+        const char *why;
+        if (!strcmp(argv[i], "--timeout") && i + 1 < argc && !np_parse_long(argv[i + 1], 1, 86400, &v, &why)) {
+            *timeout = (int)v;
+            i++;
+        } else if (!strcmp(argv[i], "--fifo") && i + 1 < argc) {
+            *fifo = argv[++i];
+        } else {
+            fprintf(stderr, "nodeprof: bad option %s\n", argv[i]);
+            return -1;
+        }
+    }
+    if (argc - i < 2) {
+        fputs(ctl_usage, stderr);
+        fputs(np_command_help, stderr);
+        return -1;
+    }
+    return i;
+}
+
+int cli_ctl(int argc, char **argv)
+{
+    int timeout = 0;
+    const char *fifo_opt = NULL;
+    int i = parse_ctl_options(argc, argv, &timeout, &fifo_opt);
+    if (i < 0) return 2;
+    long pid;
+    const char *why;
+    if (np_parse_long(argv[i], 1, 1L << 30, &pid, &why)) {
+        fprintf(stderr, "nodeprof: bad pid '%s'\n", argv[i]);
+        return 2;
+    }
+    if (!timeout) timeout = (argc - i > 2 && !strcmp(argv[i + 1], "heap") && !strcmp(argv[i + 2], "snapshot")) ? 300 : 30;
+    char dir[256], fifo[PATH_MAX], err[512];
+    np_rundir_path(dir, sizeof dir);
+    if (fifo_opt) snprintf(fifo, sizeof fifo, "%s", fifo_opt);
+    else snprintf(fifo, sizeof fifo, "%s/%ld.ctl", dir, pid);
+    struct stat st;
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+        fprintf(stderr, "nodeprof: no process %ld\n", pid);
+        return 1;
+    }
+    if (stat(fifo, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+        fprintf(stderr, "nodeprof: process %ld is not profiled by nodeprof (no control FIFO %s); "
+                "is it node, started with LD_PRELOAD=libnodeprof.so?\n", pid, fifo);
+        return 1;
+    }
+    if (np_rundir_ensure(dir, err, sizeof err)) {
+        fprintf(stderr, "nodeprof: %s\n", err);
+        return 1;
+    }
+    int fd = make_reply_fifo(dir);
+    char line[NP_COMMAND_MAX + 2];
+    int len = fd < 0 ? -1 : build_line(argc - i - 1, argv + i + 1, line, sizeof line);
+    if (len < 0 || len > NP_COMMAND_MAX) {
+        if (fd >= 0) fputs("nodeprof: command too long\n", stderr);
+        return 2;
+    }
+    if (send_line(fifo, pid, line, len)) return 1;
+    size_t n;
+    char *reply = read_reply(fd, timeout, &n);
+    close(fd);
+    if (!reply) {
+        fprintf(stderr, "nodeprof: no reply from %ld within %d s (the command may still complete)\n", pid, timeout);
+        return 1;
+    }
+    int rc = n ? print_reply(reply) : (fputs("nodeprof: empty reply\n", stderr), 1);
+    free(reply);
+    return rc;
+}
+
+static void print_cmdline(long pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f) fclose(f);
+    for (size_t k = 0; k + 1 < n; k++) if (!buf[k]) buf[k] = ' ';
+    buf[n] = '\0';
+    printf("%s", buf);
+}
+
+int cli_list(int argc, char **argv)
+{
+    if (argc > 1) {
+        fputs("usage: nodeprof list\nLists the profiled node processes of this user (pid, command line, FIFO)\n"
+              "and removes FIFOs left by processes that are gone.\n", !strcmp(argv[1], "--help") ? stdout : stderr);
+        return !strcmp(argv[1], "--help") ? 0 : 2;
+    }
+    char dir[256];
+    np_rundir_path(dir, sizeof dir);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (end == e->d_name || strcmp(end, ".ctl")) continue;
+        char fifo[PATH_MAX];
+        snprintf(fifo, sizeof fifo, "%s/%s", dir, e->d_name);
+        if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+            if (unlink(fifo) == 0) fprintf(stderr, "nodeprof: removed %s (process %ld is gone)\n", fifo, pid);
+            continue;
+        }
+        printf("%ld\t", pid);
+        print_cmdline(pid);
+        printf("\t%s\n", fifo);
+    }
+    closedir(d);
+    return 0;
+}
