@@ -95,20 +95,6 @@ fuzz: $(BUILD)/fuzz/fuzz_profile
 	cd $(BUILD)/fuzz && ./fuzz_profile -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
 	  -dict=$(CURDIR)/tests/fuzz/profile.dict -print_final_stats=1 corpus
 
-# libFuzzer (clang) on the profile parser and writers for FUZZ_SECONDS,
-# seeded with the fixture profiles; findings are left in $(BUILD)/fuzz.
-FUZZ_SECONDS ?= 60
-$(BUILD)/fuzz/fuzz_profile: tests/fuzz/fuzz_profile.c $(FORMAT_SRCS) | $(BUILD)/gen/html_assets.h
-	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I/usr/include/cjson -I$(BUILD)/gen -O1 -g \
-	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FORMAT_SRCS) $(LIBS)
-
-fuzz: $(BUILD)/fuzz/fuzz_profile
-	@mkdir -p $(BUILD)/fuzz/corpus
-	cp tests/fixtures/profiles/*.cpuprofile tests/fixtures/profiles/*.heapprofile $(BUILD)/fuzz/corpus/
-	cd $(BUILD)/fuzz && ./fuzz_profile -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
-	  -dict=$(CURDIR)/tests/fuzz/profile.dict -print_final_stats=1 corpus
-
 # ---- dependencies and install ------------------------------------------------
 DEB_DEPS = libcjson-dev libunwind-dev zlib1g-dev
 check-deps:
