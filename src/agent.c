@@ -102,6 +102,7 @@ static void on_main_wake(napi_env env, napi_value js_cb, void *context, void *da
 {
     (void)js_cb; (void)context; (void)data;
     if (!env || !np_agent.main) return; /* tearing down */
+    if (atomic_exchange(&np_agent.helper_wanted, false)) np_rescue_install(env);
     np_shutdown_handle_signals();
     np_control_run_pending();
 }
@@ -114,9 +115,7 @@ static int start_main_services(napi_env env)
         return -1;
     /* Never keeps the app's event loop alive. */
     napi_unref_threadsafe_function(env, np_agent.main_wake);
-    if (np_agent_thread_start()) return -1;
-    np_rescue_install(env);
-    return 0;
+    return np_agent_thread_start();
 }
 
 static void free_thread(void *arg)

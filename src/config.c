@@ -69,6 +69,8 @@ static const struct opt opts[] = {
       "heap sampling interval in bytes (`k`, `m` suffixes allowed)" },
     { "HEAPSNAPSHOT_NEAR_LIMIT", OPT_LONG, "0", 0, 1000, NULL, F(heapsnapshot_near_limit),
       "write up to N heap snapshots as the heap approaches its limit (like `--heapsnapshot-near-heap-limit`)" },
+    { "HELPER", OPT_BOOL, "on", 0, 0, NULL, F(helper),
+      "start a small helper worker thread 300 ms into the process's life, so that commands, signals and near-limit snapshots work while the main thread is stuck in JavaScript (costs one thread and about 10 MB)" },
     { "SNAPSHOT_FACTOR", OPT_LONG, "10", 0, 1000000, NULL, F(snapshot_factor),
       "a heap snapshot is refused (unless forced) when less than this many times the used heap is free (MemAvailable, cgroup limit); `0` never refuses" },
     { "PERIOD", OPT_DURATION, "off", 0, 0, NULL, F(period_ms),

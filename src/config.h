@@ -41,6 +41,7 @@ struct np_config {
     long period_ms;                /* 0 = off */
     long keep;                     /* 0 = keep all */
     unsigned formats;              /* enum np_format bits */
+    bool helper;                   /* start the helper worker (rescue path) */
     long snapshot_factor;          /* snapshot peak memory / used heap; 0 = no check */
 };
 

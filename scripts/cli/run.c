@@ -55,6 +55,10 @@ static void install_forwarding(void)
             sig == SIGFPE || sig == SIGILL || sig == SIGABRT || sig == SIGTRAP || sig == SIGSYS ||
             (sig >= 32 && sig < SIGRTMIN))
             continue;
+        /* A signal our caller ignores stays ignored, in the child too
+         * (exec keeps SIG_IGN and resets handlers to the default). */
+        struct sigaction old;
+        if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
         sigaction(sig, &sa, NULL);
     }
 }
@@ -179,7 +183,6 @@ int cli_run(int argc, char **argv)
         return 2;
     }
     if (child_pid == 0) {
-        for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
         execvp(argv[first], argv + first);
         fprintf(stderr, "nodeprof: cannot run %s: %s\n", argv[first], strerror(errno));
         _exit(127);
