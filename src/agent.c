@@ -101,7 +101,8 @@ static bool main_script_matches(napi_env env)
 static void on_main_wake(napi_env env, napi_value js_cb, void *context, void *data)
 {
     (void)js_cb; (void)context; (void)data;
-    if (!env || !np_agent.main) return; /* tearing down */
+    /* After the exit listener, node is tearing the environment down. */
+    if (!env || !np_agent.main || np_agent.main->finished) return;
     if (atomic_exchange(&np_agent.helper_wanted, false)) np_rescue_install(env);
     np_shutdown_handle_signals();
     np_control_run_pending();
