@@ -2,8 +2,8 @@
  * `np_agent` (agent.c). Per-thread state (the main thread, and each worker
  * thread when NODEPROF_WORKERS=on) lives in a struct np_thread attached to
  * that thread's napi_env. */
-#ifndef NODEPROF_AGENT_H
-#define NODEPROF_AGENT_H
+#ifndef NP_AGENT_H
+#define NP_AGENT_H
 
 #include <limits.h>
 #include <pthread.h>

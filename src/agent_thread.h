@@ -3,8 +3,8 @@
  * libuv delivers to every loop watching them, also while the main thread
  * spins in JavaScript; it reads the control FIFO, runs the continuous-mode
  * timer, and sends replies. Work for JavaScript goes to the main thread. */
-#ifndef NODEPROF_AGENT_THREAD_H
-#define NODEPROF_AGENT_THREAD_H
+#ifndef NP_AGENT_THREAD_H
+#define NP_AGENT_THREAD_H
 
 int np_agent_thread_start(void);
 

@@ -7,8 +7,8 @@
  *
  * Any command may end with reply=PATH (an absolute path: a FIFO the sender
  * reads, or a file to create) to receive the reply. */
-#ifndef NODEPROF_COMMAND_H
-#define NODEPROF_COMMAND_H
+#ifndef NP_COMMAND_H
+#define NP_COMMAND_H
 
 #include <stdbool.h>
 #include <stddef.h>

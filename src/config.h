@@ -1,8 +1,8 @@
 /* Configuration: every NODEPROF_* variable, parsed and validated in one place
  * from one table (config.c). Bad values are reported, never fatal: the
  * default is used instead. */
-#ifndef NODEPROF_CONFIG_H
-#define NODEPROF_CONFIG_H
+#ifndef NP_CONFIG_H
+#define NP_CONFIG_H
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -6,8 +6,8 @@
  * JavaScript; the agent thread then sends each reply to the path the
  * command named. Signals (NODEPROF_SIGNAL) and the continuous-mode timer
  * queue requests the same way. */
-#ifndef NODEPROF_CONTROL_H
-#define NODEPROF_CONTROL_H
+#ifndef NP_CONTROL_H
+#define NP_CONTROL_H
 
 #include <limits.h>
 #include <pthread.h>

@@ -2,8 +2,8 @@
  * Two sessions take turns: a dump starts the next profile on the idle
  * session before it stops the running one, so consecutive files overlap by
  * a few milliseconds instead of leaving a gap. */
-#ifndef NODEPROF_CPU_H
-#define NODEPROF_CPU_H
+#ifndef NP_CPU_H
+#define NP_CPU_H
 
 #include "agent.h"
 #include "writer.h"

@@ -1,8 +1,8 @@
 /* Runs one control request on the main thread and writes its reply:
  * "ok" or "error: <why>" on the first line, then the paths written or the
  * text asked for. */
-#ifndef NODEPROF_EXECUTE_H
-#define NODEPROF_EXECUTE_H
+#ifndef NP_EXECUTE_H
+#define NP_EXECUTE_H
 
 #include "control.h"
 

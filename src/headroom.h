@@ -1,8 +1,8 @@
 /* Is there memory for a heap snapshot? A snapshot costs several times the
  * heap (about 10x its used size, measured: a 215 MB heap peaked at 2.6 GB of
  * RSS). Looks at MemAvailable and, in a container, the cgroup's limit. */
-#ifndef NODEPROF_HEADROOM_H
-#define NODEPROF_HEADROOM_H
+#ifndef NP_HEADROOM_H
+#define NP_HEADROOM_H
 
 #include <stddef.h>
 

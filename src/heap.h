@@ -1,7 +1,7 @@
 /* The sampling heap profiler (HeapProfiler.startSampling), like node's
  * --heap-prof: on from start-up with NODEPROF_HEAP=on, written at exit. */
-#ifndef NODEPROF_HEAP_H
-#define NODEPROF_HEAP_H
+#ifndef NP_HEAP_H
+#define NP_HEAP_H
 
 #include "agent.h"
 #include "writer.h"

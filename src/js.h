@@ -1,8 +1,8 @@
 /* Small Node-API helpers. Each returns NULL (or -1) on failure and never
  * leaves a JavaScript exception pending: an exception thrown by anything we
  * call is cleared and logged, so the app never sees it. */
-#ifndef NODEPROF_JS_H
-#define NODEPROF_JS_H
+#ifndef NP_JS_H
+#define NP_JS_H
 
 #include <stddef.h>
 #include <stdint.h>

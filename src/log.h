@@ -1,8 +1,8 @@
 /* Logging: one line per message, "nodeprof: ..." on stderr or NODEPROF_LOG_FILE.
  * Written with a single write(2) so lines from several threads or processes
  * never interleave. Never writes to stdout. */
-#ifndef NODEPROF_LOG_H
-#define NODEPROF_LOG_H
+#ifndef NP_LOG_H
+#define NP_LOG_H
 
 enum np_log_level { NP_LOG_ERROR = 0, NP_LOG_WARN, NP_LOG_INFO, NP_LOG_DEBUG };
 

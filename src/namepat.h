@@ -1,7 +1,7 @@
 /* File name patterns (NODEPROF_NAME): %p pid, %t UTC time, %n sequence,
  * %h host name, %w worker thread id, %{VAR} environment variable, %%. */
-#ifndef NODEPROF_NAMEPAT_H
-#define NODEPROF_NAMEPAT_H
+#ifndef NP_NAMEPAT_H
+#define NP_NAMEPAT_H
 
 #include <stddef.h>
 #include <time.h>

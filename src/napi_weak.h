@@ -6,8 +6,8 @@
  * they resolve to NULL there, and to node's own exported functions in node.
  * Every such function used anywhere in src/ must be listed here; a test
  * checks that `nm` shows no strong undefined napi_/uv_ symbol. */
-#ifndef NODEPROF_NAPI_WEAK_H
-#define NODEPROF_NAPI_WEAK_H
+#ifndef NP_NAPI_WEAK_H
+#define NP_NAPI_WEAK_H
 
 #define NAPI_VERSION 8
 #include <node_api.h>

@@ -1,7 +1,7 @@
 /* NODE_OPTIONS editing: our --require token appears exactly once, and the
  * user's own options are kept as they were. */
-#ifndef NODEPROF_NODEOPTS_H
-#define NODEPROF_NODEOPTS_H
+#ifndef NP_NODEOPTS_H
+#define NP_NODEOPTS_H
 
 #include <stddef.h>
 

@@ -2,8 +2,8 @@
  * A file is written under a temporary name in its final directory and
  * renamed into place, so a reader never sees half of it and an error leaves
  * nothing behind. Errors come back as text for the caller to log. */
-#ifndef NODEPROF_OUTFILE_H
-#define NODEPROF_OUTFILE_H
+#ifndef NP_OUTFILE_H
+#define NP_OUTFILE_H
 
 #include <stddef.h>
 #include <stdio.h>

@@ -11,8 +11,8 @@
  *
  * The same helper polls the main heap's size for
  * NODEPROF_HEAPSNAPSHOT_NEAR_LIMIT. */
-#ifndef NODEPROF_RESCUE_H
-#define NODEPROF_RESCUE_H
+#ifndef NP_RESCUE_H
+#define NP_RESCUE_H
 
 #include <stdatomic.h>
 #include <stdbool.h>

@@ -2,8 +2,8 @@
  * this process wrote, deleting older ones. Only files this process wrote
  * itself are ever deleted: they are remembered here, never found by
  * listing the directory. */
-#ifndef NODEPROF_RETENTION_H
-#define NODEPROF_RETENTION_H
+#ifndef NP_RETENTION_H
+#define NP_RETENTION_H
 
 #include <pthread.h>
 

@@ -3,8 +3,8 @@
  * will not --require a file named *.so) and, later, the control FIFOs.
  * Created 0700 and refused if it is a symlink, not a directory, or not
  * owned by us. */
-#ifndef NODEPROF_RUNDIR_H
-#define NODEPROF_RUNDIR_H
+#ifndef NP_RUNDIR_H
+#define NP_RUNDIR_H
 
 #include <stddef.h>
 

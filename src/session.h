@@ -1,8 +1,8 @@
 /* An in-process inspector session (node:inspector's Session, connected to
  * this thread). No port is opened. Same-thread sessions answer post()
  * synchronously, so each call below returns with its result. */
-#ifndef NODEPROF_SESSION_H
-#define NODEPROF_SESSION_H
+#ifndef NP_SESSION_H
+#define NP_SESSION_H
 
 #include "napi_weak.h"
 

@@ -10,8 +10,8 @@
  * - If the main thread does not answer in time (it spins in synchronous
  *   JavaScript), the agent thread makes the process die of the signal
  *   without a profile, as node alone would. */
-#ifndef NODEPROF_SHUTDOWN_H
-#define NODEPROF_SHUTDOWN_H
+#ifndef NP_SHUTDOWN_H
+#define NP_SHUTDOWN_H
 
 #include "agent.h"
 

@@ -1,8 +1,8 @@
 /* Heap snapshots (HeapProfiler.takeHeapSnapshot): the chunks the inspector
  * emits are written straight to the file, mode 0600 (a snapshot holds the
  * app's data). Refused when memory looks too short, unless forced. */
-#ifndef NODEPROF_SNAPSHOT_H
-#define NODEPROF_SNAPSHOT_H
+#ifndef NP_SNAPSHOT_H
+#define NP_SNAPSHOT_H
 
 #include <stdbool.h>
 #include <stdio.h>

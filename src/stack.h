@@ -2,8 +2,8 @@
  * Error.captureStackTrace and a temporary Error.prepareStackTrace that
  * reads the call sites. Run through the rescue path, "now" is wherever the
  * app's code was interrupted. */
-#ifndef NODEPROF_STACK_H
-#define NODEPROF_STACK_H
+#ifndef NP_STACK_H
+#define NP_STACK_H
 
 #include <stdio.h>
 

@@ -2,8 +2,8 @@
  * Chrome trace JSON ({"traceEvents": [...]}) that Perfetto and
  * chrome://tracing open. Events are streamed to the file as the inspector
  * delivers them; `trace stop` (or exit) completes and renames it. */
-#ifndef NODEPROF_TRACE_H
-#define NODEPROF_TRACE_H
+#ifndef NP_TRACE_H
+#define NP_TRACE_H
 
 #include "agent.h"
 #include "writer.h"

@@ -2,8 +2,8 @@
  * kind's extension), every format in NODEPROF_FORMATS, atomic writes, the
  * manifest (NODEPROF_MANIFEST) and retention (NODEPROF_KEEP). Errors are
  * logged as one line each; the app is never told. */
-#ifndef NODEPROF_WRITER_H
-#define NODEPROF_WRITER_H
+#ifndef NP_WRITER_H
+#define NP_WRITER_H
 
 #include <stddef.h>
 

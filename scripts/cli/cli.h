@@ -1,7 +1,7 @@
 /* The nodeprof command: one function per subcommand, each taking the
  * arguments after the subcommand name (argv[0] is the subcommand). */
-#ifndef NODEPROF_CLI_H
-#define NODEPROF_CLI_H
+#ifndef NP_CLI_H
+#define NP_CLI_H
 
 int cli_run(int argc, char **argv);      /* run.c */
 int cli_convert(int argc, char **argv);  /* convert.c */

@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "config.h"
 
-#define NODEPROF_VERSION "0.1.0"
+#define NP_VERSION "0.1.0"
 
 static const char usage[] =
     "usage: nodeprof COMMAND [ARGS...]\n"
@@ -30,7 +30,7 @@ static const char usage[] =
 static int cli_version(int argc, char **argv)
 {
     (void)argc; (void)argv;
-    printf("nodeprof %s\n", NODEPROF_VERSION);
+    printf("nodeprof %s\n", NP_VERSION);
     return 0;
 }
 

@@ -2,8 +2,8 @@
  * and writing them as pprof, collapsed stacks, speedscope, HTML and a
  * top-functions table. Pure C (cJSON, zlib): used by the agent inside node
  * and by the `nodeprof` command. */
-#ifndef NODEPROF_FORMATS_H
-#define NODEPROF_FORMATS_H
+#ifndef NP_FORMATS_H
+#define NP_FORMATS_H
 
 #include <stddef.h>
 #include <stdio.h>

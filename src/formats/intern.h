@@ -1,8 +1,8 @@
 /* Building blocks of the profile model: an arena for strings, an open
  * addressing index from keys to dense entry numbers, and string interning
  * on top of both. */
-#ifndef NODEPROF_INTERN_H
-#define NODEPROF_INTERN_H
+#ifndef NP_INTERN_H
+#define NP_INTERN_H
 
 #include <stddef.h>
 #include <stdint.h>

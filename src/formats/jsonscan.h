@@ -11,8 +11,8 @@
  * "malformed JSON at byte N: ..." in the error buffer and returns -1, and
  * the reader stays failed. Object keys are compared as written, without
  * decoding escapes. */
-#ifndef NODEPROF_JSONSCAN_H
-#define NODEPROF_JSONSCAN_H
+#ifndef NP_JSONSCAN_H
+#define NP_JSONSCAN_H
 
 #include <stddef.h>
 #include <stdint.h>

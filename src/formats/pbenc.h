@@ -3,8 +3,8 @@
  *
  * Out of memory is sticky: every call after it does nothing and pb_failed()
  * reports it, so callers check once at the end. */
-#ifndef NODEPROF_PBENC_H
-#define NODEPROF_PBENC_H
+#ifndef NP_PBENC_H
+#define NP_PBENC_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -10,8 +10,8 @@
  * order: for (j = i + 1; j < nodes[i].end; j = nodes[j].end).
  *
  * Strings are interned: equal strings have equal ids, and id 0 is "". */
-#ifndef NODEPROF_PROFILE_H
-#define NODEPROF_PROFILE_H
+#ifndef NP_PROFILE_H
+#define NP_PROFILE_H
 
 #include <stddef.h>
 #include <stdint.h>

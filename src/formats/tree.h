@@ -1,8 +1,8 @@
 /* Shaping parent links into the model's tree (profile.h): checks that the
  * nodes form one tree, merges siblings with the same frame, and numbers the
  * result in depth-first preorder. */
-#ifndef NODEPROF_TREE_H
-#define NODEPROF_TREE_H
+#ifndef NP_TREE_H
+#define NP_TREE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* The writers behind np_format_write, and helpers they share. Each writes
  * one profile to a stream and returns 0, or -1 with err set; stream errors
  * (ferror) are left to the caller, as np_write_atomic checks them. */
-#ifndef NODEPROF_WRITERS_H
-#define NODEPROF_WRITERS_H
+#ifndef NP_WRITERS_H
+#define NP_WRITERS_H
 
 #include <stdio.h>
 

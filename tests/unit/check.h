@@ -1,7 +1,7 @@
 /* A minimal unit-test frame: CHECK(cond, ...) records a result; END()
  * prints "N passed, N failed" and returns the exit status. */
-#ifndef NODEPROF_CHECK_H
-#define NODEPROF_CHECK_H
+#ifndef NP_CHECK_H
+#define NP_CHECK_H
 
 #include <stdio.h>
 #include <string.h>

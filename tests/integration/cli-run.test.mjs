@@ -1,0 +1,68 @@
+// `nodeprof run`: preload prepended, files listed, exit status and signal
+// death passed through, signals from other processes forwarded.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CLI, NODE, LIB, childEnv, run, tempDir, writeScript, readCpuProfile, selfShare, filesIn, sleep } from './helpers.mjs';
+
+const HOT = `
+function hotLoop(ms) { const end = Date.now() + ms; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); return x; }
+console.log('ready', hotLoop(300) > 0);
+`;
+
+test('run: profiles the command, lists the files, keeps its status and output', (t) => {
+  const dir = tempDir(t);
+  const app = writeScript(dir, 'app.js', HOT + 'process.exitCode = 3;\n');
+  const env = childEnv({}, { preload: false });
+  env.LD_PRELOAD = '/nonexistent-but-kept.so';
+  const r = run(CLI, ['run', '--dir', path.join(dir, 'out'), '--interval', '500', '--', NODE, app], { env });
+  assert.equal(r.status, 3);
+  assert.equal(r.stdout, 'ready true\n');
+  const files = filesIn(path.join(dir, 'out'), '.cpuprofile');
+  assert.equal(files.length, 1);
+  assert.match(r.stderr, new RegExp(`nodeprof: wrote ${files[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  const p = readCpuProfile(files[0]);
+  assert.ok(selfShare(p, 'hotLoop') > 0.3, 'hotLoop is hot');
+  // --interval 500: sampling deltas well under the default 1000 µs.
+  const deltas = p.timeDeltas.slice(1).sort((a, b) => a - b);
+  assert.ok(deltas[deltas.length >> 1] < 900, `median delta ${deltas[deltas.length >> 1]}`);
+});
+
+test('run: a plain program that is not node runs unchanged and nothing is written', (t) => {
+  const dir = tempDir(t);
+  const r = run(CLI, ['run', '--dir', dir, '--', 'sh', '-c', 'echo "$LD_PRELOAD" | tr : "\\n" | head -1; exit 7'],
+    { env: childEnv({}, { preload: false }) });
+  assert.equal(r.status, 7);
+  assert.equal(r.stdout.trim(), fs.realpathSync(LIB));
+  assert.match(r.stderr, /nodeprof: no profile was written/);
+  assert.deepEqual(fs.readdirSync(dir), []);
+});
+
+test('run: dies of the signal the command died of', (t) => {
+  const dir = tempDir(t);
+  const app = writeScript(dir, 'app.js', HOT + "process.kill(process.pid, 'SIGTERM'); setTimeout(() => {}, 5000);\n");
+  const r = run(CLI, ['run', '-q', '--dir', dir, '--', NODE, app], { env: childEnv({}, { preload: false }) });
+  assert.equal(r.signal, 'SIGTERM');
+  assert.equal(r.stdout, 'ready true\n');
+  assert.equal(filesIn(dir, '.cpuprofile').length, 1, 'profile written before the signal death');
+});
+
+test('run: forwards a signal sent to it; the app handles it as usual', async (t) => {
+  const dir = tempDir(t);
+  const app = writeScript(dir, 'app.js', `
+process.on('SIGUSR2', () => {}); // keep nodeprof's own SIGUSR2 action out of the way
+process.on('SIGHUP', () => { console.log('app got SIGHUP'); setTimeout(() => process.exit(0), 20); });
+console.log('ready'); setInterval(() => {}, 1000);
+`);
+  const child = spawn(CLI, ['run', '--dir', dir, '--', NODE, app], { env: childEnv({}, { preload: false }) });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  while (!out.includes('ready')) await sleep(20);
+  child.kill('SIGHUP');
+  const status = await new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  assert.deepEqual(status, { code: 0, signal: null });
+  assert.match(out, /app got SIGHUP/);
+  assert.equal(filesIn(dir, '.cpuprofile').length, 1);
+});
