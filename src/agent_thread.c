@@ -6,6 +6,7 @@
 #include "agent.h"
 #include "control.h"
 #include "log.h"
+#include "outfile.h"
 #include "rescue.h"
 #include "shutdown.h"
 
@@ -49,6 +50,7 @@ static void on_term_last_resort(uv_timer_t *timer)
         np_warn("%s: the main thread is busy and could not write the profile in time; dying of it",
                 np_signal_name(sig));
         np_control_close();
+        np_remove_temp_files(np_agent.out_dir);
         np_die_by_signal(sig);
     }
 }

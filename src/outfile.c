@@ -1,5 +1,6 @@
 #include "outfile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -38,13 +39,30 @@ int np_mkdir_p(const char *dir, mode_t mode, char *err, size_t errlen)
     return 0;
 }
 
-/* "<dir>/.<base>.tmp.XXXXXX": hidden, same directory, so rename is atomic. */
+/* "<dir>/.<base>.tmp.<pid>.XXXXXX": hidden, in the same directory so the
+ * rename is atomic, and marked with our pid so that a process dying in the
+ * middle of a write can find and remove its own (np_remove_temp_files). */
 static int temp_name(const char *path, char *tmp, size_t len)
 {
     const char *slash = strrchr(path, '/');
     int dirlen = slash ? (int)(slash - path + 1) : 0;
-    int n = snprintf(tmp, len, "%.*s.%s.tmp.XXXXXX", dirlen, path, slash ? slash + 1 : path);
+    int n = snprintf(tmp, len, "%.*s.%s.tmp.%ld.XXXXXX", dirlen, path, slash ? slash + 1 : path, (long)getpid());
     return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+void np_remove_temp_files(const char *dir)
+{
+    char mark[48];
+    snprintf(mark, sizeof mark, ".tmp.%ld.", (long)getpid());
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] != '.' || !strstr(e->d_name, mark)) continue;
+        char path[4096 + 256];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    if (d) closedir(d);
 }
 
 int np_write_atomic(const char *path, mode_t mode, np_fill_fn fill, void *ctx,

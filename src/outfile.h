@@ -20,6 +20,10 @@ typedef int (*np_fill_fn)(FILE *out, void *ctx, char *err, size_t errlen);
 int np_write_atomic(const char *path, mode_t mode, np_fill_fn fill, void *ctx,
                     char *err, size_t errlen);
 
+/* Removes this process's temporary files in dir (before it is killed in
+ * the middle of a write). */
+void np_remove_temp_files(const char *dir);
+
 /* np_write_atomic for a buffer already in memory. */
 int np_write_atomic_buf(const char *path, mode_t mode, const void *data,
                         size_t len, char *err, size_t errlen);
