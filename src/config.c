@@ -140,8 +140,10 @@ int np_parse_duration_ms(const char *s, long *out, const char **why)
     else if (!strcmp(unit, "m")) mul = 60 * 1000;
     else if (!strcmp(unit, "h")) mul = 3600 * 1000;
     else { *why = "unknown unit (use ms, s, m or h)"; return -1; }
-    if (scale(v, mul, out, why)) return -1;
-    if (*out < 100 || *out > 7L * 24 * 3600 * 1000) { *why = "out of range 100ms..168h"; return -1; }
+    long ms;
+    if (scale(v, mul, &ms, why)) return -1;
+    if (ms < 100 || ms > 7L * 24 * 3600 * 1000) { *why = "out of range 100ms..168h"; return -1; }
+    *out = ms;
     return 0;
 }
 
@@ -160,11 +162,30 @@ int np_parse_bytes(const char *s, long *out, const char **why)
 }
 
 static const struct { const char *name; int sig; } signals[] = {
-    { "SIGHUP", SIGHUP }, { "SIGINT", SIGINT }, { "SIGQUIT", SIGQUIT },
-    { "SIGUSR1", SIGUSR1 }, { "SIGUSR2", SIGUSR2 }, { "SIGTERM", SIGTERM },
-    { "SIGPWR", SIGPWR }, { "SIGWINCH", SIGWINCH }, { "SIGTTIN", SIGTTIN },
-    { "SIGTTOU", SIGTTOU }, { "SIGURG", SIGURG }, { "SIGPROF", SIGPROF },
+    { "SIGHUP", SIGHUP }, { "SIGINT", SIGINT }, { "SIGQUIT", SIGQUIT }, { "SIGILL", SIGILL },
+    { "SIGTRAP", SIGTRAP }, { "SIGABRT", SIGABRT }, { "SIGBUS", SIGBUS }, { "SIGFPE", SIGFPE },
+    { "SIGKILL", SIGKILL }, { "SIGUSR1", SIGUSR1 }, { "SIGSEGV", SIGSEGV }, { "SIGUSR2", SIGUSR2 },
+    { "SIGPIPE", SIGPIPE }, { "SIGALRM", SIGALRM }, { "SIGTERM", SIGTERM }, { "SIGCHLD", SIGCHLD },
+    { "SIGCONT", SIGCONT }, { "SIGSTOP", SIGSTOP }, { "SIGTSTP", SIGTSTP }, { "SIGTTIN", SIGTTIN },
+    { "SIGTTOU", SIGTTOU }, { "SIGURG", SIGURG }, { "SIGXCPU", SIGXCPU }, { "SIGXFSZ", SIGXFSZ },
+    { "SIGVTALRM", SIGVTALRM }, { "SIGPROF", SIGPROF }, { "SIGWINCH", SIGWINCH }, { "SIGPWR", SIGPWR },
+    { "SIGSYS", SIGSYS },
 };
+
+/* Signals that cannot trigger an action: synchronous faults, job control,
+ * those the agent already watches (INT, TERM, HUP), SIGPROF (V8's CPU
+ * sampler), and those node or libc use themselves. */
+static bool signal_usable(int sig)
+{
+    static const int refused[] = {
+        SIGHUP, SIGINT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL, SIGSEGV, SIGPIPE,
+        SIGALRM, SIGTERM, SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGXCPU,
+        SIGXFSZ, SIGVTALRM, SIGPROF, SIGSYS,
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        if (refused[i] == sig) return false;
+    return true;
+}
 
 const char *np_signal_name(int sig)
 {
@@ -192,9 +213,7 @@ int np_parse_signal(const char *s, int *out, const char **why)
     }
     if (!sig) { *why = "not a signal name"; return -1; }
     if (sig == SIGUSR1) { *why = "SIGUSR1 belongs to node (it opens the inspector port)"; return -1; }
-    if (sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV || sig == SIGBUS ||
-        sig == SIGFPE || sig == SIGILL || sig == SIGABRT || sig == SIGINT ||
-        sig == SIGTERM || sig == SIGCHLD || sig == SIGPIPE || sig == SIGALRM) {
+    if (!signal_usable(sig)) {
         *why = "that signal cannot be used as a trigger";
         return -1;
     }
@@ -311,7 +330,7 @@ static size_t edit_distance(const char *a, const char *b)
         row[0] = i;
         for (size_t j = 1; j <= lb; j++) {
             size_t up = row[j];
-            size_t cost = a[i - 1] != b[j - 1];
+            size_t cost = toupper((unsigned char)a[i - 1]) != toupper((unsigned char)b[j - 1]);
             size_t best = diag + cost;
             if (row[j] + 1 < best) best = row[j] + 1;
             if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
@@ -334,12 +353,14 @@ static void report_unknown(char *const *envp, np_config_report_fn report, void *
         memcpy(buf, name, len);
         buf[len] = '\0';
         size_t best = (size_t)-1, best_d = 64;
-        for (size_t i = 0; i < NOPTS; i++) {
-            if (!strcmp(buf, opts[i].name)) { best = i; best_d = 0; break; }
+        bool known = false;
+        for (size_t i = 0; i < NOPTS && !known; i++) {
+            known = !strcmp(buf, opts[i].name);
+            /* Case-blind distance: NODEPROF_cpu suggests NODEPROF_CPU. */
             size_t d = edit_distance(buf, opts[i].name);
             if (d < best_d) { best_d = d; best = i; }
         }
-        if (best_d == 0) continue;
+        if (known) continue;
         char msg[256];
         if (best_d <= 4)
             snprintf(msg, sizeof msg, "unknown variable " PREFIX "%s (did you mean " PREFIX "%s?)", buf, opts[best].name);
@@ -363,9 +384,9 @@ void np_config_load(struct np_config *cfg, char *const *envp,
         char msg[512];
         snprintf(msg, sizeof msg, "invalid %s=%.200s: %s; using %s", var, val, why,
                  *opts[i].def ? opts[i].def : "(empty)");
-        report(ctx, msg);
+        if (report) report(ctx, msg);
     }
-    report_unknown(envp, report, ctx);
+    if (report) report_unknown(envp, report, ctx);
 }
 
 void np_config_print_markdown(FILE *out)

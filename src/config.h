@@ -50,7 +50,8 @@ typedef void (*np_config_report_fn)(void *ctx, const char *msg);
 
 /* Fills cfg from envp (NULL-terminated "NAME=value" strings). Never fails:
  * every bad value is reported and replaced by its default; unknown
- * NODEPROF_* names are reported with the closest known name. */
+ * NODEPROF_* names are reported with the closest known name. report may be
+ * NULL: then nothing is reported. */
 void np_config_load(struct np_config *cfg, char *const *envp,
                     np_config_report_fn report, void *ctx);
 
