@@ -264,6 +264,24 @@ static int parse_integral(const char *s, size_t len, int64_t *out)
     return 0;
 }
 
+/* The common case in one pass: up to 15 digits, no fraction, exponent or
+ * leading zero. Returns 1 if it applied, 0 to take the general path. */
+static int fast_int(struct js_reader *r, int64_t *out)
+{
+    const char *p = r->p, *e = r->end;
+    int neg = p < e && *p == '-';
+    p += neg;
+    const char *digits = p;
+    int64_t v = 0;
+    while (p < e && *p >= '0' && *p <= '9' && p - digits < 15) v = v * 10 + (*p++ - '0');
+    size_t n = (size_t)(p - digits);
+    if (n == 0 || (n > 1 && *digits == '0')) return 0;
+    if (p < e && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E')) return 0;
+    *out = neg ? -v : v;
+    r->p = p;
+    return 1;
+}
+
 int js_int(struct js_reader *r, int64_t min, int64_t max, int64_t *out)
 {
     const char *s;
@@ -271,6 +289,17 @@ int js_int(struct js_reader *r, int64_t min, int64_t max, int64_t *out)
     int integral;
     int c = js_peek(r);
     if (c != '-' && (c < '0' || c > '9')) return js_fail(r, "expected an integer");
+    const char *start = r->p;
+    int64_t quick;
+    if (fast_int(r, &quick)) {
+        r->first = 0;
+        if (quick >= min && quick <= max) {
+            *out = quick;
+            return 0;
+        }
+        r->p = start;
+        return js_fail(r, "number out of range");
+    }
     if (scan_number(r, &s, &len, &integral)) return -1;
     r->first = 0;
     int64_t v;

@@ -44,6 +44,15 @@ struct raw_node {
     unsigned flags;
 };
 
+/* Node ids to raw indices. V8 numbers its nodes 1..n, so an array indexed
+ * by id - min serves the usual case; scattered ids go through a hash. */
+struct id_map {
+    int64_t min;
+    uint32_t *dense;     /* raw index + 1, 0 for none; NULL if scattered */
+    size_t span;
+    struct np_index hash;
+};
+
 struct i64_vec {
     int64_t *v;
     size_t n, cap;
@@ -61,7 +70,7 @@ struct builder {
     struct np_index frame_index;
     struct raw_node *raw;
     size_t nraw, raw_cap;
-    struct np_index id_index;
+    struct id_map ids;
     struct i64_vec child_ids;
     struct i64_vec sample_ids;   /* CPU: node ids; heap: nodeId of each sample */
     struct i64_vec sample_sizes; /* heap: size of each sample */
@@ -230,7 +239,54 @@ static uint64_t id_hash_of(const void *ctx, uint32_t entry)
 /* The raw index of the node with this id, or -1. */
 static int64_t find_id(const struct builder *b, int64_t id)
 {
-    return np_index_find(&b->id_index, np_hash_u64((uint64_t)id), &id);
+    const struct id_map *m = &b->ids;
+    if (m->dense) {
+        uint64_t k = (uint64_t)id - (uint64_t)m->min;
+        return k < m->span ? (int64_t)m->dense[k] - 1 : -1;
+    }
+    return np_index_find(&m->hash, np_hash_u64((uint64_t)id), &id);
+}
+
+static int duplicate_id(struct builder *b, int64_t id)
+{
+    return fail(b, "two nodes have the id %lld", (long long)id);
+}
+
+static int index_ids_dense(struct builder *b)
+{
+    struct id_map *m = &b->ids;
+    m->dense = calloc(m->span, sizeof *m->dense);
+    if (!m->dense) return fail(b, "out of memory");
+    for (size_t i = 0; i < b->nraw; i++) {
+        uint32_t *slot = &m->dense[b->raw[i].id - m->min];
+        if (*slot) return duplicate_id(b, b->raw[i].id);
+        *slot = (uint32_t)i + 1;
+    }
+    return 0;
+}
+
+/* Builds the id map once all nodes are read, and finds duplicate ids. */
+static int index_ids(struct builder *b)
+{
+    struct id_map *m = &b->ids;
+    int64_t min = INT64_MAX, max = INT64_MIN;
+    for (size_t i = 0; i < b->nraw; i++) {
+        if (b->raw[i].id < min) min = b->raw[i].id;
+        if (b->raw[i].id > max) max = b->raw[i].id;
+    }
+    m->min = min;
+    /* ids are within +-2^53, so max - min does not overflow */
+    if (b->nraw > 0 && (uint64_t)(max - min) < 2 * (uint64_t)b->nraw + 1024) {
+        m->span = (size_t)(max - min) + 1;
+        return index_ids_dense(b);
+    }
+    np_index_init(&m->hash, same_id, id_hash_of, b);
+    for (size_t i = 0; i < b->nraw; i++) {
+        uint64_t h = np_hash_u64((uint64_t)b->raw[i].id);
+        if (np_index_find(&m->hash, h, &b->raw[i].id) >= 0) return duplicate_id(b, b->raw[i].id);
+        if (np_index_add(&m->hash, h, (uint32_t)i)) return fail(b, "out of memory");
+    }
+    return 0;
 }
 
 static int new_raw_node(struct builder *b, uint32_t parent, uint32_t *index)
@@ -250,8 +306,6 @@ static int read_node_id(struct builder *b, uint32_t index)
     if (n->flags & HAS_ID) return fail(b, "node %lld: two ids", (long long)n->id);
     if (js_int(&b->js, -MAX_EXACT, MAX_EXACT, &n->id)) return -1;
     n->flags |= HAS_ID;
-    if (find_id(b, n->id) >= 0) return fail(b, "two nodes have the id %lld", (long long)n->id);
-    if (np_index_add(&b->id_index, np_hash_u64((uint64_t)n->id), index)) return fail(b, "out of memory");
     return 0;
 }
 
@@ -552,22 +606,47 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The median sample time, as the sampling interval: the configured
- * interval is not in the file, and the median ignores the long gaps of
- * idle or blocked periods. */
+#define SMALL_WEIGHTS 65536
+
+/* The k-th smallest (0-based) of the weights >= SMALL_WEIGHTS. */
+static int64_t kth_large(const int64_t *w, size_t n, size_t k)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) m += w[i] >= SMALL_WEIGHTS;
+    int64_t *big = malloc((m ? m : 1) * sizeof *big);
+    if (!big) return 0;
+    m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (w[i] >= SMALL_WEIGHTS) big[m++] = w[i];
+    qsort(big, m, sizeof *big, cmp_i64);
+    int64_t v = k < m ? big[k] : 0;
+    free(big);
+    return v;
+}
+
+/* The median positive sample time, as the sampling interval: the
+ * configured interval is not in the file, and the median ignores the long
+ * gaps of idle or blocked periods. Sample times are nearly all below 65 ms,
+ * so a histogram finds it in linear time; only the rest get sorted. */
 static int64_t median_weight(const int64_t *w, size_t n)
 {
-    int64_t *copy = malloc((n ? n : 1) * sizeof *copy);
-    size_t m = 0;
-    if (!copy) return 0;
-    for (size_t i = 0; i < n; i++)
-        if (w[i] > 0) copy[m++] = w[i];
-    int64_t median = 0;
-    if (m > 0) {
-        qsort(copy, m, sizeof *copy, cmp_i64);
-        median = copy[m / 2];
+    uint32_t *hist = calloc(SMALL_WEIGHTS, sizeof *hist);
+    size_t positive = 0, large = 0;
+    if (!hist) return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (w[i] <= 0) continue;
+        positive++;
+        if (w[i] < SMALL_WEIGHTS) hist[w[i]]++;
+        else large++;
     }
-    free(copy);
+    size_t k = positive / 2, seen = 0;
+    int64_t median = 0;
+    for (size_t v = 1; v < SMALL_WEIGHTS && positive; v++) {
+        seen += hist[v];
+        if (seen > k) { median = (int64_t)v; break; }
+    }
+    if (positive && !median && large) median = kth_large(w, n, k - (positive - large));
+    free(hist);
     return median;
 }
 
@@ -713,7 +792,7 @@ static int build_cpu(struct builder *b, struct np_profile *p)
 {
     uint32_t root;
     if (b->nraw == 0) return fail(b, "the profile has no nodes");
-    if (link_children(b) || find_root(b, &root)) return -1;
+    if (index_ids(b) || link_children(b) || find_root(b, &root)) return -1;
     uint32_t *map = shape_tree(b, p, root);
     if (!map) return -1;
     int rc = cpu_samples(b, p, map);
@@ -724,6 +803,7 @@ static int build_cpu(struct builder *b, struct np_profile *p)
 /* The heap tree was read in preorder: node 0 is the root. */
 static int build_heap(struct builder *b, struct np_profile *p)
 {
+    if (index_ids(b)) return -1;
     uint32_t *map = shape_tree(b, p, 0);
     if (!map) return -1;
     int rc = heap_costs(b, p, map);
@@ -737,7 +817,8 @@ static void builder_free(struct builder *b)
     free(b->frames);
     np_index_free(&b->frame_index);
     free(b->raw);
-    np_index_free(&b->id_index);
+    free(b->ids.dense);
+    np_index_free(&b->ids.hash);
     free(b->child_ids.v);
     free(b->sample_ids.v);
     free(b->sample_sizes.v);
@@ -763,7 +844,6 @@ struct np_profile *np_profile_parse(const char *json, size_t len, char *err, siz
     memset(&b, 0, sizeof b);
     js_init(&b.js, json, len, err, errlen);
     np_index_init(&b.frame_index, same_frame, frame_hash_of, &b);
-    np_index_init(&b.id_index, same_id, id_hash_of, &b);
     struct np_profile *p = calloc(1, sizeof *p);
     if (!p || np_intern_init(&b.strings)) {
         snprintf(err, errlen, "out of memory");

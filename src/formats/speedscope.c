@@ -17,6 +17,8 @@ struct speedscope_writer {
     FILE *out;
     uint32_t *stack;
     size_t cap;
+    char *text;    /* one stack's text */
+    size_t text_cap;
     int first;     /* no sample written yet */
 };
 
@@ -43,15 +45,39 @@ static void write_frames(FILE *out, const struct np_profile *p)
     fputs("]}", out);
 }
 
-/* The stack of one sample, for the "samples" array. */
+/* Decimal digits of v into out (at least 20 bytes); returns the length. */
+static size_t format_uint(char *out, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0, len = 0;
+    do tmp[n++] = (char)('0' + v % 10); while ((v /= 10) != 0);
+    while (n > 0) out[len++] = tmp[--n];
+    return len;
+}
+
+/* The stack of one sample, for the "samples" array: formatted in memory
+ * and written at once, as stacks are long and there are millions. */
 static int write_stack(struct speedscope_writer *w, uint32_t node)
 {
     long depth = np_stack_frames(w->p, node, &w->stack, &w->cap);
     if (depth < 0) return -1;
-    fputs(w->first ? "[" : ",[", w->out);
+    size_t need = (size_t)depth * 11 + 3;
+    if (need > w->text_cap) {
+        char *grown = realloc(w->text, need);
+        if (!grown) return -1;
+        w->text = grown;
+        w->text_cap = need;
+    }
+    size_t n = 0;
+    if (!w->first) w->text[n++] = ',';
     w->first = 0;
-    for (long d = 0; d < depth; d++) fprintf(w->out, d ? ",%u" : "%u", w->stack[d]);
-    putc(']', w->out);
+    w->text[n++] = '[';
+    for (long d = 0; d < depth; d++) {
+        if (d) w->text[n++] = ',';
+        n += format_uint(w->text + n, w->stack[d]);
+    }
+    w->text[n++] = ']';
+    fwrite(w->text, 1, n, w->out);
     return 0;
 }
 
@@ -107,7 +133,7 @@ static int write_profile(struct speedscope_writer *w)
 
 int np_speedscope_write(const struct np_profile *p, FILE *out, char *err, size_t errlen)
 {
-    struct speedscope_writer w = { p, out, NULL, 0, 1 };
+    struct speedscope_writer w = { p, out, NULL, 0, NULL, 0, 1 };
     fputs("{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",", out);
     write_frames(out, p);
     putc(',', out);
@@ -116,6 +142,7 @@ int np_speedscope_write(const struct np_profile *p, FILE *out, char *err, size_t
     np_json_string(out, p->kind == NP_PROFILE_CPU ? "CPU profile" : "Heap profile");
     fputs(",\"activeProfileIndex\":0,\"exporter\":\"nodeprof\"}\n", out);
     free(w.stack);
+    free(w.text);
     if (rc) snprintf(err, errlen, "out of memory");
     return rc;
 }
