@@ -24,6 +24,7 @@
 
 #include "formats/intern.h"
 #include "formats/jsonscan.h"
+#include "formats/sampletime.h"
 #include "formats/tree.h"
 
 /* JSON numbers beyond 2^53 are not exact in JavaScript, so V8 writes none. */
@@ -600,112 +601,6 @@ fail:
     return NULL;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-#define SMALL_WEIGHTS 65536
-
-/* The k-th smallest (0-based) of the weights >= SMALL_WEIGHTS. */
-static int64_t kth_large(const int64_t *w, size_t n, size_t k)
-{
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) m += w[i] >= SMALL_WEIGHTS;
-    int64_t *big = malloc((m ? m : 1) * sizeof *big);
-    if (!big) return 0;
-    m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (w[i] >= SMALL_WEIGHTS) big[m++] = w[i];
-    qsort(big, m, sizeof *big, cmp_i64);
-    int64_t v = k < m ? big[k] : 0;
-    free(big);
-    return v;
-}
-
-/* The median positive sample time, as the sampling interval: the
- * configured interval is not in the file, and the median ignores the long
- * gaps of idle or blocked periods. Sample times are nearly all below 65 ms,
- * so a histogram finds it in linear time; only the rest get sorted. */
-static int64_t median_weight(const int64_t *w, size_t n)
-{
-    uint32_t *hist = calloc(SMALL_WEIGHTS, sizeof *hist);
-    size_t positive = 0, large = 0;
-    if (!hist) return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (w[i] <= 0) continue;
-        positive++;
-        if (w[i] < SMALL_WEIGHTS) hist[w[i]]++;
-        else large++;
-    }
-    size_t k = positive / 2, seen = 0;
-    int64_t median = 0;
-    for (size_t v = 1; v < SMALL_WEIGHTS && positive; v++) {
-        seen += hist[v];
-        if (seen > k) { median = (int64_t)v; break; }
-    }
-    if (positive && !median && large) median = kth_large(w, n, k - (positive - large));
-    free(hist);
-    return median;
-}
-
-struct timed_sample {
-    int64_t time;
-    uint32_t node;
-    uint32_t seq;
-};
-
-static int cmp_timed(const void *a, const void *b)
-{
-    const struct timed_sample *x = a, *y = b;
-    if (x->time != y->time) return x->time < y->time ? -1 : 1;
-    return (x->seq > y->seq) - (x->seq < y->seq);
-}
-
-/* Puts samples back in time order (stable), for profiles whose timeDeltas
- * go backwards. */
-static int sort_by_time(struct builder *b, uint32_t *nodes, int64_t *times, size_t n)
-{
-    struct timed_sample *t = malloc(n * sizeof *t);
-    if (!t) return fail(b, "out of memory");
-    for (size_t i = 0; i < n; i++) t[i] = (struct timed_sample){ times[i], nodes[i], (uint32_t)i };
-    qsort(t, n, sizeof *t, cmp_timed);
-    for (size_t i = 0; i < n; i++) {
-        times[i] = t[i].time;
-        nodes[i] = t[i].node;
-    }
-    free(t);
-    return 0;
-}
-
-/* Turns the deltas into timestamps, in place; 1 if they never go back. */
-static int deltas_to_times(struct builder *b, int *ordered)
-{
-    int64_t t = b->start;
-    *ordered = 1;
-    for (size_t i = 0; i < b->deltas.n; i++) {
-        if (b->deltas.v[i] < 0) *ordered = 0;
-        if (__builtin_add_overflow(t, b->deltas.v[i], &t) || t > MAX_TIME || t < -MAX_TIME)
-            return fail(b, "timeDeltas add up to an impossible time");
-        b->deltas.v[i] = t;
-    }
-    return 0;
-}
-
-/* Each sample stands for the time since the one before it (see profile.h).
- * The times array becomes the weights; returns the latest time. */
-static int64_t times_to_weights(int64_t start, int64_t *times, size_t n)
-{
-    int64_t prev = start;
-    for (size_t i = 0; i < n; i++) {
-        int64_t t = times[i];
-        times[i] = t > prev ? t - prev : 0;
-        if (t > prev) prev = t;
-    }
-    return prev;
-}
-
 static int map_cpu_samples(struct builder *b, struct np_profile *p, const uint32_t *pre)
 {
     size_t n = b->sample_ids.n;
@@ -743,11 +638,12 @@ static int cpu_costs_from_hits(struct builder *b, struct np_profile *p, const ui
 static int cpu_samples(struct builder *b, struct np_profile *p, const uint32_t *map)
 {
     size_t n = b->sample_ids.n;
-    int ordered;
     if (b->deltas.n != n) return fail(b, "%zu samples but %zu timeDeltas", n, b->deltas.n);
-    if (map_cpu_samples(b, p, map) || deltas_to_times(b, &ordered)) return -1;
-    if (!ordered && sort_by_time(b, p->sample_node, b->deltas.v, n)) return -1;
-    int64_t last = times_to_weights(b->start, b->deltas.v, n);
+    int64_t last;
+    const char *why;
+    if (map_cpu_samples(b, p, map)) return -1;
+    if (np_deltas_to_weights(b->start, MAX_TIME, b->deltas.v, p->sample_node, n, &last, &why))
+        return fail(b, "%s", why);
     p->sample_weight = b->deltas.v; /* now the weights; the model owns them */
     b->deltas.v = NULL;
     p->start_us = b->start;
@@ -759,7 +655,7 @@ static int cpu_samples(struct builder *b, struct np_profile *p, const uint32_t *
         node->self_count++;
         node->self_weight += p->sample_weight[i]; /* all add up to at most 2 * MAX_TIME */
     }
-    p->interval_us = median_weight(p->sample_weight, n);
+    p->interval_us = np_median_positive(p->sample_weight, n);
     return 0;
 }
 

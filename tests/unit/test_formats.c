@@ -10,6 +10,7 @@
 #include "formats/formats.h"
 #include "formats/pbenc.h"
 #include "formats/profile.h"
+#include "formats/sampletime.h"
 
 #define FIXTURES "tests/fixtures/profiles/"
 
@@ -539,6 +540,16 @@ static void test_strings(void)
     np_profile_free(p);
 }
 
+static void test_median(void)
+{
+    const int64_t large[] = { 90000, 70000, 80000 }, mixed[] = { 70000, 5, 0, 80000 }, none[] = { 0, -3 };
+    const int64_t small[] = { 3, 1000, 1000, 999, 1001, 2000000 };
+    CHECK(np_median_positive(large, 3) == 80000, "large");
+    CHECK(np_median_positive(mixed, 4) == 70000, "mixed");
+    CHECK(np_median_positive(none, 2) == 0, "none");
+    CHECK(np_median_positive(small, 6) == 1000, "small");
+}
+
 /* ---- depth --------------------------------------------------------------- */
 
 #define DEEP 10000
@@ -652,6 +663,7 @@ int main(void)
     test_empty_profile();
     test_negative_deltas();
     test_hits_without_samples();
+    test_median();
     test_strings();
     test_deep();
     test_deep_skip();
