@@ -108,12 +108,19 @@ static void on_main_wake(napi_env env, napi_value js_cb, void *context, void *da
     np_control_run_pending();
 }
 
+static void on_main_wake_finalized(napi_env env, void *data, void *hint)
+{
+    (void)env; (void)data; (void)hint;
+    atomic_store(&np_agent.main_wake_alive, false);
+}
+
 static int start_main_services(napi_env env)
 {
     napi_value name = js_string(env, "nodeprof");
-    if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL,
+    if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, on_main_wake_finalized, NULL,
                                         on_main_wake, &np_agent.main_wake) != napi_ok)
         return -1;
+    atomic_store(&np_agent.main_wake_alive, true);
     /* Never keeps the app's event loop alive. */
     napi_unref_threadsafe_function(env, np_agent.main_wake);
     return np_agent_thread_start();
@@ -184,7 +191,8 @@ double np_wall_ms(void)
     return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
 }
 
-struct np_thread *np_thread_of(napi_env env)
+bool np_wake_main(void)
 {
-    return np_agent.main && np_agent.main->env == env ? np_agent.main : NULL;
+    if (atomic_load(&np_agent.shutting_down) || !atomic_load(&np_agent.main_wake_alive)) return false;
+    return napi_call_threadsafe_function(np_agent.main_wake, NULL, napi_tsfn_nonblocking) == napi_ok;
 }

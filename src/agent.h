@@ -68,6 +68,7 @@ struct np_agent {
 
     struct np_thread *main;     /* main thread's state, once created */
     napi_threadsafe_function main_wake; /* runs requests on the main thread */
+    atomic_bool main_wake_alive;        /* until node finalizes it */
 
     /* The agent thread: its own libuv loop, signal watchers that also work
      * while the main thread spins in JavaScript, and (later) the FIFO. */
@@ -83,10 +84,13 @@ struct np_agent {
     uv_timer_t helper_start;     /* NODEPROF_HELPER: when to ask for it */
     atomic_bool helper_wanted;
     atomic_uint pending_term;    /* signal numbers, as bits, for the main thread */
-    atomic_uint term_handled;    /* main thread acknowledged these */
     atomic_int app_listeners[NP_NTERMSIG]; /* the app's own listener counts */
+    /* Whether the app listened when the signal arrived, recorded by our
+     * handler in front of libuv's: by the time the main thread looks, a
+     * process.once() listener has already removed itself. */
+    atomic_bool listened_at_signal[NP_NTERMSIG];
+    struct sigaction term_chain[NP_NTERMSIG]; /* libuv's handlers, called after ours */
     atomic_bool shutting_down;   /* final profiles written or being written */
-    atomic_bool stop_thread;
 
     struct np_control control;
     struct np_rescue rescue;
@@ -101,7 +105,9 @@ double np_wall_ms(void);
 napi_value napi_register_module_v1(napi_env env, napi_value exports);
 int32_t node_api_module_get_api_version_v1(void);
 
-/* The calling thread's state, or NULL. */
-struct np_thread *np_thread_of(napi_env env);
+/* Any thread: ask the main thread to run its requests. Returns false once
+ * the process is shutting down (node frees the thread-safe function when it
+ * tears the environment down: it must not be called after that). */
+bool np_wake_main(void);
 
 #endif

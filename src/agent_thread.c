@@ -22,7 +22,7 @@ static bool still_pending(int i)
 {
     int sig = np_term_signals[i];
     if (!(atomic_load(&np_agent.pending_term) & (1u << sig))) return false;
-    if (atomic_load(&np_agent.app_listeners[i]) > 0) {
+    if (atomic_load(&np_agent.listened_at_signal[i])) {
         /* The app listens: it sees the signal when its thread is free, as
          * without us. */
         atomic_fetch_and(&np_agent.pending_term, ~(1u << sig));
@@ -47,7 +47,7 @@ static void on_term_last_resort(uv_timer_t *timer)
     for (int i = 0; i < NP_NTERMSIG; i++) {
         if (!still_pending(i)) continue;
         int sig = np_term_signals[i];
-        np_warn("%s: the main thread is busy and could not write the profile in time; dying of it",
+        np_warn("%s: the main thread is busy in JavaScript; dying of it without writing the profile",
                 np_signal_name(sig));
         np_control_close();
         np_remove_temp_files(np_agent.out_dir);
@@ -59,13 +59,9 @@ static void on_term_signal(uv_signal_t *handle, int sig)
 {
     (void)handle;
     atomic_fetch_or(&np_agent.pending_term, 1u << sig);
-    if (napi_call_threadsafe_function(np_agent.main_wake, NULL, napi_tsfn_nonblocking) != napi_ok &&
-        atomic_load(&np_agent.app_listeners[np_term_index(sig)]) == 0) {
-        /* The main thread is tearing down: nothing will take it over. */
-        np_control_close();
-        np_die_by_signal(sig);
-    }
-    uv_timer_start(&np_agent.term_deadline, on_term_rescue, TERM_RESCUE_MS, 0);
+    /* While the final profiles are being written (or after), the main thread
+     * takes nothing over: the process ends by itself, or by the last resort. */
+    if (np_wake_main()) uv_timer_start(&np_agent.term_deadline, on_term_rescue, TERM_RESCUE_MS, 0);
     uv_timer_start(&np_agent.term_last_resort, on_term_last_resort, TERM_LAST_RESORT_MS, 0);
 }
 
@@ -100,12 +96,12 @@ static void on_helper_start(uv_timer_t *timer)
 {
     (void)timer;
     atomic_store(&np_agent.helper_wanted, true);
-    napi_call_threadsafe_function(np_agent.main_wake, NULL, napi_tsfn_nonblocking);
+    np_wake_main();
 }
 
 static void on_wake(uv_async_t *handle)
 {
-    if (atomic_load(&np_agent.stop_thread)) uv_stop(handle->loop);
+    (void)handle;
     np_control_on_wake();
 }
 
@@ -116,12 +112,37 @@ static void *agent_thread_main(void *arg)
     return NULL;
 }
 
+/* In signal context, before libuv's own handler: note whether the app
+ * listens right now, then let libuv dispatch the signal to every loop. */
+static void record_then_chain(int sig, siginfo_t *info, void *uctx)
+{
+    int i = np_term_index(sig);
+    if (i < 0) return;
+    atomic_store(&np_agent.listened_at_signal[i], atomic_load(&np_agent.app_listeners[i]) > 0);
+    const struct sigaction *next = &np_agent.term_chain[i];
+    if (next->sa_flags & SA_SIGINFO) next->sa_sigaction(sig, info, uctx);
+    else if (next->sa_handler != SIG_DFL && next->sa_handler != SIG_IGN) next->sa_handler(sig);
+}
+
+/* libuv installed its handler when we started watching; it never installs
+ * it again while our watcher lives, so ours stays in front of it. */
+static void put_recorder_in_front(int i)
+{
+    struct sigaction ours;
+    if (sigaction(np_term_signals[i], NULL, &np_agent.term_chain[i]) != 0) return;
+    ours = np_agent.term_chain[i];
+    ours.sa_sigaction = record_then_chain;
+    ours.sa_flags |= SA_SIGINFO;
+    sigaction(np_term_signals[i], &ours, NULL);
+}
+
 static int watch_signals(void)
 {
     for (int i = 0; i < NP_NTERMSIG; i++) {
         if (uv_signal_init(&np_agent.loop, &np_agent.term_watch[i]) ||
             uv_signal_start(&np_agent.term_watch[i], on_term_signal, np_term_signals[i]))
             return -1;
+        put_recorder_in_front(i);
     }
     if (uv_timer_init(&np_agent.loop, &np_agent.term_deadline) ||
         uv_timer_init(&np_agent.loop, &np_agent.term_last_resort))

@@ -183,7 +183,7 @@ int np_control_submit(struct np_request *req)
         return -1;
     }
     enum np_verb verb = req->cmd.verb; /* req belongs to the main thread now */
-    napi_call_threadsafe_function(np_agent.main_wake, NULL, napi_tsfn_nonblocking);
+    np_wake_main();
     /* `stack` wants the stack of this instant: whatever runs, right away. */
     if (verb == NP_CMD_STACK) atomic_store(&c->rescue_now, true);
     atomic_store(&c->rescue_wanted, true);

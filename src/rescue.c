@@ -181,6 +181,12 @@ static void on_helper_wake(napi_env env, napi_value js_cb, void *context, void *
     if (atomic_exchange(&rs()->poll_wanted, false)) start_call(env, true);
 }
 
+static void on_helper_finalized(napi_env env, void *data, void *hint)
+{
+    (void)env; (void)data; (void)hint;
+    atomic_store(&rs()->ready, false);
+}
+
 bool np_rescue_is_helper(napi_env env)
 {
     napi_value data = js_get(env, js_builtin(env, "node:worker_threads"), "workerData");
@@ -191,7 +197,7 @@ bool np_rescue_is_helper(napi_env env)
     if (!ours || atomic_load(&rs()->ready)) return ours;
     napi_value name = js_string(env, "nodeprof-helper");
     /* Referenced: keeps the helper's loop alive (the Worker is unref'd). */
-    if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL,
+    if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, on_helper_finalized, NULL,
                                         on_helper_wake, &rs()->wake) == napi_ok)
         atomic_store(&rs()->ready, true);
     return true;
@@ -211,7 +217,9 @@ static void on_poll_timer(uv_timer_t *timer)
 {
     (void)timer;
     struct np_rescue *r = rs();
-    if (!atomic_load(&r->ready) || r->near_limit_taken >= np_agent.cfg.heapsnapshot_near_limit) return;
+    if (!atomic_load(&r->ready) || atomic_load(&np_agent.shutting_down) ||
+        r->near_limit_taken >= np_agent.cfg.heapsnapshot_near_limit)
+        return;
     atomic_store(&r->poll_wanted, true);
     napi_call_threadsafe_function(r->wake, NULL, napi_tsfn_nonblocking);
 }

@@ -116,8 +116,7 @@ void np_shutdown_handle_signals(void)
     for (int i = 0; i < NP_NTERMSIG; i++) {
         int sig = np_term_signals[i];
         if (!(pending & (1u << sig))) continue;
-        atomic_fetch_or(&np_agent.term_handled, 1u << sig);
-        if (listener_count(t->env, np_signal_name(sig)) > 0) continue; /* the app decides */
+        if (atomic_load(&np_agent.listened_at_signal[i])) continue; /* the app decides */
         np_info("%s: writing profiles, then dying of it as node would", np_signal_name(sig));
         np_finish_thread(t, np_signal_name(sig));
         np_die_by_signal(sig);
