@@ -103,11 +103,13 @@ static int each_sample(struct speedscope_writer *w, sample_fn visit)
 
 static int visit_stack(struct speedscope_writer *w, uint32_t node, int64_t weight)
 {
+    (void)weight;
     return write_stack(w, node);
 }
 
 static int visit_weight(struct speedscope_writer *w, uint32_t node, int64_t weight)
 {
+    (void)node;
     fprintf(w->out, w->first ? "%lld" : ",%lld", (long long)weight);
     w->first = 0;
     return 0;

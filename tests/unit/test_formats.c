@@ -249,7 +249,7 @@ struct pprof_summary {
 static void read_sample(struct pprof_summary *s, struct pb_reader *m)
 {
     uint32_t f;
-    uint64_t v;
+    uint64_t v = 0;
     struct pb_reader sub;
     while (rd_field(m, &f, &v, &sub)) {
         int k = 0;
@@ -265,7 +265,7 @@ static void read_sample(struct pprof_summary *s, struct pb_reader *m)
 static void read_value_type(struct pb_reader *m, int64_t *type, int64_t *unit)
 {
     uint32_t f;
-    uint64_t v;
+    uint64_t v = 0;
     struct pb_reader sub;
     while (rd_field(m, &f, &v, &sub)) {
         if (f == 1) *type = (int64_t)v;
@@ -281,7 +281,7 @@ static int decode_pprof(const char *gz, size_t len, struct pprof_summary *s)
     memset(s, 0, sizeof *s);
     struct pb_reader r = { raw, raw + n, 0 }, sub;
     uint32_t f;
-    uint64_t v;
+    uint64_t v = 0;
     int ntypes = 0;
     while (rd_field(&r, &f, &v, &sub)) {
         switch (f) {
