@@ -13,7 +13,7 @@
 #include "shutdown.h"
 
 #define RESCUE_SYMBOL "nodeprof"
-#define HEAP_POLL_MS 200
+#define HEAP_POLL_MS 100
 
 static struct np_rescue *rs(void) { return &np_agent.rescue; }
 
@@ -88,10 +88,34 @@ static int start_helper(napi_env env)
     return napi_create_reference(env, worker, 1, &rs()->worker) == napi_ok ? 0 : -1;
 }
 
+/* V8 semi-spaces: 16 MiB each on 64-bit unless --max-semi-space-size. */
+static double semi_space_mb(napi_env env)
+{
+    napi_value process = js_get(env, js_global(env), "process");
+    napi_value args = js_call_method(env, js_get(env, process, "execArgv"), "join", 0, NULL);
+    size_t len;
+    char *argv = args ? js_to_utf8(env, args, &len) : NULL;
+    const char *opts = getenv("NODE_OPTIONS");
+    double mb = 16;
+    const char *sources[2] = { argv, opts };
+    for (int i = 0; i < 2; i++) {
+        const char *hit = sources[i] ? strstr(sources[i], "--max-semi-space-size=") : NULL;
+        if (hit) mb = strtod(hit + strlen("--max-semi-space-size="), NULL);
+    }
+    free(argv);
+    return mb > 0 ? mb : 16;
+}
+
+/* The old generation's limit, where node dies of "heap out of memory":
+ * heap_size_limit counts the young generation too (three semi-spaces:
+ * --max-old-space-size=64 gives a heap_size_limit of 112 MiB). */
 static void read_heap_limit(napi_env env)
 {
+    double limit = 0;
     napi_value stats = js_call_method(env, js_builtin(env, "node:v8"), "getHeapStatistics", 0, NULL);
-    js_to_double(env, js_get(env, stats, "heap_size_limit"), &rs()->heap_limit);
+    js_to_double(env, js_get(env, stats, "heap_size_limit"), &limit);
+    double young = 3 * semi_space_mb(env) * 1048576;
+    rs()->heap_limit = limit > 2 * young ? limit - young : limit;
 }
 
 int np_rescue_install(napi_env env)

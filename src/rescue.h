@@ -27,7 +27,7 @@ struct np_rescue {
     atomic_bool in_flight;          /* a rescue evaluation is under way */
     atomic_bool poll_wanted;        /* a heap-size poll is asked for */
     atomic_bool rescue_wanted;
-    double heap_limit;              /* bytes (v8 heap_size_limit) */
+    double heap_limit;              /* bytes: the old generation's limit */
     atomic_int near_limit_taken;
     uv_timer_t poll_timer;          /* agent thread */
 };
