@@ -2,8 +2,8 @@
  * before it (timeDeltas); the model gives each sample the time it stands
  * for, which is that same delta once the samples are in time order (see
  * profile.h). */
-#ifndef NODEPROF_SAMPLETIME_H
-#define NODEPROF_SAMPLETIME_H
+#ifndef NP_SAMPLETIME_H
+#define NP_SAMPLETIME_H
 
 #include <stddef.h>
 #include <stdint.h>
