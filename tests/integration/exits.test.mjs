@@ -2,12 +2,13 @@
 // and valid, with the app's hot function in it, and the process ends exactly
 // as it does without the library (status, signal, stdout, stderr).
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  APPS, NODE, assertHotProfile, assertSameOutcome, cpuProfilesIn, defaultNameRe,
-  runPair, tempLeftovers, treeOf,
+  APPS, NODE, assertHotProfile, assertSameOutcome, childEnv, cpuProfilesIn, defaultNameRe, outcome,
+  readCpuProfile, runPair, tempDir, tempLeftovers, treeOf,
 } from './helpers.mjs';
 
 const ENDS = path.join(APPS, 'ends.js');
@@ -53,3 +54,33 @@ for (const c of cases) {
     assert.deepEqual(treeOf(plainDir), [], 'plain node wrote files?');
   });
 }
+
+// Processes that end while the library's own threads are still starting
+// things up (its helper is due 300 ms in): a sweep of end times, four
+// processes at a time so that threads get preempted at awkward moments.
+// None may end differently from plain node (an abort is status 134).
+test('processes ending around the library\'s start-up timers, under load: all end normally', async (t) => {
+  const plain = runPair(t, NODE, [ENDS, 'drain-at', '300']).plain;
+  assert.equal(plain.status, 0);
+  assert.equal(plain.stdout, 'main done\n');
+  const ends = [];
+  for (let ms = 180; ms <= 480; ms += 20) ends.push(ms);
+  const results = [];
+  for (let i = 0; i < ends.length; i += 4) {
+    results.push(...await Promise.all(ends.slice(i, i + 4).map((ms) => new Promise((resolve) => {
+      const cwd = tempDir(t);
+      const child = spawn(NODE, [ENDS, 'drain-at', String(ms)], { env: childEnv(), cwd });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => { stdout += d; });
+      child.stderr.on('data', (d) => { stderr += d; });
+      child.on('close', (status, signal) => resolve({ ms, cwd, seen: { status, signal, stdout, stderr } }));
+    }))));
+  }
+  for (const r of results) {
+    assert.deepEqual(r.seen, outcome(plain), `ending at ${r.ms} ms`);
+    const files = cpuProfilesIn(r.cwd);
+    assert.equal(files.length, 1, `ending at ${r.ms} ms: ${treeOf(r.cwd)}`);
+    readCpuProfile(files[0]);
+  }
+});

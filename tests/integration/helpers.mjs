@@ -227,12 +227,31 @@ export function assertSameOutcome(lib, plain, what = '') {
 
 // Reads one .cpuprofile (structure checked by readCpuProfile) and asserts
 // that `fn` holds more than `min` of its samples as self time.
-export function assertHotProfile(file, fn, min = 0.3) {
+// With { busy: true }, the share is of the samples in JavaScript (see
+// busyShare), for a program that mostly waits, or a loaded machine.
+export function assertHotProfile(file, fn, min = 0.3, { busy = false } = {}) {
   const p = readCpuProfile(file);
-  assert.ok(p.samples.length > 20, `${file}: only ${p.samples.length} samples`);
-  const share = selfShare(p, fn);
-  assert.ok(share > min, `${file}: ${fn} has ${(share * 100).toFixed(1)}% self samples; top: ${topSelf(p)}`);
+  assert.ok(p.samples.length >= 10, `${file}: only ${p.samples.length} samples`);
+  const share = busy ? busyShare(p, fn) : selfShare(p, fn);
+  assert.ok(share > min, `${file}: ${fn} has ${(share * 100).toFixed(1)}% of the ${busy ? 'JavaScript ' : ''}` +
+    `samples as self time; top: ${topSelf(p)}`);
   return p;
+}
+
+// Share of the samples whose leaf is `name`, among those in JavaScript:
+// "(idle)", "(program)" and "(garbage collector)" samples are not counted.
+const VM_STATES = new Set(['(idle)', '(program)', '(garbage collector)']);
+export function busyShare(profile, name) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  let hits = 0;
+  let busy = 0;
+  for (const s of profile.samples) {
+    const f = byId.get(s).callFrame.functionName;
+    if (VM_STATES.has(f)) continue;
+    busy++;
+    if (f === name) hits++;
+  }
+  return busy ? hits / busy : 0;
 }
 
 // "nodeprof-<pid>-<YYYYMMDDTHHMMSSZ>-<n>.cpuprofile", the default name.

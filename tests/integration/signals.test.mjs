@@ -38,7 +38,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     const files = cpuProfilesIn(lib.cwd);
     assert.equal(files.length, 1, `files: ${treeOf(lib.cwd)}`);
     assert.match(path.basename(files[0]), defaultNameRe(lib.pid, 1));
-    assertHotProfile(files[0], 'hotLoop');
+    assertHotProfile(files[0], 'hotLoop', 0.3, { busy: true }); // it waits for the signal
     assert.deepEqual(tempLeftovers(lib.cwd), []);
     assert.deepEqual(treeOf(plain.cwd), []);
   });
@@ -54,13 +54,13 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     const files = cpuProfilesIn(lib.cwd);
     assert.equal(files.length, 1, `files: ${treeOf(lib.cwd)}`);
     assert.match(path.basename(files[0]), defaultNameRe(lib.pid, 1));
-    assertHotProfile(files[0], 'hotLoop');
+    assertHotProfile(files[0], 'hotLoop', 0.3, { busy: true }); // it waits for the signal
     assert.deepEqual(tempLeftovers(lib.cwd), []);
   });
 }
 
 for (const sig of ['SIGTERM', 'SIGINT']) {
-  test(`${sig} while the main thread spins in while(true): dies of it within 2 s, says no profile`, async (t) => {
+  test(`${sig} while the main thread spins in while(true) from the start: dies of it within 2 s, says no profile`, async (t) => {
     const lib = await runAndSignal(t, ['spin'], sig, { preload: true });
     const plain = await runAndSignal(t, ['spin'], sig, { preload: false });
     assert.equal(plain.signal, sig);
@@ -72,9 +72,36 @@ for (const sig of ['SIGTERM', 'SIGINT']) {
     // The documented guarantee: one line saying the profile was not written.
     const lines = nodeprofLines(lib.stderr);
     assert.equal(lines.length, 1, lib.stderr);
-    assert.match(lines[0], new RegExp(`^nodeprof: .*${sig}.*without writing the profile`));
+    assert.match(lines[0], new RegExp(`^nodeprof: .*${sig}.*(not|without) writ.*profile`));
     assert.equal(withoutNodeprofLines(lib.stderr), plain.stderr);
     assert.deepEqual(cpuProfilesIn(lib.cwd), []);
+    assert.deepEqual(tempLeftovers(lib.cwd), []);
+  });
+}
+
+// Once the process has run for a while, the library can still write the
+// profile while the main thread spins (README: exit guarantees); either
+// way the process dies of the signal within 2 s, and says so if it could not.
+for (const sig of ['SIGTERM', 'SIGHUP']) {
+  test(`${sig} while the main thread spins after running idle: dies of it within 2 s, profile written or said not to be`, async (t) => {
+    const lib = await runAndSignal(t, ['spin-late'], sig, { preload: true });
+    const plain = await runAndSignal(t, ['spin-late'], sig, { preload: false });
+    assert.equal(plain.signal, sig);
+    assert.equal(lib.signal, sig, `status ${lib.status}, stderr: ${lib.stderr}`);
+    assert.ok(lib.ms < 2000, `took ${lib.ms} ms from kill to exit`);
+    assert.equal(lib.stdout, plain.stdout);
+    assert.equal(withoutNodeprofLines(lib.stderr), plain.stderr);
+    const files = cpuProfilesIn(lib.cwd);
+    const lines = nodeprofLines(lib.stderr);
+    if (files.length === 0) {
+      assert.equal(lines.length, 1, lib.stderr);
+      assert.match(lines[0], new RegExp(`^nodeprof: .*${sig}.*(not|without) writ.*profile`));
+    } else {
+      assert.deepEqual(lines, []);
+      assert.equal(files.length, 1);
+      // The spinning callback itself takes a good part of the samples.
+      assertHotProfile(files[0], 'hotLoop', 0.1, { busy: true });
+    }
     assert.deepEqual(tempLeftovers(lib.cwd), []);
   });
 }
@@ -92,6 +119,6 @@ test('a signal handled by process.once(): the app goes on as under plain node', 
     assert.deepEqual(same(lib), same(plain), sig);
     const files = cpuProfilesIn(lib.cwd);
     assert.equal(files.length, 1, `files: ${treeOf(lib.cwd)}`);
-    assertHotProfile(files[0], 'hotLoop');
+    assertHotProfile(files[0], 'hotLoop', 0.3, { busy: true }); // it waits for the signal
   }
 });
