@@ -1,0 +1,159 @@
+/* NODE_OPTIONS editing: our --require once, the user's options untouched. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "nodeopts.h"
+
+#define LOADER "/tmp/nodeprof-0/agent-1234567890abcdef.js"
+#define OURS "--require=" LOADER
+#define STALE "--require=/tmp/nodeprof-1000/agent-aaaaaaaaaaaaaaaa.js"
+#define OTHER_BUILD "--require=/var/run/nodeprof-0/agent-ffffffffffffffff.js"
+
+static char out[16384];
+
+static enum np_nodeopts_result inject(const char *current)
+{
+    memset(out, 'Z', sizeof out);
+    return np_nodeopts_inject(current, LOADER, out, sizeof out);
+}
+
+#define INJECTS(current, want, result) do { enum np_nodeopts_result r_ = inject(current); \
+    CHECK(r_ == (result), "'%s': result %d, want %d", current ? current : "(null)", r_, result); \
+    CHECK(r_ == NP_NODEOPTS_ERROR || !strcmp(out, want), "'%s' -> '%s', want '%s'", \
+          current ? current : "(null)", out, want); } while (0)
+
+static int count(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+static void test_inject(void)
+{
+    /* Absent or empty: ours alone. */
+    INJECTS(NULL, OURS, NP_NODEOPTS_CHANGED);
+    INJECTS("", OURS, NP_NODEOPTS_CHANGED);
+    INJECTS("   ", OURS, NP_NODEOPTS_CHANGED);
+    /* The user's options first, as they were. */
+    INJECTS("--max-old-space-size=200", "--max-old-space-size=200 " OURS, NP_NODEOPTS_CHANGED);
+    INJECTS("--max-old-space-size=200 --no-warnings", "--max-old-space-size=200 --no-warnings " OURS,
+            NP_NODEOPTS_CHANGED);
+    INJECTS("--require=./setup.js", "--require=./setup.js " OURS, NP_NODEOPTS_CHANGED);
+    INJECTS("-r ./setup.js --import=tsx", "-r ./setup.js --import=tsx " OURS, NP_NODEOPTS_CHANGED);
+    /* Quoted values with spaces stay one token, byte for byte. */
+    INJECTS("--title=\"my app\" --max-old-space-size=200",
+            "--title=\"my app\" --max-old-space-size=200 " OURS, NP_NODEOPTS_CHANGED);
+    INJECTS("--title=\"a \\\"quoted\\\" name\"", "--title=\"a \\\"quoted\\\" name\" " OURS, NP_NODEOPTS_CHANGED);
+    INJECTS("--require \"/path with spaces/x.js\"", "--require \"/path with spaces/x.js\" " OURS,
+            NP_NODEOPTS_CHANGED);
+    /* A quoted value that looks like ours is not ours. */
+    INJECTS("--title=\"" OURS " x\"", "--title=\"" OURS " x\" " OURS, NP_NODEOPTS_CHANGED);
+    /* An unterminated quote runs to the end: kept as it was. */
+    INJECTS("--title=\"abc def", "--title=\"abc def " OURS, NP_NODEOPTS_CHANGED);
+    /* Runs of spaces are collapsed. */
+    INJECTS("  --a   --b  ", "--a --b " OURS, NP_NODEOPTS_CHANGED);
+}
+
+static void test_already_there(void)
+{
+    INJECTS(OURS, OURS, NP_NODEOPTS_UNCHANGED);
+    INJECTS("--max-old-space-size=200 " OURS, "--max-old-space-size=200 " OURS, NP_NODEOPTS_UNCHANGED);
+    INJECTS(OURS " --no-warnings", OURS " --no-warnings", NP_NODEOPTS_UNCHANGED);
+    INJECTS("--title=\"my app\" " OURS, "--title=\"my app\" " OURS, NP_NODEOPTS_UNCHANGED);
+    /* Inject again into what we made: a fixed point, generation after generation. */
+    char gen[16384];
+    enum np_nodeopts_result r = inject("--max-old-space-size=200");
+    CHECK(r == NP_NODEOPTS_CHANGED, "first");
+    for (int i = 0; i < 5; i++) {
+        snprintf(gen, sizeof gen, "%s", out);
+        r = inject(gen);
+        CHECK(r == NP_NODEOPTS_UNCHANGED && !strcmp(out, gen), "generation %d: '%s'", i, out);
+    }
+    CHECK(count(out, "--require=") == 1, "'%s'", out);
+}
+
+static void test_stale_and_duplicates(void)
+{
+    /* Another build's loader is replaced where it stood. */
+    INJECTS(STALE, OURS, NP_NODEOPTS_CHANGED);
+    INJECTS("--a " STALE " --b", "--a " OURS " --b", NP_NODEOPTS_CHANGED);
+    INJECTS(OTHER_BUILD " --b", OURS " --b", NP_NODEOPTS_CHANGED);
+    /* Duplicates are dropped, the first place kept. */
+    INJECTS(OURS " --x " OURS, OURS " --x", NP_NODEOPTS_CHANGED);
+    INJECTS(STALE " " OURS, OURS, NP_NODEOPTS_CHANGED);
+    INJECTS(OURS " " STALE " " OTHER_BUILD " --y", OURS " --y", NP_NODEOPTS_CHANGED);
+    INJECTS("--x " STALE " " STALE " " STALE, "--x " OURS, NP_NODEOPTS_CHANGED);
+}
+
+static void test_is_ours(void)
+{
+    struct { const char *t; int ours; } cases[] = {
+        { OURS, 1 }, { STALE, 1 }, { OTHER_BUILD, 1 },
+        { "--require=/tmp/nodeprof-0/agent-x.js", 1 },
+        { "--require=/tmp/nodeprof-0/agent.js", 0 },        /* no "agent-" */
+        { "--require=/tmp/nodeprof-0/agent-1.mjs", 0 },
+        { "--require=/tmp/other-0/agent-1234.js", 0 },      /* not a nodeprof directory */
+        { "--require=agent-1234.js", 0 },
+        { "--require=./nodeprof-0/x/agent-1.js", 1 },
+        { "--import=/tmp/nodeprof-0/agent-1234.js", 0 },
+        { "-r", 0 }, { "", 0 }, { "--require=", 0 }, { "--require=.js", 0 },
+        { "/tmp/nodeprof-0/agent-1234.js", 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        CHECK(!!np_nodeopts_is_ours(cases[i].t, strlen(cases[i].t)) == cases[i].ours, "'%s'", cases[i].t);
+    /* The length given is what counts, not the NUL. */
+    const char *two = OURS " --x";
+    CHECK(np_nodeopts_is_ours(two, strlen(OURS)), "prefix of a longer string");
+    CHECK(!np_nodeopts_is_ours(two, strlen(OURS) - 1), "cut short");
+}
+
+static void test_overflow(void)
+{
+    char small[48];
+    /* Exactly enough: ours plus its NUL. */
+    size_t need = strlen(OURS) + 1;
+    char *buf = malloc(need + 8);
+    memset(buf, 'Z', need + 8);
+    CHECK(np_nodeopts_inject(NULL, LOADER, buf, need + 1) == NP_NODEOPTS_CHANGED, "fits");
+    CHECK_STR(buf, OURS);
+    memset(buf, 'Z', need + 8);
+    CHECK(np_nodeopts_inject(NULL, LOADER, buf, need - 1) == NP_NODEOPTS_ERROR, "one short");
+    CHECK(buf[need - 1] == 'Z', "wrote past the end");
+    free(buf);
+    CHECK(np_nodeopts_inject("--max-old-space-size=200", LOADER, small, sizeof small) == NP_NODEOPTS_ERROR,
+          "user options and ours do not fit");
+    CHECK(np_nodeopts_inject(NULL, LOADER, small, sizeof small) == NP_NODEOPTS_ERROR, "ours does not fit");
+
+    /* A huge NODE_OPTIONS: an error, never a cut. */
+    size_t n = 20000;
+    char *huge = malloc(n + 1);
+    memset(huge, 'x', n);
+    memcpy(huge, "--title=", 8);
+    huge[n] = '\0';
+    CHECK(inject(huge) == NP_NODEOPTS_ERROR, "huge");
+    /* Many options that together do not fit. */
+    for (size_t i = 0; i + 3 <= n; i += 3) memcpy(huge + i, "-a ", 3);
+    CHECK(inject(huge) == NP_NODEOPTS_ERROR, "many");
+    free(huge);
+
+    /* A loader path too long to be a --require. */
+    char *longpath = malloc(5000);
+    memset(longpath, 'p', 4999);
+    longpath[0] = '/';
+    longpath[4999] = '\0';
+    CHECK(np_nodeopts_inject(NULL, longpath, out, sizeof out) == NP_NODEOPTS_ERROR, "long loader");
+    free(longpath);
+}
+
+int main(void)
+{
+    test_inject();
+    test_already_there();
+    test_stale_and_duplicates();
+    test_is_ours();
+    test_overflow();
+    return END();
+}
