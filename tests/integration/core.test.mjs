@@ -7,8 +7,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  APPS, NODE, assertHotProfile, assertSameOutcome, cpuProfilesIn, defaultNameRe, hasFunction,
-  loaderTokens, readCpuProfile, runPair, selfShare, tempDir, tempLeftovers, topSelf, treeOf,
+  APPS, NODE, assertHotProfile, assertSameOutcome, childEnv, cpuProfilesIn, defaultNameRe, hasFunction,
+  loaderTokens, readCpuProfile, run, runPair, selfShare, tempDir, tempLeftovers, topSelf, treeOf,
   withoutLoader,
 } from './helpers.mjs';
 
@@ -218,4 +218,33 @@ test('default name: nodeprof-<pid>-<UTC time>-<seq>.cpuprofile in the working di
   // Complete JSON, as the inspector gave it.
   const p = readCpuProfile(path.join(libDir, name));
   assert.ok(hasFunction(p, '(root)'));
+});
+
+// Programs without a script file: node -e, and a program on stdin.
+const INLINE = `
+function inlineHot(ms) {
+  let x = 0;
+  const end = Date.now() + ms;
+  while (Date.now() < end) for (let j = 0; j < 2000; j++) x = (x + Math.sqrt(j + x)) % 1e9;
+  return x;
+}
+inlineHot(250);
+console.log('inline done');
+`;
+
+test('node -e: profiled like a script', (t) => {
+  const { lib, plain, libDir } = runPair(t, NODE, ['-e', INLINE]);
+  assert.equal(plain.stdout, 'inline done\n');
+  assertSameOutcome(lib, plain);
+  assertHotProfile(onlyProfile(libDir), 'inlineHot');
+});
+
+test('a program read from stdin: profiled like a script', (t) => {
+  const libDir = tempDir(t);
+  const plainDir = tempDir(t);
+  const lib = run(NODE, ['-'], { env: childEnv(), cwd: libDir, input: INLINE });
+  const plain = run(NODE, ['-'], { env: childEnv({}, { preload: false }), cwd: plainDir, input: INLINE });
+  assert.equal(plain.stdout, 'inline done\n');
+  assertSameOutcome(lib, plain);
+  assertHotProfile(onlyProfile(libDir), 'inlineHot');
 });

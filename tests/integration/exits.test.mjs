@@ -3,11 +3,12 @@
 // as it does without the library (status, signal, stdout, stderr).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  APPS, NODE, assertHotProfile, assertSameOutcome, childEnv, cpuProfilesIn, defaultNameRe, outcome,
+  APPS, NODE, assertHotProfile, controlFifo, assertSameOutcome, childEnv, cpuProfilesIn, defaultNameRe, outcome,
   readCpuProfile, runPair, tempDir, tempLeftovers, treeOf,
 } from './helpers.mjs';
 
@@ -52,6 +53,7 @@ for (const c of cases) {
     assert.deepEqual(tempLeftovers(libDir), []);
     assert.deepEqual(treeOf(libDir), [path.basename(files[0])]);
     assert.deepEqual(treeOf(plainDir), [], 'plain node wrote files?');
+    assert.ok(!fs.existsSync(controlFifo(lib.pid)), 'control FIFO left behind');
   });
 }
 

@@ -159,6 +159,14 @@ export function withoutLoader(nodeOptions) {
   return (nodeOptions ?? '').split(/\s+/).filter((t) => t && !ours.has(t)).join(' ');
 }
 
+// The sampling interval a profile was taken with, in microseconds: the 75th
+// percentile of its timeDeltas. (Not the median: node 24 adds samples of its
+// own at short deltas, up to a third of them.)
+export function intervalOf(profile) {
+  const d = [...profile.timeDeltas].sort((a, b) => a - b);
+  return d.length ? d[Math.floor(d.length * 0.75)] : NaN;
+}
+
 export function median(values) {
   const v = [...values].sort((a, b) => a - b);
   return v.length ? v[Math.floor(v.length / 2)] : NaN;
@@ -258,3 +266,7 @@ export function busyShare(profile, name) {
 export function defaultNameRe(pid, seq = '\\d+') {
   return new RegExp(`^nodeprof-${pid}-\\d{8}T\\d{6}Z-${seq}\\.cpuprofile$`);
 }
+
+// The control FIFO a profiled process opens (NODEPROF_FIFO=on); it must be
+// gone once the process has ended, however it ended.
+export const controlFifo = (pid) => `/tmp/nodeprof-${process.getuid()}/${pid}.ctl`;

@@ -1,11 +1,12 @@
 // Terminating signals: SIGINT, SIGTERM and SIGHUP, with and without a
 // listener of the app, and while the main thread is stuck in JavaScript.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  APPS, assertHotProfile, childEnv, cpuProfilesIn, defaultNameRe, nodeprofLines, startNode,
+  APPS, assertHotProfile, childEnv, controlFifo, cpuProfilesIn, defaultNameRe, nodeprofLines, startNode,
   tempDir, tempLeftovers, treeOf, withoutNodeprofLines,
 } from './helpers.mjs';
 
@@ -20,6 +21,7 @@ async function runAndSignal(t, args, sig, { preload }) {
   const sentAt = Date.now();
   child.kill(sig);
   const end = await child.closed;
+  assert.ok(!fs.existsSync(controlFifo(child.pid)), 'control FIFO left behind');
   return { status: end.status, signal: end.signal, stdout: child.out, stderr: child.err,
     pid: child.pid, ms: end.at - sentAt, cwd };
 }

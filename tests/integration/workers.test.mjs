@@ -115,3 +115,10 @@ test('NODEPROF_WORKERS=on, SIGTERM with a worker running: profiles written, dies
   assert.deepEqual(masked(lib.seen), masked(plain.seen));
   checkWorkerProfiles(lib.cwd, lib.pid, lib.seen.stdout);
 });
+
+test('an app that watches process.on(\'worker\') sees no worker it did not create', (t) => {
+  const { lib, plain, libDir } = runPair(t, NODE, [path.join(APPS, 'worker-event.js')]);
+  assert.equal(plain.stdout, 'done\n');
+  assert.deepEqual(outcome(lib), outcome(plain));
+  assertHotProfile(cpuProfilesIn(libDir)[0], 'hotLoop', 0.3, { busy: true });
+});
