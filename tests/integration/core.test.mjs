@@ -248,3 +248,14 @@ test('a program read from stdin: profiled like a script', (t) => {
   assertSameOutcome(lib, plain);
   assertHotProfile(onlyProfile(libDir), 'inlineHot');
 });
+
+// preload.c: a node child whose parent took LD_PRELOAD out still inherits
+// NODE_OPTIONS (and so our loader); it must be neither profiled nor broken.
+test('a child started without LD_PRELOAD (NODE_OPTIONS inherited): not profiled, not broken', (t) => {
+  const { lib, plain, libDir } = runFamily(t, 'strip', '--max-old-space-size=200');
+  for (let i = 0; i < 2; i++) {
+    assert.equal(lib.reports[i].status, 0);
+    checkChildReport(lib.reports[i].report, plain.reports[i].report, '--max-old-space-size=200');
+  }
+  checkFamilyProfiles(libDir, lib.pid, []);
+});
