@@ -18,6 +18,8 @@ const ENDS = path.join(APPS, 'ends.js');
 // fixture that stopped doing what it says fails here).
 const cases = [
   { mode: 'drain', what: 'the event loop drains', status: 0, stdout: 'main done\nlast timer\n' },
+  { mode: 'before-exit', what: "the loop drains twice ('beforeExit' adds work once)", status: 0,
+    stdout: 'main done\nbeforeExit 0 (round 1)\nmore work done\nbeforeExit 0 (round 2)\n' },
   { mode: 'exit-code', what: 'the loop drains with process.exitCode = 9', status: 9 },
   { mode: 'exit', what: 'process.exit(7)', status: 7, stdout: 'exiting with 7\n' },
   { mode: 'exit-in-exit-listener', what: "process.exit(5) inside the app's 'exit' listener", status: 5,
