@@ -59,6 +59,24 @@ static bool listed_in_ld_preload(const char *self)
     return false;
 }
 
+/* node's permission model denies reading our loader and loading addons:
+ * the preload would throw before the app's first line. Stay out, and take
+ * out a token a parent passed down. */
+static bool permission_model_on(int argc, char **argv)
+{
+    for (int i = 1; i < argc && argv[i][0] == '-'; i++)
+        if (!strcmp(argv[i], "--permission") || !strcmp(argv[i], "--experimental-permission")) return true;
+    return np_nodeopts_has_permission_model(getenv("NODE_OPTIONS"));
+}
+
+static void stay_out(void)
+{
+    char options[16384];
+    if (np_nodeopts_strip(getenv("NODE_OPTIONS"), options, sizeof options) == NP_NODEOPTS_CHANGED)
+        setenv("NODE_OPTIONS", options, 1);
+    np_warn("node's permission model is on; not profiling this process");
+}
+
 static void inject_agent(void)
 {
     char dir[256], loader[PATH_MAX], err[512];
@@ -76,12 +94,16 @@ static void inject_agent(void)
     }
 }
 
-__attribute__((constructor)) static void nodeprof_preload(void)
+/* glibc passes argc, argv and envp to the constructors of shared objects. */
+__attribute__((constructor)) static void nodeprof_preload(int argc, char **argv, char **envp)
 {
+    (void)envp;
     if (!process_is_node() || env_says_disabled()) return;
     if (!find_own_path(np_agent.lib_path)) return;
     np_agent.in_node = true;
     np_agent.pid = getpid();
     np_agent.preloaded = listed_in_ld_preload(np_agent.lib_path);
-    if (np_agent.preloaded) inject_agent();
+    if (!np_agent.preloaded) return;
+    if (argv && permission_model_on(argc, argv)) stay_out();
+    else inject_agent();
 }

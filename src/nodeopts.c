@@ -28,14 +28,27 @@ static size_t token_len(const char *s)
     return i;
 }
 
-enum np_nodeopts_result np_nodeopts_inject(const char *current, const char *loader,
-                                           char *out, size_t outlen)
+int np_nodeopts_has_permission_model(const char *s)
 {
-    char want[4200];
-    int wl = snprintf(want, sizeof want, REQUIRE "%s", loader);
-    if (wl <= 0 || (size_t)wl >= sizeof want) return NP_NODEOPTS_ERROR;
-    size_t n = 0, placed = 0;
-    int changed = 0;
+    if (!s) return 0;
+    for (const char *p = s; *p;) {
+        if (*p == ' ') { p++; continue; }
+        size_t len = token_len(p);
+        if ((len == 12 && !strncmp(p, "--permission", 12)) ||
+            (len == 25 && !strncmp(p, "--experimental-permission", 25)))
+            return 1;
+        p += len;
+    }
+    return 0;
+}
+
+/* Copies the tokens of current into out, replacing ours by `want` once
+ * (want NULL: dropping them). Returns -1 on overflow, else whether any
+ * token of ours was found. */
+static int rewrite(const char *current, const char *want, char *out, size_t outlen, int *changed)
+{
+    size_t n = 0, wl = want ? strlen(want) : 0;
+    int placed = 0;
     const char *s = current ? current : "";
     out[0] = '\0';
     while (*s) {
@@ -44,23 +57,41 @@ enum np_nodeopts_result np_nodeopts_inject(const char *current, const char *load
         const char *tok = s;
         s += len;
         if (np_nodeopts_is_ours(tok, len)) {
-            if (placed || len != (size_t)wl || strncmp(tok, want, len)) changed = 1;
-            if (placed) continue;      /* drop duplicates */
-            tok = want;                /* replace a stale loader by ours */
-            len = (size_t)wl;
+            if (placed || !want || len != wl || strncmp(tok, want, len)) *changed = 1;
+            if (placed || !want) continue; /* drop duplicates, or all of ours */
+            tok = want;                    /* replace a stale loader by ours */
+            len = wl;
             placed = 1;
         }
-        if (n + len + 2 > outlen) return NP_NODEOPTS_ERROR;
+        if (n + len + 2 > outlen) return -1;
         if (n) out[n++] = ' ';
         memcpy(out + n, tok, len);
         n += len;
         out[n] = '\0';
     }
-    if (!placed) {
-        if (n + (size_t)wl + 2 > outlen) return NP_NODEOPTS_ERROR;
+    if (want && !placed) {
+        if (n + wl + 2 > outlen) return -1;
         if (n) out[n++] = ' ';
-        memcpy(out + n, want, (size_t)wl + 1);
-        changed = 1;
+        memcpy(out + n, want, wl + 1);
+        *changed = 1;
     }
+    return 0;
+}
+
+enum np_nodeopts_result np_nodeopts_strip(const char *current, char *out, size_t outlen)
+{
+    int changed = 0;
+    if (rewrite(current, NULL, out, outlen, &changed)) return NP_NODEOPTS_ERROR;
+    return changed ? NP_NODEOPTS_CHANGED : NP_NODEOPTS_UNCHANGED;
+}
+
+enum np_nodeopts_result np_nodeopts_inject(const char *current, const char *loader,
+                                           char *out, size_t outlen)
+{
+    char want[4200];
+    int wl = snprintf(want, sizeof want, REQUIRE "%s", loader);
+    if (wl <= 0 || (size_t)wl >= sizeof want) return NP_NODEOPTS_ERROR;
+    int changed = 0;
+    if (rewrite(current, want, out, outlen, &changed)) return NP_NODEOPTS_ERROR;
     return changed ? NP_NODEOPTS_CHANGED : NP_NODEOPTS_UNCHANGED;
 }

@@ -13,6 +13,13 @@ enum np_nodeopts_result { NP_NODEOPTS_UNCHANGED, NP_NODEOPTS_CHANGED, NP_NODEOPT
 enum np_nodeopts_result np_nodeopts_inject(const char *current, const char *loader,
                                            char *out, size_t outlen);
 
+/* Computes NODE_OPTIONS without any loader token of ours. */
+enum np_nodeopts_result np_nodeopts_strip(const char *current, char *out, size_t outlen);
+
+/* True if node's permission model is asked for (--permission, or
+ * --experimental-permission on node 20) in this option string. */
+int np_nodeopts_has_permission_model(const char *options);
+
 /* True if s is one of our loader tokens (--require=.../nodeprof-N/agent-X.js). */
 int np_nodeopts_is_ours(const char *token, size_t len);
 

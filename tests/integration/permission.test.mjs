@@ -1,0 +1,35 @@
+// node's permission model denies reading our loader and loading addons: the
+// library must stay out, so that the app runs exactly as without it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NODE, childEnv, run, tempDir, writeScript, filesIn } from './helpers.mjs';
+
+const major = Number(process.versions.node.split('.')[0]);
+const FLAG = major >= 22 ? '--permission' : '--experimental-permission';
+
+test(`${FLAG}: the app runs as without the library, nothing is written`, (t) => {
+  const dir = tempDir(t);
+  const app = writeScript(dir, 'app.js', "console.log('sum', [1, 2, 3].reduce((a, b) => a + b));\n");
+  const args = [FLAG, `--allow-fs-read=${app}`, app];
+  const plain = run(NODE, args, { env: childEnv({}, { preload: false }), cwd: dir });
+  const ours = run(NODE, args, { env: childEnv({ NODEPROF_DIR: dir }), cwd: dir });
+  assert.equal(ours.status, plain.status);
+  assert.equal(ours.stdout, plain.stdout);
+  assert.equal(plain.stdout, 'sum 6\n');
+  const unpid = (s) => s.replace(/\(node:\d+\)/g, '(node:PID)');
+  assert.equal(unpid(ours.stderr.replace(/^nodeprof: node's permission model is on; not profiling this process\n/m, '')), unpid(plain.stderr));
+  assert.deepEqual(filesIn(dir, '.cpuprofile'), []);
+});
+
+test('a permission-model child of a profiled parent is not broken by the inherited NODE_OPTIONS', (t) => {
+  const dir = tempDir(t);
+  const child = writeScript(dir, 'child.js', "console.log('child ok', process.env.NODE_OPTIONS.includes('nodeprof'));\n");
+  const parent = writeScript(dir, 'parent.js', `
+const { execFileSync } = require('node:child_process');
+process.stdout.write(execFileSync(process.execPath, ['${FLAG}', '--allow-fs-read=${child}', '${child}'], { stdio: ['ignore', 'pipe', 'ignore'] }));
+`);
+  const r = run(NODE, [parent], { env: childEnv({ NODEPROF_DIR: dir }), cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'child ok false\n', 'the child ran, and our token was taken out of its NODE_OPTIONS');
+  assert.equal(filesIn(dir, '.cpuprofile').length, 1, 'the parent is profiled');
+});
