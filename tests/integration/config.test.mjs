@@ -127,10 +127,22 @@ test('NODEPROF_LOG=info: a "wrote <path>" line names the profile', (t) => {
   assertHotProfile(wrote[0], 'hotLoop');
 });
 
-test('NODEPROF_LOG=info: the path in "wrote <path>" is a clean absolute path (no "/./")', (t) => {
-  const { lib, libDir } = runPair(t, NODE, [ENDS, 'exit'], { libEnv: { NODEPROF_LOG: 'info' } });
-  const file = onlyProfile(libDir);
-  assert.deepEqual(wrotePaths(nodeprofLines(lib.stderr)), [file]);
+for (const dir of [undefined, 'out/']) {
+  test(`NODEPROF_LOG=info${dir ? ` and NODEPROF_DIR=${dir}` : ''}: "wrote <path>" gives a clean absolute path`, (t) => {
+    const libEnv = { NODEPROF_LOG: 'info', ...(dir ? { NODEPROF_DIR: dir } : {}) };
+    const { lib, libDir } = runPair(t, NODE, [ENDS, 'exit'], { libEnv });
+    const file = onlyProfile(path.join(libDir, dir ?? '.'));
+    assert.deepEqual(wrotePaths(nodeprofLines(lib.stderr)), [path.normalize(file)]);
+  });
+}
+
+test('NODEPROF_LOG_FILE that cannot be opened: one line on stderr, the app unchanged', (t) => {
+  const logFile = '/nonexistent-dir/nodeprof.log';
+  const { lib, plain, libDir } = runPair(t, NODE, [ENDS, 'exit'], { libEnv: { NODEPROF_LOG_FILE: logFile } });
+  const lines = sameButLog(lib, plain);
+  assert.equal(lines.length, 1, lib.stderr);
+  assert.ok(lines[0].includes(logFile), lines[0]);
+  assertHotProfile(onlyProfile(libDir), 'hotLoop');
 });
 
 test('NODEPROF_LOG_FILE: log lines (warnings too) go to that file, not to stderr', (t) => {
