@@ -182,6 +182,23 @@ test('NODEPROF_DIR under a regular file: one line says so, the app is unchanged'
   assert.deepEqual(treeOf(base), ['file']);
 });
 
+test('NODEPROF_DIR not writable (mode 0500, the app runs as nobody): one line, the app unchanged', (t) => {
+  if (process.getuid() !== 0 || run('setpriv', ['--version'], { env: process.env }).status !== 0) {
+    t.skip('needs root and setpriv to run the app as another user');
+    return;
+  }
+  const base = tempDir(t);
+  fs.chmodSync(base, 0o755);
+  const dir = path.join(base, 'ro');
+  fs.mkdirSync(dir, { mode: 0o500 });
+  const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, ENDS, 'exit'];
+  const lib = run('setpriv', asNobody, { env: childEnv({ NODEPROF_DIR: dir }), cwd: base });
+  const plain = run('setpriv', asNobody, { env: childEnv({}, { preload: false }), cwd: base });
+  assert.equal(plain.status, 7, plain.stderr);
+  assertOneFailure(lib, plain, dir, /Permission denied/);
+  assert.deepEqual(treeOf(dir), []);
+});
+
 test('NODEPROF_DIR in /proc: fails fast with one line (no hang)', (t) => {
   const dir = '/proc/nonexistent/x';
   const { lib, plain } = runPair(t, NODE, [ENDS, 'drain'], { libEnv: { NODEPROF_DIR: dir }, timeout: 20000 });
