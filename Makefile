@@ -31,7 +31,7 @@ CLI_SRCS     = $(wildcard scripts/cli/*.c)
 HTML_ASSETS  = $(wildcard src/formats/html/*)
 
 LIB_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(PRELOAD_SRCS) $(AGENT_SRCS) $(FORMAT_SRCS))
-CLI_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS) $(FORMAT_SRCS)) $(BUILD)/obj/src/config.o $(BUILD)/obj/src/log.o $(BUILD)/obj/src/outfile.o $(BUILD)/obj/src/rundir.o $(BUILD)/obj/src/command.o
+CLI_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS) $(FORMAT_SRCS)) $(BUILD)/obj/src/config.o $(BUILD)/obj/src/log.o $(BUILD)/obj/src/outfile.o $(BUILD)/obj/src/rundir.o $(BUILD)/obj/src/command.o $(BUILD)/obj/src/namepat.o
 
 .PHONY: all test unit-test integration-test fuzz clean install uninstall deps check-deps
 all: $(BUILD)/libnodeprof.so $(BUILD)/nodeprof

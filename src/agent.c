@@ -3,6 +3,7 @@
  * JavaScript thread, before any user code of that thread. */
 #include "agent.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ extern char **environ;
 struct np_agent np_agent = {
     .log = { NP_LOG_WARN, 2 },
     .retention = { .lock = PTHREAD_MUTEX_INITIALIZER },
+    .wake_lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
 static void report_config_problem(void *ctx, const char *msg)
@@ -39,7 +41,7 @@ static void setup_logging(void)
     if (np_agent.cfg.log_file[0]) {
         int fd = open(np_agent.cfg.log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
         if (fd >= 0) np_agent.log.fd = fd;
-        else np_warn("cannot open NODEPROF_LOG_FILE=%s; logging to stderr", np_agent.cfg.log_file);
+        else np_warn("cannot open NODEPROF_LOG_FILE=%s: %s; logging to stderr", np_agent.cfg.log_file, strerror(errno));
     }
     np_log_attach(&np_agent.log);
 }
@@ -67,6 +69,8 @@ static void configure(void)
             (int)sizeof np_agent.out_dir)
             np_warn("NODEPROF_DIR path too long; profiles will not be written");
     }
+    size_t len = strlen(np_agent.out_dir);
+    while (len > 1 && np_agent.out_dir[len - 1] == '/') np_agent.out_dir[--len] = '\0';
     mode_t mask = umask(022);
     umask(mask);
     np_agent.file_mode = 0666 & ~mask;
@@ -111,7 +115,9 @@ static void on_main_wake(napi_env env, napi_value js_cb, void *context, void *da
 static void on_main_wake_finalized(napi_env env, void *data, void *hint)
 {
     (void)env; (void)data; (void)hint;
+    pthread_mutex_lock(&np_agent.wake_lock);
     atomic_store(&np_agent.main_wake_alive, false);
+    pthread_mutex_unlock(&np_agent.wake_lock);
 }
 
 static int start_main_services(napi_env env)
@@ -193,6 +199,10 @@ double np_wall_ms(void)
 
 bool np_wake_main(void)
 {
-    if (atomic_load(&np_agent.shutting_down) || !atomic_load(&np_agent.main_wake_alive)) return false;
-    return napi_call_threadsafe_function(np_agent.main_wake, NULL, napi_tsfn_nonblocking) == napi_ok;
+    bool sent = false;
+    pthread_mutex_lock(&np_agent.wake_lock);
+    if (!atomic_load(&np_agent.shutting_down) && atomic_load(&np_agent.main_wake_alive))
+        sent = napi_call_threadsafe_function(np_agent.main_wake, NULL, napi_tsfn_nonblocking) == napi_ok;
+    pthread_mutex_unlock(&np_agent.wake_lock);
+    return sent;
 }

@@ -69,6 +69,9 @@ struct np_agent {
     struct np_thread *main;     /* main thread's state, once created */
     napi_threadsafe_function main_wake; /* runs requests on the main thread */
     atomic_bool main_wake_alive;        /* until node finalizes it */
+    /* Held while calling a thread-safe function and while its finalizer
+     * marks it dead: node frees it right after, so no call may straddle. */
+    pthread_mutex_t wake_lock;
 
     /* The agent thread: its own libuv loop, signal watchers that also work
      * while the main thread spins in JavaScript, and (later) the FIFO. */

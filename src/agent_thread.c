@@ -14,9 +14,10 @@
  * dead already. The main thread gets RESCUE_MS to take it over through its
  * event loop, then the rescue path runs it inside the busy JavaScript;
  * after LAST_RESORT_MS the process dies of the signal without a profile.
- * Under the 2 s that nodeprof promises. */
-#define TERM_RESCUE_MS 300
-#define TERM_LAST_RESORT_MS 1800
+ * Under the 2 s that nodeprof promises, with room for a loaded machine's
+ * late timers (measured: up to 450 ms late). */
+#define TERM_RESCUE_MS 200
+#define TERM_LAST_RESORT_MS 1200
 
 static bool still_pending(int i)
 {

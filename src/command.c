@@ -84,6 +84,20 @@ static int parse_option(struct np_command *cmd, const char *word, char *why, siz
     return -1;
 }
 
+void np_command_find_reply(const char *line, size_t len, char *reply, size_t replylen)
+{
+    reply[0] = '\0';
+    for (size_t i = 0; i + 7 <= len; i++) {
+        if ((i > 0 && line[i - 1] != ' ' && line[i - 1] != '\t') || memcmp(line + i, "reply=/", 7)) continue;
+        size_t start = i + 6, end = start;
+        while (end < len && isgraph((unsigned char)line[end])) end++;
+        if (end - start < replylen) {
+            memcpy(reply, line + start, end - start);
+            reply[end - start] = '\0';
+        }
+    }
+}
+
 int np_command_parse(const char *line, size_t len, struct np_command *cmd,
                      char *why, size_t whylen)
 {
@@ -91,14 +105,12 @@ int np_command_parse(const char *line, size_t len, struct np_command *cmd,
     char *words[MAX_WORDS];
     memset(cmd, 0, sizeof *cmd);
     strcpy(cmd->origin, "fifo");
+    /* The reply path first, so that every rejected line gets its error back. */
+    np_command_find_reply(line, len, cmd->reply, sizeof cmd->reply);
     if (len > NP_COMMAND_MAX) { snprintf(why, whylen, "command too long"); return -1; }
     if (!printable(line, len)) { snprintf(why, whylen, "command is not text"); return -1; }
     int n = split_words(line, len, buf, words);
     if (n < 0) { snprintf(why, whylen, "too many words"); return -1; }
-    /* Find reply= first, so that even a bad command gets its error back. */
-    for (int i = 0; i < n; i++)
-        if (!strncmp(words[i], "reply=", 6) && words[i][6] == '/' && strlen(words[i] + 6) < sizeof cmd->reply)
-            strcpy(cmd->reply, words[i] + 6);
     if (n == 0) { snprintf(why, whylen, "empty command"); return -1; }
     size_t k;
     int used = 0;

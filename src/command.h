@@ -39,6 +39,9 @@ struct np_command {
 int np_command_parse(const char *line, size_t len, struct np_command *cmd,
                      char *why, size_t whylen);
 
+/* Finds " reply=/path" in a raw line (any bytes); "" if none. */
+void np_command_find_reply(const char *line, size_t len, char *reply, size_t replylen);
+
 /* The help text (one command per line). */
 extern const char np_command_help[];
 

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "namepat.h"
 
 enum opt_kind {
     OPT_BOOL,     /* 1/0, on/off, true/false, yes/no */
@@ -20,6 +21,7 @@ enum opt_kind {
     OPT_BYTES,    /* N with optional k/m/g (KiB, MiB, GiB) */
     OPT_SIGNAL,   /* SIGUSR2, USR2, 12 or off */
     OPT_FORMATS,  /* comma list of format names */
+    OPT_NAMEPAT,  /* a file name pattern (namepat.h) */
 };
 
 struct opt {
@@ -41,7 +43,7 @@ static const struct opt opts[] = {
       "`1` turns nodeprof off entirely: nothing is injected into node" },
     { "DIR", OPT_STRING, ".", 0, 0, NULL, F(dir),
       "directory for profiles, created `0700` if missing; relative to the working directory at start-up" },
-    { "NAME", OPT_STRING, "nodeprof-%p-%t-%n", 0, 0, NULL, F(name),
+    { "NAME", OPT_NAMEPAT, "nodeprof-%p-%t-%n", 0, 0, NULL, F(name),
       "file name pattern: `%p` pid, `%t` UTC time, `%n` sequence number, `%h` host name, `%w` worker thread id, `%{VAR}` environment variable, `%%`; the extension is added by kind" },
     { "CPU", OPT_BOOL, "on", 0, 0, NULL, F(cpu),
       "profile the CPU from start-up to exit" },
@@ -293,6 +295,13 @@ static int parse_value(const struct opt *o, const char *s, struct np_config *cfg
         *(long *)field = v;
         return 0;
     }
+    case OPT_NAMEPAT: {
+        struct np_name_vars probe = { .pid = 1, .seq = 1, .host = "h" };
+        char name[1024];
+        if (strchr(s, '/')) { *why = "a name, not a path (use NODEPROF_DIR)"; return -1; }
+        if (np_name_expand(s, &probe, name, sizeof name, why)) return -1;
+    }
+    /* fall through */
     case OPT_STRING:
         if (strlen(s) >= o->size) { *why = "too long"; return -1; }
         memcpy(field, s, strlen(s) + 1);
@@ -409,7 +418,7 @@ static void print_field(const struct opt *o, const struct np_config *cfg, FILE *
         if (*(const long *)field) fprintf(out, "%ldms", *(const long *)field);
         else fputs("off", out);
         break;
-    case OPT_STRING: fputs((const char *)field, out); break;
+    case OPT_STRING: case OPT_NAMEPAT: fputs((const char *)field, out); break;
     case OPT_SIGNAL:
         fputs(*(const int *)field ? np_signal_name(*(const int *)field) : "off", out);
         break;

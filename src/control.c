@@ -84,20 +84,48 @@ static void take_line(const char *line, size_t len)
     np_control_submit(req);
 }
 
-/* Splits what was read into lines; an overlong line is dropped whole. */
+/* An overlong line is dropped, but its error still goes to the reply path
+ * it names, in its first 1024 bytes or its last 600. */
+static void reject_overlong(void)
+{
+    struct np_control *c = ctl();
+    struct np_command partial;
+    memset(&partial, 0, sizeof partial);
+    /* A path cut by the 1024-byte head is truncated: look in the tail then. */
+    np_command_find_reply(c->tail, c->tail_len, partial.reply, sizeof partial.reply);
+    if (!partial.reply[0]) np_command_find_reply(c->line, c->line_len, partial.reply, sizeof partial.reply);
+    reject_line("command too long", &partial);
+}
+
+static void keep_tail(char ch)
+{
+    struct np_control *c = ctl();
+    if (c->tail_len == sizeof c->tail) { /* keep the newer half: amortised O(1) a byte */
+        memmove(c->tail, c->tail + sizeof c->tail / 2, sizeof c->tail / 2);
+        c->tail_len = sizeof c->tail / 2;
+    }
+    c->tail[c->tail_len++] = ch;
+}
+
+/* Splits what was read into lines. */
 static void feed(const char *data, size_t n)
 {
     struct np_control *c = ctl();
     for (size_t i = 0; i < n; i++) {
         char ch = data[i];
         if (ch == '\n') {
-            if (c->discarding) reject_line("command too long", NULL);
+            if (c->discarding) reject_overlong();
             else if (c->line_len) take_line(c->line, c->line_len);
             c->line_len = 0;
             c->discarding = false;
-        } else if (!c->discarding) {
-            if (c->line_len == NP_COMMAND_MAX) c->discarding = true;
-            else c->line[c->line_len++] = ch;
+        } else if (c->discarding) {
+            keep_tail(ch);
+        } else if (c->line_len == NP_COMMAND_MAX) {
+            c->discarding = true;
+            c->tail_len = 0;
+            keep_tail(ch);
+        } else {
+            c->line[c->line_len++] = ch;
         }
     }
 }

@@ -34,6 +34,8 @@ struct np_control {
     char line[NP_COMMAND_MAX + 1];
     size_t line_len;
     bool discarding;               /* skipping the rest of an overlong line */
+    char tail[600];                /* ... whose last bytes may name a reply path */
+    size_t tail_len;
     pthread_mutex_t lock;          /* guards the three lists and counts */
     struct np_request *todo;       /* for the main thread */
     struct np_request *done;       /* replies for the agent thread to send */

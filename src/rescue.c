@@ -208,7 +208,20 @@ static void on_helper_wake(napi_env env, napi_value js_cb, void *context, void *
 static void on_helper_finalized(napi_env env, void *data, void *hint)
 {
     (void)env; (void)data; (void)hint;
+    pthread_mutex_lock(&np_agent.wake_lock);
     atomic_store(&rs()->ready, false);
+    pthread_mutex_unlock(&np_agent.wake_lock);
+}
+
+/* Calls the helper's thread-safe function unless it is gone (see wake_lock). */
+static bool wake_helper(void)
+{
+    bool sent = false;
+    pthread_mutex_lock(&np_agent.wake_lock);
+    if (atomic_load(&rs()->ready) && !atomic_load(&np_agent.shutting_down))
+        sent = napi_call_threadsafe_function(rs()->wake, NULL, napi_tsfn_nonblocking) == napi_ok;
+    pthread_mutex_unlock(&np_agent.wake_lock);
+    return sent;
 }
 
 bool np_rescue_is_helper(napi_env env)
@@ -233,8 +246,7 @@ void np_rescue_request(void)
     if (!atomic_load(&r->ready) || atomic_load(&np_agent.shutting_down)) return;
     if (atomic_exchange(&r->in_flight, true)) return; /* one at a time */
     atomic_store(&r->rescue_wanted, true);
-    if (napi_call_threadsafe_function(r->wake, NULL, napi_tsfn_nonblocking) != napi_ok)
-        atomic_store(&r->in_flight, false);
+    if (!wake_helper()) atomic_store(&r->in_flight, false);
 }
 
 static void on_poll_timer(uv_timer_t *timer)
@@ -245,7 +257,7 @@ static void on_poll_timer(uv_timer_t *timer)
         r->near_limit_taken >= np_agent.cfg.heapsnapshot_near_limit)
         return;
     atomic_store(&r->poll_wanted, true);
-    napi_call_threadsafe_function(r->wake, NULL, napi_tsfn_nonblocking);
+    wake_helper();
 }
 
 void np_rescue_start_heap_watch(void)

@@ -1,38 +1,16 @@
 #include "snapshot.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "headroom.h"
 #include "js.h"
 #include "log.h"
 #include "outfile.h"
-
-/* Where HeapProfiler.addHeapSnapshotChunk events go while a snapshot runs. */
-struct chunk_sink {
-    FILE *out;
-    char *buf;
-    size_t cap;
-};
-
-static napi_value on_chunk(napi_env env, napi_callback_info info)
-{
-    size_t argc = 1, len;
-    napi_value msg;
-    struct chunk_sink *sink;
-    if (napi_get_cb_info(env, info, &argc, &msg, NULL, (void **)&sink) != napi_ok || !sink->out) return NULL;
-    napi_value chunk = js_get(env, js_get(env, msg, "params"), "chunk");
-    if (!chunk || napi_get_value_string_utf8(env, chunk, NULL, 0, &len) != napi_ok) return NULL;
-    if (len + 1 > sink->cap) {
-        char *bigger = realloc(sink->buf, len + 1);
-        if (!bigger) return NULL;
-        sink->buf = bigger;
-        sink->cap = len + 1;
-    }
-    napi_get_value_string_utf8(env, chunk, sink->buf, sink->cap, &len);
-    fwrite(sink->buf, 1, len, sink->out);
-    return NULL;
-}
 
 static double heap_used(napi_env env)
 {
@@ -49,6 +27,18 @@ static int fail(struct np_written *w, const char *msg)
     return -1;
 }
 
+/* v8.writeHeapSnapshot(path) is synchronous on every node we support;
+ * the inspector's HeapProfiler.takeHeapSnapshot answers later from the
+ * event loop since node 22, which never comes while the thread is stuck.
+ * The temporary file is created 0600 first: v8 truncates and fills it,
+ * and the snapshot is never readable by others, even half-written. */
+static int write_snapshot_to(napi_env env, const char *tmp)
+{
+    napi_value path = js_string(env, tmp);
+    napi_value written = js_call_method(env, js_builtin(env, "node:v8"), "writeHeapSnapshot", 1, &path);
+    return written ? 0 : -1;
+}
+
 int np_snapshot_write(struct np_thread *t, bool force, struct np_written *w)
 {
     napi_env env = t->env;
@@ -60,21 +50,13 @@ int np_snapshot_write(struct np_thread *t, bool force, struct np_written *w)
     snprintf(path, sizeof path, "%s.heapsnapshot", base);
     struct np_stream stream;
     if (np_stream_open(&stream, path, err, sizeof err)) return fail(w, err);
-    struct chunk_sink sink = { stream.out, NULL, 0 };
-    /* The listener stays for the life of this call only. */
-    napi_value fn = js_function(env, "nodeprofChunk", on_chunk, &sink);
-    napi_value ev = js_string(env, "HeapProfiler.addHeapSnapshotChunk");
-    napi_value session;
-    napi_get_reference_value(env, t->session.session, &session);
-    napi_value on_args[2] = { ev, fn };
-    js_call_method(env, session, "on", 2, on_args);
-    napi_value ok = np_session_post(env, &t->session, "HeapProfiler.takeHeapSnapshot", NULL);
-    js_call_method(env, session, "removeListener", 2, on_args);
-    free(sink.buf);
-    if (!ok) {
+    fflush(stream.out);
+    if (write_snapshot_to(env, stream.tmp)) {
         np_stream_abort(&stream);
-        return fail(w, "the inspector could not take the heap snapshot");
+        snprintf(err, sizeof err, "cannot write the heap snapshot to %.900s", path);
+        return fail(w, err);
     }
+    /* v8 wrote through its own descriptor; ours is still empty and clean. */
     if (np_stream_commit(&stream, 0600, err, sizeof err)) return fail(w, err);
     np_file_written(path, ".heapsnapshot", w);
     return 0;

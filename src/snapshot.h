@@ -1,6 +1,6 @@
-/* Heap snapshots (HeapProfiler.takeHeapSnapshot): the chunks the inspector
- * emits are written straight to the file, mode 0600 (a snapshot holds the
- * app's data). Refused when memory looks too short, unless forced. */
+/* Heap snapshots, written by v8.writeHeapSnapshot into a 0600 temporary
+ * file and renamed into place (a snapshot holds the app's data). Refused
+ * when memory looks too short, unless forced. */
 #ifndef NP_SNAPSHOT_H
 #define NP_SNAPSHOT_H
 
