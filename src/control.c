@@ -121,8 +121,10 @@ static void feed(const char *data, size_t n)
         } else if (c->discarding) {
             keep_tail(ch);
         } else if (c->line_len == NP_COMMAND_MAX) {
+            /* The tail starts with the head's end: a path across the cut is whole there. */
             c->discarding = true;
-            c->tail_len = 0;
+            c->tail_len = sizeof c->tail / 2;
+            memcpy(c->tail, c->line + NP_COMMAND_MAX - c->tail_len, c->tail_len);
             keep_tail(ch);
         } else {
             c->line[c->line_len++] = ch;
