@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   parseArgs, commonUsage, requireFiles, header, tempDir, emptyDir, filesIn, roundOrder, sleep, nowMs,
-  baseEnv, stopChild, runTimed, median, p90, max, sortedQuantile, fmt, ratio, table, writeJson, log,
+  baseEnv, stopChild, runTimed, died, failure, printFailures, median, p90, max, sortedQuantile, fmt, ratio, table, writeJson, log,
 } from './lib/common.mjs';
 import { startServer, runLoad } from './lib/http-common.mjs';
 
@@ -57,9 +57,9 @@ async function once(v) {
     loading.finally(() => { done = true; });
     await sleep(opts.warmup * 1000);
     let next = nowMs();
-    while (!done) {
+    while (!done && !died(server)) {
       const a = nowMs();
-      const r = await runTimed(opts.nodeprof, ['ctl', String(server.pid), 'cpu', 'dump'], baseEnv());
+      const r = await runTimed(opts.nodeprof, ['ctl', '--timeout', '10', String(server.pid), 'cpu', 'dump'], baseEnv());
       const b = nowMs();
       const file = r.stdout.trim().split('\n').find((l) => l.endsWith('.cpuprofile'));
       const bytes = file && fs.existsSync(file) ? fs.statSync(file).size : 0;
@@ -73,8 +73,11 @@ async function once(v) {
     }
   }
   const res = await loading;
+  const dead = died(server) && `the server died (${server.exitCode ?? server.signalCode}) under load`;
   await stopChild(server);
-  if (res.errors || server.err.includes('nodeprof:')) v.failures.push(`${res.errors} errors ${res.lastError}; stderr: ${server.err.trim().slice(0, 300)}`);
+  if (dead || res.errors || server.err.includes('nodeprof:')) {
+    v.failures.push(failure(`${dead || 'server alive'}; ${res.errors} request errors ${res.lastError}`, server.err));
+  }
   const buf = fs.readFileSync(record);
   const pairs = new Float64Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
   let during = 0;
@@ -122,6 +125,6 @@ console.log(`\nrequest latency (ms), requests of all rounds pooled; ratios to th
 table(['requests', 'count', 'req/s', 'p50', 'p99', 'max', 'p50 ratio', 'p99 ratio', 'max ratio'], rows);
 console.log(`\n\`nodeprof ctl PID cpu dump\` wall time (ms) under load, every ${opts.every} s`);
 table(['server', 'commands', 'median', 'p90', 'max', 'profile KB', 'failures'], cmdRows);
-for (const v of variants) if (v.failures.length) console.log(`${v.name}: ${v.failures.length} failures, first: ${v.failures[0]}`);
+printFailures(variants);
 writeJson(opts, { bench: 'dump-latency', opts, variants: variants.map(({ dir, lats, during, outside, ...v }) => v), summary: rows });
 process.exitCode = variants.some((v) => v.failures.length) ? 1 : 0;

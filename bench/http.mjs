@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import {
   parseArgs, commonUsage, requireFiles, header, tempDir, emptyDir, filesIn, roundOrder, sleep,
-  procStatus, cpuMs, stopChild, median, max, fmt, ratio, mb, table, writeJson, log, die,
+  procStatus, cpuMs, stopChild, died, failure, printFailures, median, max, fmt, ratio, mb, table, writeJson, log, die,
 } from './lib/common.mjs';
 import { startServer, runLoad, runWrk } from './lib/http-common.mjs';
 
@@ -67,10 +67,11 @@ async function segment(v) {
   const res = await load(server.port, { concurrency: opts.concurrency, seconds: opts.seconds, warmup: opts.warmup });
   const cpuUsPerReq = ((cpuMs(server.pid) - cpu0) * 1000) / (res.requests + res.warmupRequests);
   const st = procStatus(server.pid);
+  const dead = died(server) && `the server died (${server.exitCode ?? server.signalCode}) under load`;
   const exitMs = await stopChild(server);
   const files = filesIn(v.dir, '.cpuprofile');
-  const bad = res.errors > 0 || files.length !== (v.expect ?? 0) || server.err.includes('nodeprof:');
-  if (bad) v.failures.push(`${res.errors} errors ${res.lastError ?? ''}; ${files.length} profiles; stderr: ${server.err.trim().slice(0, 300)}`);
+  const bad = dead || res.errors > 0 || files.length !== (v.expect ?? 0) || server.err.includes('nodeprof:');
+  if (bad) v.failures.push(failure(`${dead || 'server alive'}; ${res.errors} request errors ${res.lastError ?? ''}; ${files.length} profiles`, server.err));
   v.runs.push({ ...res, cpuUsPerReq, rss: st.rss, hwm: st.hwm, threads: st.threads, exitMs, profileBytes: files.length ? fs.statSync(files[0]).size : 0 });
   emptyDir(v.dir);
 }
@@ -89,8 +90,9 @@ for (let r = 0; r < opts.rssRounds; r++) {
     const idle = procStatus(server.pid);
     const res = await load(server.port, { concurrency: opts.concurrency, seconds: 2, warmup: 0 });
     const loaded = procStatus(server.pid);
+    const dead = died(server) && `the server died (${server.exitCode ?? server.signalCode})`;
     await stopChild(server);
-    if (res.errors || server.err.includes('nodeprof:')) v.failures.push(`${res.errors} errors; stderr: ${server.err.trim().slice(0, 300)}`);
+    if (dead || res.errors || server.err.includes('nodeprof:')) v.failures.push(failure(`${dead || 'server alive'}; ${res.errors} request errors`, server.err));
     v.runs.push({ idleRss: idle.rss, idleThreads: idle.threads, rss: loaded.rss, hwm: loaded.hwm, threads: loaded.threads, rps: res.rps });
     emptyDir(v.dir);
   }
@@ -123,6 +125,6 @@ table(['variant', 'idle RSS', 'threads', 'loaded RSS', 'peak RSS', 'idle ratio',
     ratio(m(v, 'idleRss') / m(rb, 'idleRss')), ratio(m(v, 'rss') / m(rb, 'rss')),
     mb(m(v, 'idleRss') - m(rb, 'idleRss')), String(v.failures.length),
   ]));
-for (const v of [...variants, ...rssVariants]) if (v.failures.length) console.log(`${v.name}: ${v.failures.length} failed runs, first: ${v.failures[0]}`);
+printFailures([...variants, ...rssVariants]);
 writeJson(opts, { bench: 'http', opts, variants: variants.map(({ dir, ...v }) => v), rss: rssVariants.map(({ dir, ...v }) => v) });
 process.exitCode = [...variants, ...rssVariants].some((v) => v.failures.length) ? 1 : 0;

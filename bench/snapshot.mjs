@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   BENCH, parseArgs, commonUsage, requireFiles, header, tempDir, emptyDir, roundOrder, sleep, nowMs,
-  baseEnv, variantCommand, startChild, stopChild, runTimed, procStatus, resetPeakRss, median, fmt, ratio, mb,
+  baseEnv, variantCommand, startChild, stopChild, died, failure, printFailures, runTimed, procStatus, resetPeakRss, median, fmt, ratio, mb,
   table, writeJson, log,
 } from './lib/common.mjs';
 
@@ -80,10 +80,11 @@ async function once(v) {
   const ms = nowMs() - start;
   clearInterval(poll);
   const after = procStatus(child.pid);
+  const dead = died(child) && `the process died (${child.exitCode ?? child.signalCode})`;
   await stopChild(child);
   const check = file && fs.existsSync(file) ? checkSnapshot(file) : { size: 0, ok: false };
-  if (error || !check.ok || child.err.includes('nodeprof:')) {
-    v.failures.push(error || `bad or missing snapshot file '${file}' (${check.size} bytes); stderr: ${child.err.trim().slice(0, 300)}`);
+  if (dead || error || !check.ok || child.err.includes('nodeprof:')) {
+    v.failures.push(failure([dead, error, !check.ok && `bad or missing snapshot file '${file}' (${check.size} bytes)`].filter(Boolean).join('; '), child.err));
   }
   v.runs.push({
     ms, inProcessMs, fileBytes: check.size, objects: info.objects, heapUsed: info.heapUsed,
@@ -112,6 +113,6 @@ table(['variant', 'time', 'ratio', 'RSS before', 'peak RSS', 'peak ratio', 'peak
     fmt(m(v, 'fileBytes') / 1048576, 1), String(v.failures.length),
   ]));
 if (Number.isFinite(m(base, 'inProcessMs'))) console.log(`v8.writeHeapSnapshot inside the process: ${fmt(m(base, 'inProcessMs') / 1000, 2)} s`);
-for (const v of variants) if (v.failures.length) console.log(`${v.name}: ${v.failures.length} failed runs, first: ${v.failures[0]}`);
+printFailures(variants);
 writeJson(opts, { bench: 'snapshot', opts, variants: variants.map(({ dir, ...v }) => v) });
 process.exitCode = variants.some((v) => v.failures.length) ? 1 : 0;

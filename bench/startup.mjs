@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   parseArgs, commonUsage, requireFiles, header, variantCommand, tempDir, emptyDir, filesIn,
-  roundOrder, runTimed, quantile, median, p90, fmt, ratio, mb, table, writeJson, log,
+  roundOrder, runTimed, failure, printFailures, quantile, median, p90, fmt, ratio, mb, table, writeJson, log,
 } from './lib/common.mjs';
 
 const usage = `usage: node bench/startup.mjs [options]
@@ -53,7 +53,7 @@ async function once(v, withTime) {
   const written = filesIn(v.dir, '.cpuprofile');
   const want = v.expect ? 1 : 0;
   if (r.status !== 0 || written.length !== want || r.stderr.includes('nodeprof:')) {
-    v.failures.push(`status ${r.status ?? r.signal}, ${written.length} profiles, stderr: ${r.stderr.trim().slice(0, 300)}`);
+    v.failures.push(failure(`exit ${r.status ?? r.signal}, ${written.length} profiles`, r.stderr));
   }
   if (written.length) v.files.push(fs.statSync(written[0]).size);
   if (withTime) v.rss.push(Number(fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop()));
@@ -84,6 +84,6 @@ table(['variant', 'median', 'p90', 'p10', 'ratio', 'p90 ratio', 'p10 ratio', '+m
     fmt(median(v.ms) - bMed, 1), mb(median(v.rss)), ratio(median(v.rss) / bRss),
     v.files.length ? fmt(median(v.files) / 1024, 1) : '-', String(v.failures.length),
   ]));
-for (const v of variants) if (v.failures.length) console.log(`${v.name}: ${v.failures.length} failed runs, first: ${v.failures[0]}`);
+printFailures(variants);
 writeJson(opts, { bench: 'startup', opts, variants: variants.map(({ dir, ...v }) => v) });
 process.exitCode = variants.some((v) => v.failures.length) ? 1 : 0;

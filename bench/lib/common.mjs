@@ -1,6 +1,7 @@
 // Shared pieces of the benchmarks: options, variants, child processes,
 // /proc readings, statistics and the result table.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,6 +89,15 @@ export function nodeVersion(node) {
 export function header(name, opts, extra = '') {
   console.log(`# ${name}: node ${nodeVersion(opts.node)} (${opts.node}), ${os.cpus().length} CPUs, ` +
     `${os.cpus()[0]?.model?.trim() ?? '?'}${opts.quick ? ', --quick' : ''}${extra ? ', ' + extra : ''}`);
+  console.log(`# library: ${describeFile(opts.lib)}`);
+}
+
+// Path, build time and a short hash: which build these numbers are of.
+function describeFile(file) {
+  try {
+    const hash = createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 12);
+    return `${file} (built ${fs.statSync(file).mtime.toISOString().slice(0, 19)}Z, sha256 ${hash})`;
+  } catch { return `${file} (missing)`; }
 }
 
 // ---- environment and variants --------------------------------------------
@@ -170,6 +180,26 @@ export async function stopChild(child, timeoutMs = 30000) {
   await Promise.race([child.closed, sleep(2000)]);
   if (e.signal === 'SIGKILL') process.stderr.write(`bench: pid ${child.pid} did not exit within ${timeoutMs} ms of SIGTERM; killed\n`);
   return e.at - t0;
+}
+
+// True if the child has already exited (before we asked it to).
+export function died(child) {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+// A failure's text: what went wrong, and the child's stderr (kept whole, up
+// to 8000 characters, in --json; printed shortened).
+export function failure(what, stderr = '') {
+  const err = stderr.trim();
+  return err ? `${what}; stderr:\n${err.slice(0, 8000)}` : what;
+}
+
+export function printFailures(variants) {
+  for (const v of variants) {
+    if (!v.failures.length) continue;
+    const first = v.failures[0];
+    console.log(`${v.name}: ${v.failures.length} failed runs; the first:\n  ${first.slice(0, 1500).replace(/\n/g, '\n  ')}${first.length > 1500 ? ' ...' : ''}`);
+  }
 }
 
 // Runs a command to completion; resolves { status, signal, ms, stdout, stderr }.
