@@ -1,0 +1,95 @@
+/* The HTML flame graph: one self-contained page (html/page.html with
+ * html/flame.css and html/flame.js inlined, embedded at build time by
+ * scripts/embed.sh) with the source profile JSON copied in as data.
+ *
+ * The profile is not re-encoded: the page parses it itself (JSON.parse in
+ * a browser is faster and leaner than building a tree here), so writing is
+ * a streaming copy whatever the profile's size. The only change is that
+ * every '<' becomes the JSON escape \u003c: '<' can legally occur only
+ * inside JSON strings, where the escape means the same character, and
+ * without it no "</script" or "<!--" can end the data block early. */
+#include <string.h>
+
+#include "formats/formats.h"
+#include "html_assets.h"
+
+#define MARK "@@"
+
+/* Copies the profile text, escaping '<'. */
+static void write_data(FILE *out, const char *json, size_t len)
+{
+    const char *p = json, *end = json + len;
+    while (p < end) {
+        const char *lt = memchr(p, '<', (size_t)(end - p));
+        size_t run = lt ? (size_t)(lt - p) : (size_t)(end - p);
+        fwrite(p, 1, run, out);
+        if (!lt)
+            break;
+        fputs("\\u003c", out);
+        p = lt + 1;
+    }
+}
+
+/* The text a "@@NAME@@" marker of the template stands for; 0 if unknown. */
+static int write_marker(FILE *out, const char *name, size_t n, const char *json, size_t len)
+{
+    if (n == 5 && !memcmp(name, "STYLE", 5))
+        fputs(np_asset_flame_css, out);
+    else if (n == 6 && !memcmp(name, "SCRIPT", 6))
+        fputs(np_asset_flame_js, out);
+    else if (n == 4 && !memcmp(name, "DATA", 4))
+        write_data(out, json, len);
+    else
+        return 0;
+    return 1;
+}
+
+/* Writes the template, replacing each known "@@NAME@@" marker. */
+static void write_page(FILE *out, const char *json, size_t len)
+{
+    const char *p = np_asset_page_html;
+    for (;;) {
+        const char *m = strstr(p, MARK);
+        if (!m) {
+            fputs(p, out);
+            return;
+        }
+        const char *name = m + strlen(MARK);
+        const char *close = strstr(name, MARK);
+        size_t n = close ? (size_t)(close - name) : 0;
+        fwrite(p, 1, (size_t)(m - p), out);
+        if (close && write_marker(out, name, n, json, len)) {
+            p = close + strlen(MARK);
+        } else {
+            fputs(MARK, out);
+            p = name;
+        }
+    }
+}
+
+/* A profile is a JSON object: a cheap check that catches wrong input (the
+ * caller has parsed it already; the page reports anything subtler). */
+static int looks_like_object(const char *json, size_t len)
+{
+    size_t i = 0;
+    while (i < len && strchr(" \t\r\n", json[i]) && json[i])
+        i++;
+    return i < len && json[i] == '{';
+}
+
+int np_html_write(const struct np_profile *p, const char *json, size_t len,
+                  FILE *out, char *err, size_t errlen)
+{
+    (void)p;
+    if (json && len >= 3 && !memcmp(json, "\xEF\xBB\xBF", 3)) { /* a UTF-8 BOM */
+        json += 3;
+        len -= 3;
+    }
+    if (!json || !out || !looks_like_object(json, len)) {
+        if (err && errlen)
+            snprintf(err, errlen, "html: the profile is not a JSON object");
+        return -1;
+    }
+    write_page(out, json, len);
+    return 0;
+}
