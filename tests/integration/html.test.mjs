@@ -317,6 +317,25 @@ test('function names cannot break out of the page', { timeout: 60000 }, async (t
   await page.close();
 });
 
+test('an empty profile and a foreign JSON file explain themselves', { timeout: 60000 }, async (t) => {
+  if (!needTools(t)) return;
+  const empty = { nodes: [{ id: 1, callFrame: { functionName: '(root)', scriptId: '0', url: '', lineNumber: -1, columnNumber: -1 }, hitCount: 0 }],
+    startTime: 0, endTime: 10, samples: [], timeDeltas: [] };
+  const { page, check } = await open(toHtml(writeProfile('empty.cpuprofile', empty)));
+  assert.match(await page.textContent('#status'), /no samples/);
+  check();
+  await page.close();
+
+  const foreign = await browser.newPage();
+  const errors = [];
+  foreign.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await foreign.goto(pathToFileURL(toHtml(writeProfile('foreign.json', { hello: 'world' }))).href);
+  await foreign.waitForSelector('.status.error');
+  assert.match(await foreign.textContent('#status'), /not a \.cpuprofile/);
+  assert.equal(errors.length, 1, 'the reason is also logged once');
+  await foreign.close();
+});
+
 test('nodeprof convert --format html makes the same page', { timeout: 120000 }, async (t) => {
   if (!needTools(t)) return;
   const cli = path.join(BUILD, 'nodeprof');
