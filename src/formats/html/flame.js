@@ -614,10 +614,27 @@
 
   /* ---- header, legend, table ------------------------------------------- */
 
+  /* The app's main script, guessed as the app frame with the most weight
+   * under it (the shallowest one on the heaviest path): "server.js". */
+  function mainScript(m) {
+    const t = m.tree, fr = m.frames;
+    let best = -1;
+    for (let i = 0; i < t.size; i++) {
+      const f = t.F[i];
+      if (fr.kind[f] === KIND_INDEX.app && fr.url[f] && (best < 0 || t.T[i] > t.T[best])) best = i;
+    }
+    if (best < 0) return '';
+    const url = fr.url[t.F[best]];
+    return url.slice(url.lastIndexOf('/') + 1) || url;
+  }
+
   function renderHeader(m) {
     const kindName = m.kind === 'heap' ? 'Heap profile' : 'CPU profile';
+    const script = mainScript(m);
     $('kind').textContent = kindName;
-    document.title = 'nodeprof \u2013 ' + kindName + ' (' + fmtWeight(m.total, m.unit) + ')';
+    $('script').textContent = script;
+    $('script').title = script ? 'The app code with the most weight under it' : '';
+    document.title = (script ? script + ' \u2013 ' : '') + kindName + ' (' + fmtWeight(m.total, m.unit) + ') \u2013 nodeprof';
     const stats = $('stats');
     const add = function (label, value) {
       const s = el('span');
