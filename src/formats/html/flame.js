@@ -610,6 +610,10 @@
     });
     this.wrap.addEventListener('scroll', function () { self.hideTip(); self.schedule(); });
     window.addEventListener('resize', function () { self.resize(); });
+    /* The page's own scroll bar coming or going narrows the graph too. */
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () { if (self.wrap.clientWidth !== self.cssW) self.resize(); }).observe(this.wrap);
+    }
   };
 
   /* ---- header, legend, table ------------------------------------------- */
