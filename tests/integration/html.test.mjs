@@ -234,6 +234,11 @@ test('a real node --cpu-prof profile: flame graph, top table, hover, zoom, searc
   await page.click('#table th[data-key="name"]');
   const names = await page.$$eval('#table tbody td.fn', (tds) => tds.map((td) => td.textContent.toLowerCase()));
   assert.deepEqual(names, [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), 'sorted by name');
+
+  // A table row searches for its function.
+  await page.click('#table tbody tr:has-text("warmHelper")');
+  assert.equal(await page.inputValue('#search'), '^warmHelper$');
+  assert.match(await page.textContent('#match'), /Matched \d/);
   check();
   await page.close();
 });

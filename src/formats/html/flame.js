@@ -382,9 +382,13 @@
 
   /* ---- search ---------------------------------------------------------- */
 
+  function escapeRegex(s) { return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'); }
+
+  /* The query as a case-insensitive regex, or as plain text if it is not
+   * a valid one (bad: true, shown by a red border). */
   function searchRegex(q) {
     try { return { re: new RegExp(q, 'i'), bad: false }; } catch (e) {
-      return { re: new RegExp(q.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i'), bad: true };
+      return { re: new RegExp(escapeRegex(q), 'i'), bad: true };
     }
   }
 
@@ -755,8 +759,6 @@
   };
 
   /* ---- wiring ---------------------------------------------------------- */
-
-  function escapeRegex(s) { return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'); }
 
   function crumb(m, i) {
     const box = $('crumb'), t = m.tree;
