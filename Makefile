@@ -62,11 +62,11 @@ UNIT_PLAIN = $(patsubst tests/unit/%.c,$(BUILD)/unit-plain/%,$(UNIT_SRCS))
 # Pure modules: everything that does not need a live node.
 PURE_SRCS  = src/config.c src/log.c src/namepat.c src/outfile.c src/rundir.c src/nodeopts.c src/command.c src/headroom.c $(FORMAT_SRCS)
 
-$(BUILD)/unit/%: tests/unit/%.c $(PURE_SRCS) tests/unit/check.h | $(BUILD)/gen/html_assets.h
+$(BUILD)/unit/%: tests/unit/%.c $(PURE_SRCS) tests/unit/check.h $(BUILD)/gen/html_assets.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I/usr/include/cjson -I$(BUILD)/gen $(SAN_FLAGS) -o $@ $< $(PURE_SRCS) $(LIBS)
 
-$(BUILD)/unit-plain/%: tests/unit/%.c $(PURE_SRCS) tests/unit/check.h | $(BUILD)/gen/html_assets.h
+$(BUILD)/unit-plain/%: tests/unit/%.c $(PURE_SRCS) tests/unit/check.h $(BUILD)/gen/html_assets.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I/usr/include/cjson -I$(BUILD)/gen -O0 -g -o $@ $< $(PURE_SRCS) $(LIBS)
 

@@ -129,7 +129,11 @@ static int start_main_services(napi_env env)
     atomic_store(&np_agent.main_wake_alive, true);
     /* Never keeps the app's event loop alive. */
     napi_unref_threadsafe_function(env, np_agent.main_wake);
-    return np_agent_thread_start();
+    if (np_agent_thread_start()) return -1;
+    /* Near-limit snapshots need the helper's heap polls from the start: a
+     * heap can run into its limit within the first second. */
+    if (np_agent.cfg.helper && np_agent.cfg.heapsnapshot_near_limit > 0) np_rescue_install(env);
+    return 0;
 }
 
 static void free_thread(void *arg)

@@ -173,7 +173,7 @@ int np_agent_thread_start(void)
     }
     np_control_open();
     np_rescue_start_heap_watch();
-    if (np_agent.cfg.helper && (uv_timer_init(&np_agent.loop, &np_agent.helper_start) ||
+    if (np_agent.cfg.helper && np_agent.cfg.heapsnapshot_near_limit == 0 && (uv_timer_init(&np_agent.loop, &np_agent.helper_start) ||
                                 uv_timer_start(&np_agent.helper_start, on_helper_start, HELPER_DELAY_MS, 0)))
         np_warn("cannot schedule the helper thread");
     /* Our thread takes no signals itself: the kernel delivers them to the

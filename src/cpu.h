@@ -1,7 +1,14 @@
-/* The CPU profile of one JavaScript thread, through inspector sessions.
- * Two sessions take turns: a dump starts the next profile on the idle
- * session before it stops the running one, so consecutive files overlap by
- * a few milliseconds instead of leaving a gap. */
+/* The CPU profile of one JavaScript thread, through its inspector session.
+ *
+ * Every profile is a titled console profile ("nodeprof-N") of our session,
+ * started and ended through V8's own console (inspector.console), and its
+ * data comes back in Profiler.consoleProfileFinished, synchronously.
+ * Why not Profiler.start/stop: V8's profiler agent disposes of its
+ * CpuProfiler when no profile is left running, and a new one attributes
+ * code optimized before it started to the callers of inlined functions.
+ * With titled profiles, `cpu dump` starts the next profile before it ends
+ * the current one: the profiler lives on, and consecutive files overlap by
+ * a fraction of a millisecond instead of leaving a gap. */
 #ifndef NP_CPU_H
 #define NP_CPU_H
 

@@ -13,7 +13,7 @@
 #include "shutdown.h"
 
 #define RESCUE_SYMBOL "nodeprof"
-#define HEAP_POLL_MS 100
+#define HEAP_POLL_MS 50
 
 static struct np_rescue *rs(void) { return &np_agent.rescue; }
 
@@ -88,33 +88,39 @@ static int start_helper(napi_env env)
     return napi_create_reference(env, worker, 1, &rs()->worker) == napi_ok ? 0 : -1;
 }
 
-/* V8 semi-spaces: 16 MiB each on 64-bit unless --max-semi-space-size. */
-static double semi_space_mb(napi_env env)
+/* The value of a "--flag=N" (MiB) in node's own arguments or NODE_OPTIONS;
+ * the last one wins, as in node. 0 if absent. */
+static double flag_mb(napi_env env, const char *flag)
 {
     napi_value process = js_get(env, js_global(env), "process");
     napi_value args = js_call_method(env, js_get(env, process, "execArgv"), "join", 0, NULL);
-    size_t len;
+    size_t len, flen = strlen(flag);
     char *argv = args ? js_to_utf8(env, args, &len) : NULL;
-    const char *opts = getenv("NODE_OPTIONS");
-    double mb = 16;
-    const char *sources[2] = { argv, opts };
-    for (int i = 0; i < 2; i++) {
-        const char *hit = sources[i] ? strstr(sources[i], "--max-semi-space-size=") : NULL;
-        if (hit) mb = strtod(hit + strlen("--max-semi-space-size="), NULL);
-    }
+    const char *sources[2] = { getenv("NODE_OPTIONS"), argv };
+    double mb = 0;
+    for (int i = 0; i < 2; i++)
+        for (const char *hit = sources[i]; hit && (hit = strstr(hit, flag)); hit += flen)
+            if (hit[flen] == '=') mb = strtod(hit + flen + 1, NULL);
     free(argv);
-    return mb > 0 ? mb : 16;
+    return mb;
 }
 
-/* The old generation's limit, where node dies of "heap out of memory":
- * heap_size_limit counts the young generation too (three semi-spaces:
- * --max-old-space-size=64 gives a heap_size_limit of 112 MiB). */
+/* The old generation's limit, where node dies of "heap out of memory".
+ * Exact when --max-old-space-size is given (the usual case in containers).
+ * Otherwise heap_size_limit less the young generation, whose size V8 does
+ * not expose: three semi-spaces of 16 MiB (node 20 and 22; larger on 24,
+ * which makes the thresholds a little late there). */
 static void read_heap_limit(napi_env env)
 {
-    double limit = 0;
+    double old_mb = flag_mb(env, "--max-old-space-size");
+    if (old_mb > 0) {
+        rs()->heap_limit = old_mb * 1048576;
+        return;
+    }
+    double limit = 0, semi = flag_mb(env, "--max-semi-space-size");
     napi_value stats = js_call_method(env, js_builtin(env, "node:v8"), "getHeapStatistics", 0, NULL);
     js_to_double(env, js_get(env, stats, "heap_size_limit"), &limit);
-    double young = 3 * semi_space_mb(env) * 1048576;
+    double young = 3 * (semi > 0 ? semi : 16) * 1048576;
     rs()->heap_limit = limit > 2 * young ? limit - young : limit;
 }
 
@@ -158,6 +164,7 @@ static void check_heap_usage(napi_env env, napi_value result)
     if (js_to_double(env, js_get(env, result, "usedSize"), &used) || r->heap_limit <= 0) return;
     if (r->near_limit_taken >= np_agent.cfg.heapsnapshot_near_limit) return;
     double threshold = r->heap_limit * (1.0 - 0.25 / (double)(1 << r->near_limit_taken));
+    np_debug("heap %.1f MB, next snapshot at %.1f MB", used / 1048576, threshold / 1048576);
     if (used < threshold) return;
     r->near_limit_taken++;
     np_info("heap at %.0f MB of %.0f MB: taking a heap snapshot", used / 1048576, r->heap_limit / 1048576);
