@@ -191,8 +191,12 @@ static void test_string(void)
     CHECK_STR(cfg.dir, "/var/tmp/profiles");
     CHECK(load1(&cfg, "NODEPROF_MATCH=*/server.js") == 0, "match");
     CHECK_STR(cfg.match, "*/server.js");
-    CHECK(load1(&cfg, "NODEPROF_NAME=") == 0, "empty name accepted by the parser");
-    CHECK_STR(cfg.name, "");
+    /* A name pattern is checked when it is read: a bad one falls back. */
+    check_bad("NODEPROF_NAME=", "invalid NODEPROF_NAME=: empty name; using nodeprof-%p-%t-%n");
+    check_bad("NODEPROF_NAME=x%q", "invalid NODEPROF_NAME=x%q: unknown % sequence (use %p %t %n %h %w %{VAR} %%); using nodeprof-%p-%t-%n");
+    check_bad("NODEPROF_NAME=a/b", "invalid NODEPROF_NAME=a/b: a name, not a path (use NODEPROF_DIR); using nodeprof-%p-%t-%n");
+    CHECK(load1(&cfg, "NODEPROF_NAME=svc-%h-%p") == 0, "good name");
+    CHECK_STR(cfg.name, "svc-%h-%p");
 
     /* Too long: reported with the value cut at 200 characters. */
     size_t n = sizeof cfg.match + 10;
