@@ -32,12 +32,6 @@ struct np_thread {
     double cpu_started_ms;     /* wall clock when the current profile began */
     double heap_started_ms;
     bool profiler_enabled;     /* Profiler.enable sent; our listener added */
-    napi_ref console_fn;       /* see cpu.c */
-    unsigned cpu_title_seq;
-    char cpu_title[32];        /* the running profile's title */
-    char cpu_ending[32];       /* the profile being ended */
-    char *ending_json;         /* its data, from Profiler.consoleProfileFinished */
-    size_t ending_len;
     long cpu_interval_us;
     struct np_stream trace;    /* open while trace events are recorded */
     bool trace_listening;

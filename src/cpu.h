@@ -1,14 +1,12 @@
-/* The CPU profile of one JavaScript thread, through its inspector session.
+/* The CPU profile of one JavaScript thread, through its inspector session
+ * (Profiler.start / Profiler.stop).
  *
- * Every profile is a titled console profile ("nodeprof-N") of our session,
- * started and ended through V8's own console (inspector.console), and its
- * data comes back in Profiler.consoleProfileFinished, synchronously.
- * Why not Profiler.start/stop: V8's profiler agent disposes of its
- * CpuProfiler when no profile is left running, and a new one attributes
- * code optimized before it started to the callers of inlined functions.
- * With titled profiles, `cpu dump` starts the next profile before it ends
- * the current one: the profiler lives on, and consecutive files overlap by
- * a fraction of a millisecond instead of leaving a gap. */
+ * V8's profiler agent disposes of its CpuProfiler when no profile is left
+ * running, and a new one attributes code that was optimized before it
+ * started to the callers of inlined functions. So `cpu dump` keeps a
+ * console profile (the "bridge") running across its stop and start: the
+ * profiler, with what it knows of the code, lives on, and the next profile
+ * starts a fraction of a millisecond after the last one ended. */
 #ifndef NP_CPU_H
 #define NP_CPU_H
 

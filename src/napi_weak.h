@@ -46,7 +46,6 @@
 #pragma weak napi_typeof
 #pragma weak napi_module_register
 #pragma weak napi_get_node_version
-#pragma weak napi_run_script
 #pragma weak napi_create_threadsafe_function
 #pragma weak napi_call_threadsafe_function
 #pragma weak napi_unref_threadsafe_function
