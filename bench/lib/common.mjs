@@ -125,9 +125,32 @@ export function variantCommand(opts, variant, script, scriptArgs = [], outDir = 
   return { cmd: opts.node, args: [...nodeArgs, ...(script ? [script] : []), ...scriptArgs], env };
 }
 
-export function tempDir(prefix) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `nodeprof-bench-${prefix}-`));
+// Children and directories to clean up if the benchmark is interrupted.
+const liveChildren = new Set();
+const tempDirs = new Set();
+function cleanUp() {
+  for (const c of liveChildren) { try { c.kill('SIGKILL'); } catch {} }
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
 }
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => { cleanUp(); process.exit(130); });
+}
+process.on('uncaughtException', (e) => { cleanUp(); console.error(e); process.exit(1); });
+process.on('unhandledRejection', (e) => { cleanUp(); console.error(e); process.exit(1); });
+
+function track(child) {
+  liveChildren.add(child);
+  child.on('exit', () => liveChildren.delete(child));
+  return child;
+}
+
+export function tempDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `nodeprof-bench-${prefix}-`));
+  tempDirs.add(dir);
+  return dir;
+}
+
+export { track };
 
 export function emptyDir(dir) {
   for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
@@ -148,7 +171,7 @@ export function roundOrder(n, r) {
 // Starts a long-running child; `ready` resolves with the first stdout line
 // that parses as JSON (the apps print one when they are ready).
 export function startChild({ cmd, args, env }, { ipc = false } = {}) {
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])] });
+  const child = track(spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])] }));
   child.out = '';
   child.err = '';
   child.stderr.on('data', (d) => { child.err += d; });
@@ -206,7 +229,7 @@ export function printFailures(variants) {
 export function runTimed(cmd, args, env, { timeoutMs = 120000 } = {}) {
   return new Promise((resolve) => {
     const t0 = nowMs();
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = track(spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }));
     let stdout = '', stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => { stderr += d; });

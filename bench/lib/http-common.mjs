@@ -1,7 +1,7 @@
 // The server and the load generator, shared by http.mjs and dump-latency.mjs.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { BENCH, variantCommand, startChild, nowMs } from './common.mjs';
+import { BENCH, variantCommand, startChild, nowMs, track } from './common.mjs';
 
 export const SERVER = path.join(BENCH, 'lib/server.cjs');
 const LOAD = path.join(BENCH, 'lib/load.mjs');
@@ -56,7 +56,7 @@ export async function runWrk(port, { concurrency, seconds, warmup }) {
 
 function collect(cmd, args) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     let out = '', err = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { err += d; });
