@@ -60,7 +60,7 @@ static const struct opt opts[] = {
     { "MANIFEST", OPT_STRING, "", 0, 0, NULL, F(manifest),
       "append the path of every file written to this file, one per line (used by `nodeprof run`)" },
     { "FIFO", OPT_STRING, "on", 0, 0, NULL, F(fifo),
-      "control FIFO: `on` (`/tmp/nodeprof-<uid>/<pid>.ctl`), `off`, or a path" },
+      "control FIFO: `on` (`/tmp/nodeprof-<uid>/<pid>.ctl`), `off`, or a path, in which `%p` is the pid (children inherit the variable: give each its own)" },
     { "SIGNAL", OPT_SIGNAL, "SIGUSR2", 0, 0, NULL, F(signal),
       "signal that triggers `NODEPROF_SIGNAL_ACTION`; `off` disables; `SIGUSR1` is refused (node's inspector owns it)" },
     { "SIGNAL_ACTION", OPT_ENUM, "dump", 0, 0, "dump|toggle|heapsnapshot", F(signal_action),

@@ -24,10 +24,25 @@ static struct np_control *ctl(void) { return &np_agent.control; }
 
 /* ---- the FIFO ---------------------------------------------------------- */
 
+/* A configured path with every "%p" replaced by our pid (children inherit
+ * NODEPROF_FIFO: each needs its own FIFO). */
+static int expand_pid(const char *pattern, char *out, size_t len)
+{
+    size_t n = 0;
+    for (const char *p = pattern; *p; p++) {
+        int w = (p[0] == '%' && p[1] == 'p') ? snprintf(out + n, len - n, "%ld", (long)getpid())
+                                              : snprintf(out + n, len - n, "%c", *p);
+        if (w < 0 || (size_t)w >= len - n) return -1;
+        n += (size_t)w;
+        if (p[0] == '%' && p[1] == 'p') p++;
+    }
+    return 0;
+}
+
 static int fifo_path(char *out, size_t len)
 {
     const char *cfg = np_agent.cfg.fifo;
-    if (strcmp(cfg, "on")) return snprintf(out, len, "%s", cfg) < (int)len ? 0 : -1;
+    if (strcmp(cfg, "on")) return expand_pid(cfg, out, len);
     char dir[256], err[512];
     np_rundir_path(dir, sizeof dir);
     if (np_rundir_ensure(dir, err, sizeof err)) {
@@ -37,13 +52,21 @@ static int fifo_path(char *out, size_t len)
     return snprintf(out, len, "%s/%ld.ctl", dir, (long)getpid()) < (int)len ? 0 : -1;
 }
 
-/* A stale FIFO of ours (a dead process with our pid) may be replaced; a
- * regular file, a symlink or anything of another user never is. */
+/* A stale FIFO of ours (nobody reads it: its process is gone) may be
+ * replaced; a live one, a regular file, a symlink or anything of another
+ * user never is. */
 static int clear_path(const char *path)
 {
     struct stat st;
     if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
-    if (S_ISFIFO(st.st_mode) && st.st_uid == geteuid()) return unlink(path);
+    if (S_ISFIFO(st.st_mode) && st.st_uid == geteuid()) {
+        int fd = open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == ENXIO) return unlink(path);
+        if (fd >= 0) close(fd);
+        np_err("refusing control FIFO %s: another process is reading it (use %%p in NODEPROF_FIFO)", path);
+        errno = EBUSY;
+        return -2;
+    }
     np_err("refusing control FIFO %s: it exists and is not a FIFO of ours", path);
     errno = EEXIST;
     return -2;
