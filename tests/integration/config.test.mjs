@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  APPS, NODE, assertHotProfile, assertSameOutcome, childEnv, cpuProfilesIn, defaultNameRe,
+  APPS, LIB, NODE, assertHotProfile, assertSameOutcome, childEnv, cpuProfilesIn, defaultNameRe,
   intervalOf, nodeprofLines, outcome, readCpuProfile, run, runPair, tempDir, tempLeftovers, treeOf,
   withoutNodeprofLines,
 } from './helpers.mjs';
@@ -189,10 +189,25 @@ test('NODEPROF_DIR not writable (mode 0500, the app runs as nobody): one line, t
   }
   const base = tempDir(t);
   fs.chmodSync(base, 0o755);
+  const nobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+  if (run('setpriv', [...nobody, NODE, '-e', '0'], { env: process.env, cwd: base }).status !== 0) {
+    t.skip(`nobody cannot run ${NODE} (it sits in a private directory)`);
+    return;
+  }
+  // The checkout may be private (a CI clone in a 0700 directory): give
+  // nobody its own readable copies of the app and of the library.
+  const app = path.join(base, 'ends.js');
+  const libCopy = path.join(base, 'libnodeprof.so');
+  for (const f of ['ends.js', 'burn.js']) {
+    fs.copyFileSync(path.join(APPS, f), path.join(base, f));
+    fs.chmodSync(path.join(base, f), 0o644);
+  }
+  fs.copyFileSync(LIB, libCopy);
+  fs.chmodSync(libCopy, 0o755);
   const dir = path.join(base, 'ro');
   fs.mkdirSync(dir, { mode: 0o500 });
-  const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, ENDS, 'exit'];
-  const lib = run('setpriv', asNobody, { env: childEnv({ NODEPROF_DIR: dir }), cwd: base });
+  const asNobody = [...nobody, NODE, app, 'exit'];
+  const lib = run('setpriv', asNobody, { env: childEnv({ NODEPROF_DIR: dir, LD_PRELOAD: libCopy }), cwd: base });
   const plain = run('setpriv', asNobody, { env: childEnv({}, { preload: false }), cwd: base });
   assert.equal(plain.status, 7, plain.stderr);
   assertOneFailure(lib, plain, dir, /Permission denied/);
