@@ -77,7 +77,7 @@ unit-test: $(UNIT_BINS) $(UNIT_PLAIN)
 	@echo "unit tests: all passed under ASan/UBSan and valgrind"
 
 integration-test: all
-	NP_TEST_NODE=$(NODE) $(NODE) --test --test-concurrency=2 tests/integration/
+	NP_TEST_NODE=$(NODE) $(NODE) --test --test-concurrency=2 $(sort $(wildcard tests/integration/*.test.mjs))
 
 test: unit-test integration-test
 
