@@ -90,8 +90,9 @@ static int send_line(const char *fifo, long pid, const char *line, int len)
     return 0;
 }
 
-/* Reads the reply until the agent closes its end or the timeout passes. */
-static char *read_reply(int fd, int timeout_s, size_t *len)
+/* Reads the reply until the agent closes its end, the timeout passes, or
+ * the process is gone (*gone set). */
+static char *read_reply(int fd, long pid, int timeout_s, size_t *len, int *gone)
 {
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
@@ -104,6 +105,7 @@ static char *read_reply(int fd, int timeout_s, size_t *len)
         struct pollfd p = { fd, POLLIN, 0 };
         int r = poll(&p, 1, (int)(left > 1000 ? 1000 : left));
         if (r < 0 && errno != EINTR) break;
+        if (r == 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) { *gone = 1; break; }
         if (r <= 0) continue;
         if (n + 1024 > cap && !(buf = realloc(buf, cap *= 2))) return NULL;
         ssize_t got = read(fd, buf + n, cap - n - 1);
@@ -197,9 +199,15 @@ int cli_ctl(int argc, char **argv)
         return 2;
     }
     if (send_line(fifo, pid, line, len)) return 1;
-    size_t n;
-    char *reply = read_reply(fd, timeout, &n);
+    size_t n = 0;
+    int gone = 0;
+    char *reply = read_reply(fd, pid, timeout, &n, &gone);
     close(fd);
+    if (gone && n == 0) {
+        free(reply);
+        fprintf(stderr, "nodeprof: process %ld exited before replying\n", pid);
+        return 1;
+    }
     if (!reply) {
         fprintf(stderr, "nodeprof: no reply from %ld within %d s (the command may still complete)\n", pid, timeout);
         return 1;
