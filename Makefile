@@ -97,9 +97,15 @@ fuzz: $(BUILD)/fuzz/fuzz_profile
 
 # ---- dependencies and install ------------------------------------------------
 DEB_DEPS = libcjson-dev libunwind-dev zlib1g-dev
+# On a fresh Debian 12 machine `make` installs what is missing when run as
+# root; otherwise it prints the exact command and stops.
 check-deps:
-	@test -f /usr/include/cjson/cJSON.h -a -f /usr/include/zlib.h || { \
-	  echo "missing build dependencies; run: make deps (or apt-get install $(DEB_DEPS))" >&2; exit 1; }
+	@test -f /usr/include/cjson/cJSON.h -a -f /usr/include/zlib.h || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing build dependencies: $(DEB_DEPS)"; $(MAKE) --no-print-directory deps; \
+	  else echo "missing build dependencies; run as root: apt-get install -y $(DEB_DEPS)" >&2; exit 1; fi
+	@test -f $(NODE_INCLUDE)/node_api.h || { \
+	  echo "no node_api.h in $(NODE_INCLUDE): set NODE_INCLUDE=<node's include/node>" >&2; exit 1; }
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then \

@@ -1,0 +1,46 @@
+// The single .so works wherever it is copied, under any name, and
+// `make install` honours PREFIX and DESTDIR.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { LIB, NODE, ROOT, childEnv, run, tempDir, writeScript, filesIn, readCpuProfile, selfShare } from './helpers.mjs';
+
+const APP = `
+function copiedHot(ms) { const end = Date.now() + ms; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); return x; }
+console.log('ok', copiedHot(300) > 0);
+`;
+
+test('a copy of the .so under another name, alone in its directory, profiles node', (t) => {
+  const dir = tempDir(t);
+  const optDir = path.join(dir, 'opt', 'nodeprof');
+  fs.mkdirSync(optDir, { recursive: true });
+  const copy = path.join(optDir, 'profiler-agent.so');
+  fs.copyFileSync(LIB, copy);
+  const app = writeScript(dir, 'app.js', APP);
+  const out = path.join(dir, 'out');
+  const r = run(NODE, [app], { env: childEnv({ LD_PRELOAD: copy, NODEPROF_DIR: out }) });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'ok true\n');
+  assert.equal(r.stderr, '');
+  const files = filesIn(out, '.cpuprofile');
+  assert.equal(files.length, 1);
+  assert.ok(selfShare(readCpuProfile(files[0]), 'copiedHot') > 0.3);
+  assert.deepEqual(fs.readdirSync(optDir), ['profiler-agent.so'], 'no sibling file needed or made');
+});
+
+test('make install honours PREFIX and DESTDIR; the installed command finds the installed library', (t) => {
+  const dest = tempDir(t);
+  const r = run('make', ['-s', 'install', `DESTDIR=${dest}`, 'PREFIX=/opt/np'], { env: process.env, cwd: ROOT, timeout: 120000 });
+  assert.equal(r.status, 0, r.stderr);
+  const lib = path.join(dest, 'opt/np/lib/libnodeprof.so');
+  const cli = path.join(dest, 'opt/np/bin/nodeprof');
+  assert.ok(fs.statSync(lib).isFile() && fs.statSync(cli).isFile());
+  const app = writeScript(dest, 'app.js', APP);
+  const ran = run(cli, ['run', '--dir', path.join(dest, 'out'), '--', NODE, app], { env: childEnv({}, { preload: false }) });
+  assert.equal(ran.status, 0, ran.stderr);
+  assert.match(ran.stderr, /nodeprof: wrote .*\.cpuprofile/);
+  const u = run('make', ['-s', 'uninstall', `DESTDIR=${dest}`, 'PREFIX=/opt/np'], { env: process.env, cwd: ROOT });
+  assert.equal(u.status, 0);
+  assert.ok(!fs.existsSync(lib) && !fs.existsSync(cli));
+});
