@@ -76,7 +76,7 @@ static void test_defaults(void)
     CHECK(cfg.keep == 0, "%ld", cfg.keep);
     CHECK(cfg.formats == NP_FMT_CPUPROFILE, "%u", cfg.formats);
     CHECK(cfg.helper, "helper");
-    CHECK(cfg.snapshot_factor == 10, "%ld", cfg.snapshot_factor);
+    CHECK(cfg.snapshot_factor == 12, "%ld", cfg.snapshot_factor);
 
     /* An environment without NODEPROF_* gives the defaults, silently. */
     struct np_config loaded;
