@@ -220,6 +220,28 @@ void np_control_on_wake(void)
     np_control_send_replies();
 }
 
+/* A burst beyond the queue: each sender with a reply path hears "busy";
+ * the app's stderr gets one line a second at most, with the count. */
+static void reject_busy(const struct np_command *cmd)
+{
+    struct np_control *c = ctl();
+    if (cmd->reply[0]) {
+        reject_line("busy: too many commands waiting", cmd);
+        return;
+    }
+    double now = np_wall_ms();
+    unsigned long count = 0;
+    pthread_mutex_lock(&c->lock); /* submitters: the agent thread and the helper's */
+    c->busy_dropped++;
+    if (now - c->busy_logged_ms >= 1000) {
+        count = c->busy_dropped;
+        c->busy_dropped = 0;
+        c->busy_logged_ms = now;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (count) np_warn("%lu control command(s) rejected: too many commands waiting", count);
+}
+
 int np_control_submit(struct np_request *req)
 {
     struct np_control *c = ctl();
@@ -231,7 +253,7 @@ int np_control_submit(struct np_request *req)
     }
     pthread_mutex_unlock(&c->lock);
     if (full) {
-        reject_line("busy: too many commands waiting", &req->cmd);
+        reject_busy(&req->cmd);
         free(req);
         return -1;
     }

@@ -44,6 +44,8 @@ struct np_control {
     atomic_bool rescue_wanted;     /* arm the rescue timer (agent thread) */
     atomic_bool rescue_now;        /* ... with no delay */
     unsigned long commands_run;
+    unsigned long busy_dropped;    /* rejected while the queue was full... */
+    double busy_logged_ms;         /* ...and logged at most once a second */
 };
 
 /* Agent thread's loop, before it runs: create the FIFO and watch it. */

@@ -213,8 +213,10 @@ for (const mode of ['idle', 'spin']) {
     else await finishSpin(app);
 
     assert.deepEqual(appStderr(app.err), [], 'the app\'s own stderr');
-    for (const l of nodeprofLines(app.err))
-      assert.equal(l, 'nodeprof: control command rejected: busy: too many commands waiting');
+    // Rejections without a reply path are counted, one line a second at most.
+    const lines = nodeprofLines(app.err);
+    for (const l of lines) assert.match(l, /^nodeprof: \d+ control command\(s\) rejected: too many commands waiting$/);
+    assert.ok(lines.length <= 30, `${lines.length} lines for one burst`);
     const files = cpuProfilesIn(app.dir);
     assert.ok(files.length >= 2, treeOf(app.dir));
     for (const f of files) readCpuProfile(f);
