@@ -101,7 +101,6 @@ __attribute__((constructor)) static void nodeprof_preload(int argc, char **argv,
     if (!process_is_node() || env_says_disabled()) return;
     if (!find_own_path(np_agent.lib_path)) return;
     np_agent.in_node = true;
-    np_agent.pid = getpid();
     np_agent.preloaded = listed_in_ld_preload(np_agent.lib_path);
     if (!np_agent.preloaded) return;
     if (argv && permission_model_on(argc, argv)) stay_out();

@@ -49,7 +49,6 @@ struct np_agent {
     bool in_node;               /* this process is node */
     bool preloaded;             /* we came in through LD_PRELOAD (not a stray dlopen) */
     char lib_path[PATH_MAX];
-    pid_t pid;
 
     /* Set once by the first agent init (main thread). */
     bool configured;
