@@ -20,13 +20,6 @@ static double heap_used(napi_env env)
     return used;
 }
 
-static int fail(struct np_written *w, const char *msg)
-{
-    np_err("%s", msg);
-    snprintf(w->error, sizeof w->error, "%s", msg);
-    return -1;
-}
-
 /* v8.writeHeapSnapshot(path) is synchronous on every node we support;
  * the inspector's HeapProfiler.takeHeapSnapshot answers later from the
  * event loop since node 22, which never comes while the thread is stuck.
@@ -44,20 +37,20 @@ int np_snapshot_write(struct np_thread *t, bool force, struct np_written *w)
     napi_env env = t->env;
     char err[1024], base[PATH_MAX];
     if (!force && np_headroom_check(heap_used(env), np_agent.cfg.snapshot_factor, err, sizeof err))
-        return fail(w, err);
+        return np_written_fail(w, err);
     if (np_next_base_path(t->thread_id, base, sizeof base, w)) return -1;
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s.heapsnapshot", base);
     struct np_stream stream;
-    if (np_stream_open(&stream, path, err, sizeof err)) return fail(w, err);
+    if (np_stream_open(&stream, path, err, sizeof err)) return np_written_fail(w, err);
     fflush(stream.out);
     if (write_snapshot_to(env, stream.tmp)) {
         np_stream_abort(&stream);
         snprintf(err, sizeof err, "cannot write the heap snapshot to %.900s", path);
-        return fail(w, err);
+        return np_written_fail(w, err);
     }
     /* v8 wrote through its own descriptor; ours is still empty and clean. */
-    if (np_stream_commit(&stream, 0600, err, sizeof err)) return fail(w, err);
+    if (np_stream_commit(&stream, 0600, err, sizeof err)) return np_written_fail(w, err);
     np_file_written(path, ".heapsnapshot", w);
     return 0;
 }

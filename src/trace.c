@@ -7,13 +7,6 @@
 #include "log.h"
 #include "outfile.h"
 
-static int fail(struct np_written *w, const char *msg)
-{
-    np_err("%s", msg);
-    snprintf(w->error, sizeof w->error, "%s", msg);
-    return -1;
-}
-
 /* NodeTracing.dataCollected: {params: {value: [event, ...]}}. Each batch is
  * appended without its brackets. */
 static napi_value on_data(napi_env env, napi_callback_info info)
@@ -55,15 +48,15 @@ int np_trace_start(struct np_thread *t, const char *categories, struct np_writte
 {
     napi_env env = t->env;
     char base[PATH_MAX], path[PATH_MAX + 16], err[1024];
-    if (np_trace_running(t)) return fail(w, "trace events are already being recorded");
+    if (np_trace_running(t)) return np_written_fail(w, "trace events are already being recorded");
     if (!t->trace_listening) {
         if (np_session_on(env, &t->session, "NodeTracing.dataCollected", on_data, t))
-            return fail(w, "cannot listen for trace events");
+            return np_written_fail(w, "cannot listen for trace events");
         t->trace_listening = true;
     }
     if (np_next_base_path(t->thread_id, base, sizeof base, w)) return -1;
     snprintf(path, sizeof path, "%s.trace.json", base);
-    if (np_stream_open(&t->trace, path, err, sizeof err)) return fail(w, err);
+    if (np_stream_open(&t->trace, path, err, sizeof err)) return np_written_fail(w, err);
     fputs("{\"traceEvents\":[", t->trace.out);
     t->trace_events = 0;
     napi_value config = js_object(env), params = js_object(env);
@@ -72,7 +65,7 @@ int np_trace_start(struct np_thread *t, const char *categories, struct np_writte
     js_set(env, params, "traceConfig", config);
     if (!np_session_post(env, &t->session, "NodeTracing.start", params)) {
         np_stream_abort(&t->trace);
-        return fail(w, "the inspector could not start tracing");
+        return np_written_fail(w, "the inspector could not start tracing");
     }
     t->trace_started_ms = np_wall_ms();
     snprintf(t->trace_categories, sizeof t->trace_categories, "%s",
@@ -83,16 +76,16 @@ int np_trace_start(struct np_thread *t, const char *categories, struct np_writte
 int np_trace_stop(struct np_thread *t, struct np_written *w)
 {
     char err[1024];
-    if (!np_trace_running(t)) return fail(w, "trace events are not being recorded");
+    if (!np_trace_running(t)) return np_written_fail(w, "trace events are not being recorded");
     /* Same-thread session: the remaining data arrives before this returns. */
     if (!np_session_post(t->env, &t->session, "NodeTracing.stop", NULL)) {
         np_stream_abort(&t->trace);
-        return fail(w, "the inspector could not stop tracing");
+        return np_written_fail(w, "the inspector could not stop tracing");
     }
     fputs("]}\n", t->trace.out);
     char path[sizeof t->trace.path];
     memcpy(path, t->trace.path, sizeof path);
-    if (np_stream_commit(&t->trace, np_agent.file_mode, err, sizeof err)) return fail(w, err);
+    if (np_stream_commit(&t->trace, np_agent.file_mode, err, sizeof err)) return np_written_fail(w, err);
     np_file_written(path, ".trace.json", w);
     return 0;
 }

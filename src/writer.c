@@ -18,10 +18,11 @@
 
 extern char **environ;
 
-static void note_error(struct np_written *w, const char *msg)
+int np_written_fail(struct np_written *w, const char *msg)
 {
     np_err("%s", msg);
     if (w && !w->error[0]) snprintf(w->error, sizeof w->error, "%s", msg);
+    return -1;
 }
 
 int np_next_base_path(int thread_id, char *out, size_t len, struct np_written *w)
@@ -38,15 +39,15 @@ int np_next_base_path(int thread_id, char *out, size_t len, struct np_written *w
     const char *why;
     if (np_name_expand(np_agent.cfg.name, &vars, name, sizeof name, &why)) {
         snprintf(err, sizeof err, "bad NODEPROF_NAME '%s': %s", np_agent.cfg.name, why);
-        note_error(w, err);
+        np_written_fail(w, err);
         return -1;
     }
     if (np_mkdir_p(np_agent.out_dir, 0700, err, sizeof err)) {
-        note_error(w, err);
+        np_written_fail(w, err);
         return -1;
     }
     if (snprintf(out, len, "%s/%s", np_agent.out_dir, name) >= (int)len) {
-        note_error(w, "profile path too long");
+        np_written_fail(w, "profile path too long");
         return -1;
     }
     return 0;
@@ -104,7 +105,7 @@ static void write_one(const char *base, enum np_profile_kind kind, unsigned form
         rc = np_write_atomic(path, np_agent.file_mode, fill_format, &job, err, sizeof err);
     }
     if (rc == 0) np_file_written(path, ext, w);
-    else note_error(w, err);
+    else np_written_fail(w, err);
 }
 
 int np_write_profile(enum np_profile_kind kind, int thread_id, const char *json, size_t len,
@@ -123,7 +124,7 @@ int np_write_profile(enum np_profile_kind kind, int thread_id, const char *json,
         if (!profile) {
             char msg[600];
             snprintf(msg, sizeof msg, "cannot convert the profile: %s", err);
-            note_error(w, msg);
+            np_written_fail(w, msg);
             formats = NP_FMT_CPUPROFILE; /* still keep the source */
         }
     }

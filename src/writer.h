@@ -26,6 +26,10 @@ int np_write_profile(enum np_profile_kind kind, int thread_id, const char *json,
  * the directory. Returns 0, or -1 with the error logged and stored in w. */
 int np_next_base_path(int thread_id, char *out, size_t len, struct np_written *w);
 
+/* Logs msg as one line and keeps it as w's error (the first one wins).
+ * Returns -1, for `return np_written_fail(w, msg);`. */
+int np_written_fail(struct np_written *w, const char *msg);
+
 /* Records a finished file: manifest, retention, and w. */
 void np_file_written(const char *path, const char *kind_ext, struct np_written *w);
 
