@@ -1,6 +1,6 @@
 /* The sampling heap profiler (HeapProfiler.startSampling), like node's
  * --heap-prof: on from start-up with NODEPROF_HEAP=on, written at exit.
- * Unlike --heap-prof, samples of objects collected since are kept. */
+ * It reports the sampled objects that are still alive. */
 #ifndef NP_HEAP_H
 #define NP_HEAP_H
 

@@ -14,7 +14,8 @@ const EXTENSIONS = ['.cpuprofile', '.pb.gz', '.collapsed.txt', '.speedscope.json
 
 const APP = `
 function formatsHot(ms) { const end = Date.now() + ms; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); return x; }
-const keep = [];
+// Kept alive to the end: a heap profile shows the sampled objects still alive.
+const keep = globalThis.formatsKept = [];
 function formatsAlloc() { for (let i = 0; i < 20000; i++) keep.push({ i, s: 'x'.repeat(i % 50) }); }
 formatsAlloc();
 console.log(formatsHot(400) > 0, keep.length);
