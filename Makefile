@@ -34,7 +34,7 @@ LIB_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(PRELOAD_SRCS) $(AGENT_SRCS) $(FORMA
 CLI_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS) $(FORMAT_SRCS)) $(BUILD)/obj/src/config.o $(BUILD)/obj/src/log.o $(BUILD)/obj/src/outfile.o $(BUILD)/obj/src/rundir.o $(BUILD)/obj/src/command.o $(BUILD)/obj/src/namepat.o
 
 .PHONY: all test unit-test integration-test fuzz clean install uninstall deps check-deps
-all: $(BUILD)/libnodeprof.so $(BUILD)/nodeprof
+all: $(BUILD)/libnodeprof.so $(BUILD)/nodeprof $(BUILD)/nodeprof-loader.cjs
 
 $(BUILD)/libnodeprof.so: $(LIB_OBJS) src/exports.map
 	$(CC) $(CFLAGS) $(LIB_LDFLAGS) -o $@ $(LIB_OBJS) $(LIBS)
@@ -54,19 +54,31 @@ $(BUILD)/gen/html_assets.h: $(HTML_ASSETS) scripts/embed.sh
 $(BUILD)/obj/src/formats/html.o: $(BUILD)/gen/html_assets.h
 $(BUILD)/obj/src/formats/html.o: CFLAGS += -I$(BUILD)/gen
 
+# The loader that NODE_OPTIONS names (src/loader.h): embedded in the library,
+# which checks the copy installed beside it byte for byte.
+LOADER_SRC = src/loader/nodeprof-loader.cjs
+$(BUILD)/gen/loader_asset.h: $(LOADER_SRC) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh $@ $(LOADER_SRC)
+$(BUILD)/obj/src/loader.o: $(BUILD)/gen/loader_asset.h
+$(BUILD)/obj/src/loader.o: CFLAGS += -I$(BUILD)/gen
+$(BUILD)/nodeprof-loader.cjs: $(LOADER_SRC)
+	install -m 0644 $< $@
+
 # ---- tests -----------------------------------------------------------------
 SAN_FLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT_SRCS  = $(wildcard tests/unit/test_*.c)
 UNIT_BINS  = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 UNIT_PLAIN = $(patsubst tests/unit/%.c,$(BUILD)/unit-plain/%,$(UNIT_SRCS))
 # Pure modules: everything that does not need a live node.
-PURE_SRCS  = src/config.c src/log.c src/namepat.c src/outfile.c src/rundir.c src/nodeopts.c src/command.c src/headroom.c $(FORMAT_SRCS)
+PURE_SRCS  = src/config.c src/log.c src/namepat.c src/outfile.c src/rundir.c src/nodeopts.c src/command.c src/headroom.c src/loader.c $(FORMAT_SRCS)
+UNIT_GEN   = $(BUILD)/gen/html_assets.h $(BUILD)/gen/loader_asset.h
 
-$(BUILD)/unit/%: tests/unit/%.c $(PURE_SRCS) tests/unit/check.h $(BUILD)/gen/html_assets.h
+$(BUILD)/unit/%: tests/unit/%.c $(PURE_SRCS) tests/unit/check.h $(UNIT_GEN)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I/usr/include/cjson -I$(BUILD)/gen $(SAN_FLAGS) -o $@ $< $(PURE_SRCS) $(LIBS)
 
-$(BUILD)/unit-plain/%: tests/unit/%.c $(PURE_SRCS) tests/unit/check.h $(BUILD)/gen/html_assets.h
+$(BUILD)/unit-plain/%: tests/unit/%.c $(PURE_SRCS) tests/unit/check.h $(UNIT_GEN)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I/usr/include/cjson -I$(BUILD)/gen -O0 -g -o $@ $< $(PURE_SRCS) $(LIBS)
 
@@ -116,10 +128,11 @@ deps:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/libnodeprof.so $(DESTDIR)$(PREFIX)/lib/libnodeprof.so
+	install -m 0644 $(BUILD)/nodeprof-loader.cjs $(DESTDIR)$(PREFIX)/lib/nodeprof-loader.cjs
 	install -m 0755 $(BUILD)/nodeprof $(DESTDIR)$(PREFIX)/bin/nodeprof
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/libnodeprof.so $(DESTDIR)$(PREFIX)/bin/nodeprof
+	rm -f $(DESTDIR)$(PREFIX)/lib/libnodeprof.so $(DESTDIR)$(PREFIX)/lib/nodeprof-loader.cjs $(DESTDIR)$(PREFIX)/bin/nodeprof
 
 clean:
 	rm -rf $(BUILD)

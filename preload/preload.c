@@ -1,7 +1,8 @@
 /* The constructor: runs in every process the library is preloaded into,
  * before main. In node, it makes node load the agent (this same object)
- * before user code, by adding a --require of a tiny loader file to
- * NODE_OPTIONS. Anywhere else it does nothing at all. */
+ * before user code, by adding the loader token (loader.h) to NODE_OPTIONS;
+ * when it decides not to profile, it takes out any token of ours a parent
+ * passed down. Anywhere else it does nothing at all. */
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 #include "agent.h"
 #include "log.h"
 #include "nodeopts.h"
-#include "rundir.h"
+#include "loader.h"
 
 /* node exports node::Start and the Node-API; sh, ls and python3 neither.
  * Weak, so that this object links and loads everywhere. */
@@ -69,28 +70,35 @@ static bool permission_model_on(int argc, char **argv)
     return np_nodeopts_has_permission_model(getenv("NODE_OPTIONS"));
 }
 
-static void stay_out(void)
+/* Not profiling this process: no child inherits a token from it either. */
+static void strip_tokens(void)
 {
     char options[16384];
-    if (np_nodeopts_strip(getenv("NODE_OPTIONS"), options, sizeof options) == NP_NODEOPTS_CHANGED)
-        setenv("NODE_OPTIONS", options, 1);
-    np_warn("node's permission model is on; not profiling this process");
+    if (np_nodeopts_strip(getenv("NODE_OPTIONS"), options, sizeof options) != NP_NODEOPTS_CHANGED) return;
+    if (options[0]) setenv("NODE_OPTIONS", options, 1);
+    else unsetenv("NODE_OPTIONS");
 }
 
 static void inject_agent(void)
 {
-    char dir[256], loader[PATH_MAX], err[512];
-    np_rundir_path(dir, sizeof dir);
-    if (np_rundir_ensure(dir, err, sizeof err) ||
-        np_loader_ensure(dir, np_agent.lib_path, loader, sizeof loader, err, sizeof err)) {
-        np_err("%s; not profiling this process", err);
+    char token[8192], why[600];
+    int kind = np_loader_token(np_agent.lib_path, token, sizeof token, why, sizeof why);
+    if (kind < 0) {
+        np_err("%s; not profiling this process", why);
+        strip_tokens();
         return;
     }
+    /* The last resort changes what the app sees (loader.h): say why. */
+    if (kind == NP_LOADER_DATA)
+        np_info("no trusted " NP_LOADER_NAME " (%s); loading the agent through --import=data:", why);
     char options[16384];
-    switch (np_nodeopts_inject(getenv("NODE_OPTIONS"), loader, options, sizeof options)) {
+    switch (np_nodeopts_inject(getenv("NODE_OPTIONS"), token, options, sizeof options)) {
     case NP_NODEOPTS_CHANGED: setenv("NODE_OPTIONS", options, 1); break;
     case NP_NODEOPTS_UNCHANGED: break;
-    case NP_NODEOPTS_ERROR: np_err("NODE_OPTIONS too long; not profiling this process"); break;
+    case NP_NODEOPTS_ERROR:
+        np_err("NODE_OPTIONS too long; not profiling this process");
+        strip_tokens();
+        break;
     }
 }
 
@@ -98,11 +106,17 @@ static void inject_agent(void)
 __attribute__((constructor)) static void nodeprof_preload(int argc, char **argv, char **envp)
 {
     (void)envp;
-    if (!process_is_node() || env_says_disabled()) return;
+    if (!process_is_node()) return;
     if (!find_own_path(np_agent.lib_path)) return;
     np_agent.in_node = true;
     np_agent.preloaded = listed_in_ld_preload(np_agent.lib_path);
     if (!np_agent.preloaded) return;
-    if (argv && permission_model_on(argc, argv)) stay_out();
-    else inject_agent();
+    if (env_says_disabled()) {
+        strip_tokens();
+    } else if (argv && permission_model_on(argc, argv)) {
+        np_warn("node's permission model is on; not profiling this process");
+        strip_tokens();
+    } else {
+        inject_agent();
+    }
 }

@@ -1,5 +1,5 @@
 /* The agent's entry point: node calls napi_register_module_v1 when the
- * loader file (see rundir.c) runs process.dlopen on this object, once per
+ * loader (loader.h) runs process.dlopen on this object, once per
  * JavaScript thread, before any user code of that thread. */
 #include "agent.h"
 
@@ -181,11 +181,14 @@ static void agent_init(napi_env env)
     }
 }
 
-/* Node-API entry point (exported; see src/exports.map). */
+/* Node-API entry point (exported; see src/exports.map). The loader reads
+ * exports.nodeprof: anything but "active" makes it take our token out of
+ * NODE_OPTIONS, so that children of an unprofiled process inherit none. */
 __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_env env, napi_value exports)
 {
     if (np_agent.in_node) agent_init(env);
     js_clear_exception(env, "nodeprof agent");
+    if (np_agent.active) js_set(env, exports, "nodeprof", js_string(env, "active"));
     return exports;
 }
 

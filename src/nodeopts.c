@@ -4,14 +4,37 @@
 #include <string.h>
 
 #define REQUIRE "--require="
+#define IMPORT_OURS NP_NODEOPTS_IMPORT_PREFIX NP_NODEOPTS_LOADER_B64_HEAD
+
+static int has_prefix(const char *t, size_t len, const char *prefix)
+{
+    size_t pl = strlen(prefix);
+    return len >= pl && !strncmp(t, prefix, pl);
+}
+
+static int has_suffix(const char *t, size_t len, const char *suffix)
+{
+    size_t sl = strlen(suffix);
+    return len >= sl && !strncmp(t + len - sl, suffix, sl);
+}
+
+/* --require=/tmp/nodeprof-<uid>/agent-<hash>.js, written by versions
+ * before the loader moved out of /tmp: recognised so that it is replaced
+ * or removed, never kept. */
+static int is_legacy_token(const char *t, size_t len)
+{
+    if (!has_prefix(t, len, REQUIRE) || !has_suffix(t, len, ".js")) return 0;
+    const char *slash = memrchr(t, '/', len);
+    if (!slash || (size_t)(t + len - slash) < 10 || strncmp(slash, "/agent-", 7)) return 0;
+    return memmem(t, (size_t)(slash - t), "/nodeprof-", 10) != NULL;
+}
 
 int np_nodeopts_is_ours(const char *t, size_t len)
 {
     size_t rl = strlen(REQUIRE);
-    if (len <= rl + 3 || strncmp(t, REQUIRE, rl) || strncmp(t + len - 3, ".js", 3)) return 0;
-    const char *slash = memrchr(t, '/', len);
-    if (!slash || (size_t)(t + len - slash) < 10 || strncmp(slash, "/agent-", 7)) return 0;
-    return memmem(t, (size_t)(slash - t), "/nodeprof-", 10) != NULL;
+    if (has_prefix(t, len, REQUIRE) && len > rl + 1 && t[rl] == '/' && has_suffix(t, len, "/" NP_LOADER_NAME))
+        return 1;
+    return has_prefix(t, len, IMPORT_OURS) || is_legacy_token(t, len);
 }
 
 /* Length of the token at s. Node's parser lets a double-quoted part hold
@@ -85,13 +108,10 @@ enum np_nodeopts_result np_nodeopts_strip(const char *current, char *out, size_t
     return changed ? NP_NODEOPTS_CHANGED : NP_NODEOPTS_UNCHANGED;
 }
 
-enum np_nodeopts_result np_nodeopts_inject(const char *current, const char *loader,
+enum np_nodeopts_result np_nodeopts_inject(const char *current, const char *token,
                                            char *out, size_t outlen)
 {
-    char want[4200];
-    int wl = snprintf(want, sizeof want, REQUIRE "%s", loader);
-    if (wl <= 0 || (size_t)wl >= sizeof want) return NP_NODEOPTS_ERROR;
     int changed = 0;
-    if (rewrite(current, want, out, outlen, &changed)) return NP_NODEOPTS_ERROR;
+    if (rewrite(current, token, out, outlen, &changed)) return NP_NODEOPTS_ERROR;
     return changed ? NP_NODEOPTS_CHANGED : NP_NODEOPTS_UNCHANGED;
 }

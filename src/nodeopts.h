@@ -1,16 +1,27 @@
-/* NODE_OPTIONS editing: our --require token appears exactly once, and the
- * user's own options are kept as they were. */
+/* NODE_OPTIONS editing: our loader token appears exactly once, and the
+ * user's own options are kept as they were. Our tokens (loader.h says
+ * which one a process gets):
+ *   --require=/<dir>/nodeprof-loader.cjs
+ *   --import=data:text/javascript;base64,<the same loader>
+ * and, to be removed on sight, the /tmp loader of earlier versions:
+ *   --require=/tmp/nodeprof-<uid>/agent-<hash>.js */
 #ifndef NP_NODEOPTS_H
 #define NP_NODEOPTS_H
 
 #include <stddef.h>
 
+#define NP_LOADER_NAME "nodeprof-loader.cjs"
+#define NP_NODEOPTS_IMPORT_PREFIX "--import=data:text/javascript;base64,"
+/* base64 of the loader's first 18 bytes, "// nodeprof loader" */
+#define NP_NODEOPTS_LOADER_B64_HEAD "Ly8gbm9kZXByb2YgbG9hZGVy"
+
 enum np_nodeopts_result { NP_NODEOPTS_UNCHANGED, NP_NODEOPTS_CHANGED, NP_NODEOPTS_ERROR };
 
-/* Computes NODE_OPTIONS with "--require=<loader>" in it. A token naming
- * another nodeprof loader (a parent's, built elsewhere) is replaced, so
- * children never accumulate tokens. current may be NULL. */
-enum np_nodeopts_result np_nodeopts_inject(const char *current, const char *loader,
+/* Computes NODE_OPTIONS with token (a whole option, as loader.h makes it)
+ * in it. A token of another nodeprof (a parent's, another build's) is
+ * replaced where it stood, so children never accumulate tokens. current
+ * may be NULL. */
+enum np_nodeopts_result np_nodeopts_inject(const char *current, const char *token,
                                            char *out, size_t outlen);
 
 /* Computes NODE_OPTIONS without any loader token of ours. */
@@ -20,7 +31,7 @@ enum np_nodeopts_result np_nodeopts_strip(const char *current, char *out, size_t
  * --experimental-permission on node 20) in this option string. */
 int np_nodeopts_has_permission_model(const char *options);
 
-/* True if s is one of our loader tokens (--require=.../nodeprof-N/agent-X.js). */
+/* True if the len bytes at token are one of our tokens (see above). */
 int np_nodeopts_is_ours(const char *token, size_t len);
 
 #endif

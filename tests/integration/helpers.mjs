@@ -148,9 +148,12 @@ export function treeOf(dir) {
   return out.sort();
 }
 
-// NODE_OPTIONS tokens that are a nodeprof loader (--require=.../nodeprof-<uid>/agent-<hash>.js).
+// NODE_OPTIONS tokens that are a nodeprof loader (src/loader.h: --require=/.../nodeprof-loader.cjs,
+// the --import=data: loader, or the /tmp loader of earlier versions).
 export function loaderTokens(nodeOptions) {
-  return (nodeOptions ?? '').split(/\s+/).filter((t) => /^--require=.*\/nodeprof-\d+\/agent-[0-9a-f]+\.js$/.test(t));
+  return (nodeOptions ?? '').split(/\s+/).filter((t) => /^--require=\/\S*\/nodeprof-loader\.cjs$/.test(t) ||
+    t.startsWith('--import=data:text/javascript;base64,Ly8gbm9kZXByb2YgbG9hZGVy') ||
+    /^--require=.*\/nodeprof-\d+\/agent-[0-9a-f]+\.js$/.test(t));
 }
 
 // NODE_OPTIONS with the loader tokens taken out (what the user had).

@@ -6,10 +6,12 @@
 #include "check.h"
 #include "nodeopts.h"
 
-#define LOADER "/tmp/nodeprof-0/agent-1234567890abcdef.js"
-#define OURS "--require=" LOADER
+#define OURS "--require=/usr/local/lib/nodeprof-loader.cjs"
+#define LOADER OURS
+/* The /tmp loader of earlier versions: replaced or removed on sight. */
 #define STALE "--require=/tmp/nodeprof-1000/agent-aaaaaaaaaaaaaaaa.js"
-#define OTHER_BUILD "--require=/var/run/nodeprof-0/agent-ffffffffffffffff.js"
+#define OTHER_BUILD "--require=/run/nodeprof/nodeprof-loader.cjs"
+#define DATA "--import=data:text/javascript;base64,Ly8gbm9kZXByb2YgbG9hZGVyOiBmb28="
 
 static char out[16384];
 
@@ -86,12 +88,36 @@ static void test_stale_and_duplicates(void)
     INJECTS(STALE " " OURS, OURS, NP_NODEOPTS_CHANGED);
     INJECTS(OURS " " STALE " " OTHER_BUILD " --y", OURS " --y", NP_NODEOPTS_CHANGED);
     INJECTS("--x " STALE " " STALE " " STALE, "--x " OURS, NP_NODEOPTS_CHANGED);
+    /* The data: loader and a file loader replace each other. */
+    INJECTS(DATA " --z", OURS " --z", NP_NODEOPTS_CHANGED);
+    memset(out, 'Z', sizeof out);
+    CHECK(np_nodeopts_inject("--a " OURS, DATA, out, sizeof out) == NP_NODEOPTS_CHANGED, "to data");
+    CHECK_STR(out, "--a " DATA);
+}
+
+static void test_strip(void)
+{
+    char buf[1024];
+    CHECK(np_nodeopts_strip("--a " OURS " " DATA " " STALE " --b", buf, sizeof buf) == NP_NODEOPTS_CHANGED, "all");
+    CHECK_STR(buf, "--a --b");
+    CHECK(np_nodeopts_strip(OURS, buf, sizeof buf) == NP_NODEOPTS_CHANGED, "alone");
+    CHECK_STR(buf, "");
+    CHECK(np_nodeopts_strip("--title=\"" OURS "\" --b", buf, sizeof buf) == NP_NODEOPTS_UNCHANGED, "quoted");
+    CHECK(np_nodeopts_strip(NULL, buf, sizeof buf) == NP_NODEOPTS_UNCHANGED, "none");
 }
 
 static void test_is_ours(void)
 {
     struct { const char *t; int ours; } cases[] = {
-        { OURS, 1 }, { STALE, 1 }, { OTHER_BUILD, 1 },
+        { OURS, 1 }, { STALE, 1 }, { OTHER_BUILD, 1 }, { DATA, 1 },
+        { "--require=/x/nodeprof-loader.cjs", 1 },
+        { "--require=nodeprof-loader.cjs", 0 },             /* relative: not ours */
+        { "--require=./nodeprof-loader.cjs", 0 },
+        { "--require=/x/my-nodeprof-loader.cjs", 0 },
+        { "--require=/x/nodeprof-loader.cjs.js", 0 },
+        { "--import=/x/nodeprof-loader.cjs", 0 },
+        { "--import=data:text/javascript;base64,AAAA", 0 },  /* someone else's data: module */
+        { "--import=data:text/javascript,// nodeprof loader", 0 },
         { "--require=/tmp/nodeprof-0/agent-x.js", 1 },
         { "--require=/tmp/nodeprof-0/agent.js", 0 },        /* no "agent-" */
         { "--require=/tmp/nodeprof-0/agent-1.mjs", 0 },
@@ -112,7 +138,7 @@ static void test_is_ours(void)
 
 static void test_overflow(void)
 {
-    char small[48];
+    char small[40];
     /* Exactly enough: ours plus its NUL. */
     size_t need = strlen(OURS) + 1;
     char *buf = malloc(need + 8);
@@ -139,13 +165,13 @@ static void test_overflow(void)
     CHECK(inject(huge) == NP_NODEOPTS_ERROR, "many");
     free(huge);
 
-    /* A loader path too long to be a --require. */
-    char *longpath = malloc(5000);
-    memset(longpath, 'p', 4999);
-    longpath[0] = '/';
-    longpath[4999] = '\0';
-    CHECK(np_nodeopts_inject(NULL, longpath, out, sizeof out) == NP_NODEOPTS_ERROR, "long loader");
-    free(longpath);
+    /* A token longer than the room for NODE_OPTIONS. */
+    char *longtoken = malloc(sizeof out + 10);
+    memset(longtoken, 'p', sizeof out + 9);
+    memcpy(longtoken, "--require=/", 11);
+    longtoken[sizeof out + 9] = '\0';
+    CHECK(np_nodeopts_inject(NULL, longtoken, out, sizeof out) == NP_NODEOPTS_ERROR, "long token");
+    free(longtoken);
 }
 
 int main(void)
@@ -154,6 +180,7 @@ int main(void)
     test_already_there();
     test_stale_and_duplicates();
     test_is_ours();
+    test_strip();
     test_overflow();
     return END();
 }
