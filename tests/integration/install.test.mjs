@@ -35,12 +35,16 @@ test('make install honours PREFIX and DESTDIR; the installed command finds the i
   assert.equal(r.status, 0, r.stderr);
   const lib = path.join(dest, 'opt/np/lib/libnodeprof.so');
   const cli = path.join(dest, 'opt/np/bin/nodeprof');
+  const loader = path.join(dest, 'opt/np/lib/nodeprof-loader.cjs');
   assert.ok(fs.statSync(lib).isFile() && fs.statSync(cli).isFile());
+  // The loader beside the library, readable by all, writable only by its owner.
+  assert.equal(fs.statSync(loader).mode & 0o777, 0o644);
+  assert.equal(fs.readFileSync(loader, 'utf8'), fs.readFileSync(path.join(ROOT, 'src/loader/nodeprof-loader.cjs'), 'utf8'));
   const app = writeScript(dest, 'app.js', APP);
   const ran = run(cli, ['run', '--dir', path.join(dest, 'out'), '--', NODE, app], { env: childEnv({}, { preload: false }) });
   assert.equal(ran.status, 0, ran.stderr);
   assert.match(ran.stderr, /nodeprof: wrote .*\.cpuprofile/);
   const u = run('make', ['-s', 'uninstall', `DESTDIR=${dest}`, 'PREFIX=/opt/np'], { env: process.env, cwd: ROOT });
   assert.equal(u.status, 0);
-  assert.ok(!fs.existsSync(lib) && !fs.existsSync(cli));
+  assert.ok(!fs.existsSync(lib) && !fs.existsSync(cli) && !fs.existsSync(loader));
 });
