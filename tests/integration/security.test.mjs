@@ -216,3 +216,23 @@ test('the child\'s own /tmp/nodeprof-<uid> pre-created by another user: refused,
   // Profiles do not need the run directory.
   assert.equal(filesIn(withLib.out, '.cpuprofile').length, 2);
 });
+
+test('not root, no trusted loader beside the library: the agent comes in through --import=data:, and the app is profiled', { skip: !canSwitchUid && 'needs root and setpriv' }, async (t) => {
+  // The library alone, in a directory the user can read but with no loader.
+  const alone = fs.mkdtempSync(path.join(base, 'alone-'));
+  fs.chmodSync(alone, 0o755);
+  const copy = path.join(alone, 'profiler.so');
+  fs.copyFileSync(LIB, copy);
+  fs.chmodSync(copy, 0o755);
+  const cmd = [node, path.join(apps, 'child.js')];
+  const withLib = await runParent(t, VICTIM, { preload: copy, cmd });
+  const plain = await runParent(t, VICTIM, { preload: null, cmd });
+  assert.equal(withLib.stdout, plain.stdout, withLib.stderr);
+  assert.equal(withLib.status, plain.status);
+  assert.equal(withLib.stderr, plain.stderr);
+  const tokens = loaderTokens(withLib.nodeOptions);
+  assert.equal(tokens.length, 1, withLib.nodeOptions);
+  assert.match(tokens[0], /^--import=data:text\/javascript;base64,/);
+  assert.deepEqual(fs.readdirSync(alone), ['profiler.so'], 'nothing written beside the library');
+  assert.equal(filesIn(withLib.out, '.cpuprofile').length, 2);
+});
