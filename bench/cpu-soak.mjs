@@ -18,11 +18,11 @@ first) at NODEPROF_CPU_INTERVAL=--interval:
   plain         node server.cjs
   window off    NODEPROF_CPU_WINDOW=off: one profile, every sample kept
   folded        NODEPROF_CPU_WINDOW=--window: folded every window
-  default       the default window (5m), so the 300,000-sample cap folds
+  default       the default window (1m), so the 60,000-interval cap folds
 Every --every seconds the RSS of each; at the end SIGTERM, then the exit
 file's size and samples. "Simulated" time is the samples taken at the
 default 1 ms interval: V8's memory grows per sample, not per second. The
-folds, at one per 5 minutes by default, give a second measure: 288 folds
+folds, at one a minute by default, give a second measure: 1440 folds
 are 24 hours of the default window.
 options:
   --seconds S    how long the servers run (default 180, quick 30)
@@ -42,7 +42,7 @@ const variants = [
   { name: 'plain', lib: null },
   { name: 'window off', lib: lib({ CPU_WINDOW: 'off' }) },
   { name: `folded (${opts.window})`, lib: lib({ CPU_WINDOW: opts.window }) },
-  { name: 'default (5m, cap)', lib: lib({}) },
+  { name: 'default (1m, cap)', lib: lib({}) },
 ];
 
 function get(port) {

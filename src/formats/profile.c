@@ -10,7 +10,9 @@
  * .heapprofile that name nodes absent from its tree (V8 prunes the tree but
  * not the sample list; those samples are ignored), and negative timeDeltas
  * (samples out of order; they are put back in time order, as DevTools does).
- * Everything else that does not make one tree with valid samples is an
+ * A profile that nodeprof folded (cpufold.h, marked "nodeprofFolded") has
+ * stand-in samples for the folded ones: its sample counts are its
+ * hitCounts. Everything else that does not make one tree with valid samples is an
  * error. */
 #include "formats/profile.h"
 
