@@ -33,7 +33,7 @@ HTML_ASSETS  = $(wildcard src/formats/html/*)
 LIB_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(PRELOAD_SRCS) $(AGENT_SRCS) $(FORMAT_SRCS))
 CLI_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS) $(FORMAT_SRCS)) $(BUILD)/obj/src/config.o $(BUILD)/obj/src/log.o $(BUILD)/obj/src/outfile.o $(BUILD)/obj/src/rundir.o $(BUILD)/obj/src/command.o $(BUILD)/obj/src/namepat.o
 
-.PHONY: all test unit-test integration-test fuzz clean install uninstall deps check-deps
+.PHONY: all test unit-test integration-test fuzz fuzz-cpufold clean install uninstall deps check-deps
 all: $(BUILD)/libnodeprof.so $(BUILD)/nodeprof $(BUILD)/nodeprof-loader.cjs
 
 $(BUILD)/libnodeprof.so: $(LIB_OBJS) src/exports.map
@@ -106,6 +106,18 @@ fuzz: $(BUILD)/fuzz/fuzz_profile
 	cp tests/fixtures/profiles/*.cpuprofile tests/fixtures/profiles/*.heapprofile $(BUILD)/fuzz/corpus/
 	cd $(BUILD)/fuzz && ./fuzz_profile -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
 	  -dict=$(CURDIR)/tests/fuzz/profile.dict -print_final_stats=1 corpus
+
+# The same for CPU profile folding (src/formats/cpufold.c).
+$(BUILD)/fuzz/fuzz_cpufold: tests/fuzz/fuzz_cpufold.c $(FORMAT_SRCS) | $(BUILD)/gen/html_assets.h
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I/usr/include/cjson -I$(BUILD)/gen -O1 -g \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FORMAT_SRCS) $(LIBS)
+
+fuzz-cpufold: $(BUILD)/fuzz/fuzz_cpufold
+	@mkdir -p $(BUILD)/fuzz/corpus-cpufold
+	cp tests/fixtures/profiles/*.cpuprofile $(BUILD)/fuzz/corpus-cpufold/
+	cd $(BUILD)/fuzz && ./fuzz_cpufold -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
+	  -dict=$(CURDIR)/tests/fuzz/profile.dict -print_final_stats=1 corpus-cpufold
 
 # ---- dependencies and install ------------------------------------------------
 DEB_DEPS = libcjson-dev libunwind-dev zlib1g-dev

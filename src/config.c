@@ -49,6 +49,8 @@ static const struct opt opts[] = {
       "profile the CPU from start-up to exit" },
     { "CPU_INTERVAL", OPT_LONG, "1000", 1, 1000000, NULL, F(cpu_interval_us),
       "CPU sampling interval in microseconds (like `--cpu-prof-interval`)" },
+    { "CPU_WINDOW", OPT_DURATION, "10s", 0, 0, NULL, F(cpu_window_ms),
+      "bounds the CPU profile's memory: every window (or 10,000 sampling intervals, if sooner) V8's samples are folded into per-stack totals; written profiles keep every stack's samples and time, and the last window's timeline (see [CPU profile memory](#cpu-profile-memory)). `off`: V8 keeps every sample, about 25 MB an hour at 1 ms" },
     { "WORKERS", OPT_BOOL, "off", 0, 0, NULL, F(workers),
       "`on`: each worker thread also writes its own CPU profile" },
     { "MATCH", OPT_STRING, "", 0, 0, NULL, F(match),

@@ -27,6 +27,7 @@ struct np_config {
     char name[256];
     bool cpu;
     long cpu_interval_us;
+    long cpu_window_ms;            /* fold older CPU samples; 0 = off */
     bool workers;
     char match[1024];
     int log_level;                 /* enum np_log_level */

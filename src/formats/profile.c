@@ -10,7 +10,9 @@
  * .heapprofile that name nodes absent from its tree (V8 prunes the tree but
  * not the sample list; those samples are ignored), and negative timeDeltas
  * (samples out of order; they are put back in time order, as DevTools does).
- * Everything else that does not make one tree with valid samples is an
+ * A profile that nodeprof folded (cpufold.h, marked "nodeprofFolded") has
+ * stand-in samples for the folded ones: its sample counts are its
+ * hitCounts. Everything else that does not make one tree with valid samples is an
  * error. */
 #include "formats/profile.h"
 
@@ -61,7 +63,8 @@ struct i64_vec {
 
 enum samples_form { SAMPLES_NONE, SAMPLES_IDS, SAMPLES_OBJECTS };
 
-enum top_key { KEY_NODES = 1, KEY_HEAD = 2, KEY_SAMPLES = 4, KEY_DELTAS = 8, KEY_START = 16, KEY_END = 32 };
+enum top_key { KEY_NODES = 1, KEY_HEAD = 2, KEY_SAMPLES = 4, KEY_DELTAS = 8, KEY_START = 16, KEY_END = 32,
+               KEY_FOLDED = 64 };
 
 struct builder {
     struct js_reader js;
@@ -489,6 +492,7 @@ static int read_top_member(struct builder *b, const char *key, size_t len)
     } keys[] = {
         { "nodes", KEY_NODES },         { "head", KEY_HEAD },          { "samples", KEY_SAMPLES },
         { "timeDeltas", KEY_DELTAS },   { "startTime", KEY_START },    { "endTime", KEY_END },
+        { "nodeprofFolded", KEY_FOLDED },
     };
     size_t k = 0;
     while (k < sizeof keys / sizeof keys[0] && !js_key_is(key, len, keys[k].name)) k++;
@@ -502,6 +506,7 @@ static int read_top_member(struct builder *b, const char *key, size_t len)
     case KEY_DELTAS: return read_int_array(b, &b->deltas, -MAX_EXACT, MAX_EXACT);
     case KEY_START: return js_int(&b->js, -MAX_EXACT, MAX_EXACT, &b->start);
     case KEY_END: return js_int(&b->js, -MAX_EXACT, MAX_EXACT, &b->end);
+    case KEY_FOLDED: return js_skip(&b->js);
     }
     return -1;
 }
@@ -635,6 +640,22 @@ static int cpu_costs_from_hits(struct builder *b, struct np_profile *p, const ui
     return 0;
 }
 
+/* A profile written by cpufold.c ("nodeprofFolded"): its first samples
+ * stand in for folded ones, two per node, so the samples are counted from
+ * hitCount, and the interval is the mean (the stand-ins' times are sums). */
+static int folded_counts(struct builder *b, struct np_profile *p, const uint32_t *map)
+{
+    int64_t hits = 0, time = 0;
+    for (size_t i = 0; i < b->nraw; i++) {
+        struct np_node *node = &p->nodes[map[i]];
+        if (__builtin_add_overflow(hits, b->raw[i].cost, &hits)) return fail(b, "hitCounts too large");
+        node->self_count += b->raw[i].cost; /* <= hits, which did not overflow */
+    }
+    for (size_t i = 0; i < p->nsamples; i++) time += p->sample_weight[i];
+    p->interval_us = hits > 0 ? time / hits : 0;
+    return 0;
+}
+
 static int cpu_samples(struct builder *b, struct np_profile *p, const uint32_t *map)
 {
     size_t n = b->sample_ids.n;
@@ -650,11 +671,13 @@ static int cpu_samples(struct builder *b, struct np_profile *p, const uint32_t *
     p->end_us = (b->seen & KEY_END) ? b->end : last;
     if (p->end_us < p->start_us) return fail(b, "endTime is before startTime");
     if (n == 0) return cpu_costs_from_hits(b, p, map);
+    bool folded = b->seen & KEY_FOLDED;
     for (size_t i = 0; i < n; i++) {
         struct np_node *node = &p->nodes[p->sample_node[i]];
-        node->self_count++;
+        node->self_count += !folded;
         node->self_weight += p->sample_weight[i]; /* all add up to at most 2 * MAX_TIME */
     }
+    if (folded) return folded_counts(b, p, map);
     p->interval_us = np_median_positive(p->sample_weight, n);
     return 0;
 }

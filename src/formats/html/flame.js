@@ -162,7 +162,10 @@
         const j = index.get(samples[s]);
         if (j !== undefined && next > 0) self[j] += next;
       }
-      return { self: self, unit: 'us', samples: samples.length };
+      /* a folded profile (nodeprof's cpufold.c) counts its samples in hitCount */
+      let count = samples.length;
+      if (prof.nodeprofFolded) count = prof.nodes.reduce((a, nd) => a + (Number(nd.hitCount) || 0), 0);
+      return { self: self, unit: 'us', samples: count };
     }
     let hits = 0;
     for (let i = 0; i < n; i++) {
