@@ -41,7 +41,7 @@ static void setup_logging(void)
     if (np_agent.cfg.log_file[0]) {
         int fd = open(np_agent.cfg.log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
         if (fd >= 0) np_agent.log.fd = fd;
-        else np_warn("cannot open NODEPROF_LOG_FILE=%s: %s; logging to stderr", np_agent.cfg.log_file, strerror(errno));
+        else np_warn("NODEPROF_LOG_FILE=%s: cannot open: %s; logging to stderr", np_agent.cfg.log_file, strerror(errno));
     }
     np_log_attach(&np_agent.log);
 }

@@ -108,6 +108,11 @@ void np_log(enum np_log_level level, const char *fmt, ...)
     va_end(ap);
     size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
     if (len > room) len = room; /* truncated: still one line */
+    /* One line whatever the text: a reply quoted in a message may end with
+     * a newline or hold several lines. */
+    while (len > (size_t)n && line[len - 1] == '\n') len--;
+    for (size_t i = (size_t)n; i < len; i++)
+        if (line[i] == '\n') line[i] = ' ';
     line[len] = '\0';
     unsigned long dropped = 0;
     if (level <= NP_LOG_WARN && !np_log_admit(line, monotonic_ms(), &dropped)) {

@@ -67,6 +67,10 @@ static void test_lines(void)
     char *out = read_all(p[0]);
     CHECK_STR(out, "nodeprof: cannot write /x/0: No space left on device\n"
                    "nodeprof: wrote /x/0\nnodeprof: wrote /x/1\nnodeprof: wrote /x/2\n");
+    /* A quoted reply's newlines do not make more lines. */
+    np_log_reset_limits();
+    np_warn("period command: %s", "error: disk full\n/x/y\n");
+    CHECK_STR(read_all(p[0]), "nodeprof: period command: error: disk full /x/y\n");
     /* A long message is cut to one line. */
     char big[2000];
     memset(big, 'a', sizeof big - 1);
