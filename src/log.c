@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@ struct kind {
     int64_t last_ms;       /* when one was last printed */
     int64_t gap_ms;        /* the next may be printed gap_ms after last_ms */
     unsigned long dropped; /* since the last printed one */
+    char last[160];        /* the last one dropped, for the count at exit */
 };
 
 static struct {
@@ -73,9 +75,36 @@ bool np_log_admit(const char *text, int64_t now_ms, unsigned long *suppressed)
         k->dropped = 0;
     } else {
         k->dropped++;
+        snprintf(k->last, sizeof k->last, "%s", text);
     }
     pthread_mutex_unlock(&limits.lock);
     return admit;
+}
+
+/* At exit, each kind with lines still held back prints its last one with
+ * the count: the count is never lost because no later line came. (A death
+ * by signal skips this.) */
+static void print_held_back(void)
+{
+    pthread_mutex_lock(&limits.lock);
+    for (int i = 0; i < KINDS; i++) {
+        struct kind *k = &limits.kinds[i];
+        if (!k->key || !k->dropped) continue;
+        char line[256];
+        int n = snprintf(line, sizeof line, "%s (%lu similar line%s suppressed)\n", k->last,
+                         k->dropped, k->dropped == 1 ? "" : "s");
+        if (n > 0 && (size_t)n < sizeof line) {
+            ssize_t w = write(sink->fd, line, (size_t)n);
+            (void)w;
+        }
+        k->dropped = 0;
+    }
+    pthread_mutex_unlock(&limits.lock);
+}
+
+static void register_exit_report(void)
+{
+    atexit(print_held_back);
 }
 
 void np_log_reset_limits(void)
@@ -116,6 +145,8 @@ void np_log(enum np_log_level level, const char *fmt, ...)
     line[len] = '\0';
     unsigned long dropped = 0;
     if (level <= NP_LOG_WARN && !np_log_admit(line, monotonic_ms(), &dropped)) {
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        pthread_once(&once, register_exit_report);
         errno = saved_errno;
         return;
     }

@@ -9,7 +9,8 @@
  * where the gap starts at 1 s and doubles, up to 1 h, while lines keep being
  * dropped (10 failing writes a second print 3 lines in the first 4 s and
  * about 30 a day). The printed line ends with "(N similar lines
- * suppressed)". A kind quiet for its whole gap starts again at 1 s. Info and
+ * suppressed)"; at exit, the last line held back of each kind is printed
+ * with its count. A kind quiet for its whole gap starts again at 1 s. Info and
  * debug lines, asked for explicitly, are never dropped. Safe from any
  * thread (a small mutex); never call it from a signal handler. */
 #ifndef NP_LOG_H

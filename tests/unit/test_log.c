@@ -108,5 +108,6 @@ int main(void)
     test_admit();
     test_lines();
     test_count_in_line();
+    np_log_reset_limits(); /* nothing held back to print at exit */
     return END();
 }
