@@ -41,7 +41,7 @@ static void setup_logging(void)
     if (np_agent.cfg.log_file[0]) {
         int fd = open(np_agent.cfg.log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
         if (fd >= 0) np_agent.log.fd = fd;
-        else np_warn("cannot open NODEPROF_LOG_FILE=%s: %s; logging to stderr", np_agent.cfg.log_file, strerror(errno));
+        else np_warn("NODEPROF_LOG_FILE=%s: cannot open: %s; logging to stderr", np_agent.cfg.log_file, strerror(errno));
     }
     np_log_attach(&np_agent.log);
 }
@@ -67,13 +67,13 @@ static void configure(void)
         if (!strcmp(rel, ".")) rel = "";
         if (snprintf(np_agent.out_dir, sizeof np_agent.out_dir, "%s%s%s", cwd, *rel ? "/" : "", rel) >=
             (int)sizeof np_agent.out_dir)
-            np_warn("NODEPROF_DIR path too long; profiles will not be written");
+            np_warn("NODEPROF_DIR=%.200s: path too long; profiles will not be written", np_agent.cfg.dir);
     }
     size_t len = strlen(np_agent.out_dir);
     while (len > 1 && np_agent.out_dir[len - 1] == '/') np_agent.out_dir[--len] = '\0';
-    mode_t mask = umask(022);
-    umask(mask);
-    np_agent.file_mode = 0666 & ~mask;
+    /* Exactly this mode: profiles name the app's functions and files, so
+     * they are private unless NODEPROF_FILE_MODE says otherwise. */
+    np_agent.file_mode = (mode_t)np_agent.cfg.file_mode;
     if (gethostname(np_agent.host, sizeof np_agent.host) != 0) strcpy(np_agent.host, "localhost");
     np_agent.host[sizeof np_agent.host - 1] = '\0';
 }

@@ -57,7 +57,7 @@ struct np_agent {
     struct np_config cfg;
     struct np_log log;
     char out_dir[PATH_MAX];     /* absolute */
-    mode_t file_mode;           /* 0666 & ~umask, for profiles */
+    mode_t file_mode;           /* NODEPROF_FILE_MODE, for every file written */
     char host[256];
     atomic_ulong seq;           /* %n */
     atomic_ulong files_written;

@@ -22,6 +22,7 @@ enum opt_kind {
     OPT_SIGNAL,   /* SIGUSR2, USR2, 12 or off */
     OPT_FORMATS,  /* comma list of format names */
     OPT_NAMEPAT,  /* a file name pattern (namepat.h) */
+    OPT_MODE,     /* file permission bits in octal (np_parse_file_mode) */
 };
 
 struct opt {
@@ -42,7 +43,9 @@ static const struct opt opts[] = {
     { "DISABLE", OPT_BOOL, "0", 0, 0, NULL, F(disable),
       "`1` turns nodeprof off entirely: nothing is injected into node" },
     { "DIR", OPT_STRING, ".", 0, 0, NULL, F(dir),
-      "directory for profiles, created `0700` if missing; relative to the working directory at start-up" },
+      "directory for profiles, created `0700` if missing; relative to the working directory at start-up. Refused (nothing is written) when it or a directory or symlink on its path belongs to a user other than root and this process's user" },
+    { "FILE_MODE", OPT_MODE, "0600", 0, 0, NULL, F(file_mode),
+      "permissions of every profile, snapshot and derived file, in octal (`0640`, `0644`): owner read and write, no execute bits; applied exactly (the umask does not narrow it)" },
     { "NAME", OPT_NAMEPAT, "nodeprof-%p-%t-%n", 0, 0, NULL, F(name),
       "file name pattern: `%p` pid, `%t` UTC time, `%n` sequence number, `%h` host name, `%w` worker thread id, `%{VAR}` environment variable, `%%`; the extension is added by kind" },
     { "CPU", OPT_BOOL, "on", 0, 0, NULL, F(cpu),
@@ -163,6 +166,20 @@ int np_parse_bytes(const char *s, long *out, const char **why)
     else if (!strcasecmp(unit, "g") || !strcasecmp(unit, "gb") || !strcasecmp(unit, "gib")) mul = 1L << 30;
     else { *why = "unknown unit (use k, m or g)"; return -1; }
     return scale(v, mul, out, why);
+}
+
+int np_parse_file_mode(const char *s, long *out, const char **why)
+{
+    size_t len = s ? strlen(s) : 0;
+    if (len < 3 || len > 4 || strspn(s, "01234567") != len) {
+        *why = "expected 3 or 4 octal digits, such as 0640";
+        return -1;
+    }
+    long mode = strtol(s, NULL, 8);
+    if (mode & ~0666L) { *why = "no execute, setuid, setgid or sticky bits (at most 0666)"; return -1; }
+    if ((mode & 0600) != 0600) { *why = "the owner must keep read and write (0600)"; return -1; }
+    *out = mode;
+    return 0;
 }
 
 static const struct { const char *name; int sig; } signals[] = {
@@ -297,6 +314,7 @@ static int parse_value(const struct opt *o, const char *s, struct np_config *cfg
         *(long *)field = v;
         return 0;
     }
+    case OPT_MODE: return np_parse_file_mode(s, field, why);
     case OPT_NAMEPAT: {
         struct np_name_vars probe = { .pid = 1, .seq = 1, .host = "h" };
         char name[1024];
@@ -421,6 +439,7 @@ static void print_field(const struct opt *o, const struct np_config *cfg, FILE *
         else fputs("off", out);
         break;
     case OPT_STRING: case OPT_NAMEPAT: fputs((const char *)field, out); break;
+    case OPT_MODE: fprintf(out, "%04lo", *(const long *)field); break;
     case OPT_SIGNAL:
         fputs(*(const int *)field ? np_signal_name(*(const int *)field) : "off", out);
         break;

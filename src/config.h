@@ -24,6 +24,7 @@ enum np_format {
 struct np_config {
     bool disable;
     char dir[NP_PATH_MAX];
+    long file_mode;                /* permission bits of every file written */
     char name[256];
     bool cpu;
     long cpu_interval_us;
@@ -72,6 +73,7 @@ int np_parse_duration_ms(const char *s, long *out, const char **why);
 int np_parse_bytes(const char *s, long *out, const char **why);
 int np_parse_signal(const char *s, int *out, const char **why);
 int np_parse_formats(const char *s, unsigned *out, const char **why);
+int np_parse_file_mode(const char *s, long *out, const char **why);
 const char *np_format_name(unsigned one_format);
 const char *np_signal_name(int sig);
 

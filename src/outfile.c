@@ -3,51 +3,260 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-int np_mkdir_p(const char *dir, mode_t mode, char *err, size_t errlen)
+#define MAX_SYMLINKS 40 /* as the kernel's MAXSYMLINKS */
+
+/* ---- the trusted directory walk ----------------------------------------------- */
+
+static bool trusted_owner(uid_t uid)
 {
-    char path[4096];
-    size_t len = strlen(dir);
-    if (len == 0 || len >= sizeof path) {
-        snprintf(err, errlen, "bad directory name '%s'", dir);
+    return uid == 0 || uid == geteuid();
+}
+
+/* Where the walk is, for messages: the directories passed so far. */
+struct walk {
+    int fd;
+    char done[PATH_MAX];
+    char todo[2 * PATH_MAX]; /* what is left of the path */
+    int links;
+};
+
+static void walk_append(struct walk *w, const char *comp)
+{
+    size_t n = strlen(w->done);
+    const char *sep = n == 0 || w->done[n - 1] == '/' ? "" : "/";
+    snprintf(w->done + n, sizeof w->done - n, "%s%s", sep, comp);
+}
+
+static int walk_restart(struct walk *w, bool absolute)
+{
+    if (w->fd >= 0) close(w->fd);
+    w->fd = open(absolute ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    snprintf(w->done, sizeof w->done, "%s", absolute ? "/" : "");
+    return w->fd;
+}
+
+static int refuse_owner(const struct walk *w, const char *what, uid_t uid, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "refusing %s: %s of uid %u, neither root's nor this process's (uid %u)",
+             w->done[0] ? w->done : ".", what, (unsigned)uid, (unsigned)geteuid());
+    return -1;
+}
+
+/* comp, a trusted symlink in w->fd, is replaced by its target in w->todo
+ * (rest: what followed it). */
+static int follow_link(struct walk *w, const char *comp, const char *rest, char *err, size_t errlen)
+{
+    char target[PATH_MAX], next[sizeof w->todo];
+    if (++w->links > MAX_SYMLINKS) {
+        snprintf(err, errlen, "%s: %s", w->done, strerror(ELOOP));
         return -1;
     }
-    memcpy(path, dir, len + 1);
-    /* One pass over the components, creating each in turn: at most one
-     * mkdir per component, so no path can make this loop. */
-    for (char *p = path + 1;; p++) {
-        if (*p != '/' && *p != '\0') continue;
-        char saved = *p;
-        *p = '\0';
-        if (mkdir(path, mode) != 0 && errno != EEXIST) {
-            snprintf(err, errlen, "cannot create directory %s: %s", path, strerror(errno));
-            return -1;
-        }
-        *p = saved;
-        if (saved == '\0') break;
+    ssize_t n = readlinkat(w->fd, comp, target, sizeof target - 1);
+    if (n <= 0) {
+        snprintf(err, errlen, "cannot read the symlink %s: %s", w->done, strerror(n < 0 ? errno : ENOENT));
+        return -1;
     }
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s is not a directory", dir);
+    target[n] = '\0';
+    if (snprintf(next, sizeof next, "%s/%s", target, rest) >= (int)sizeof next) {
+        snprintf(err, errlen, "%s: %s", w->done, strerror(ENAMETOOLONG));
+        return -1;
+    }
+    memcpy(w->todo, next, strlen(next) + 1);
+    /* A relative target is relative to the directory holding the link. */
+    char *sl = strrchr(w->done, '/');
+    if (!sl) w->done[0] = '\0';
+    else sl[sl == w->done] = '\0';
+    if (target[0] == '/' && walk_restart(w, true) < 0) {
+        snprintf(err, errlen, "cannot open /: %s", strerror(errno));
         return -1;
     }
     return 0;
 }
 
-/* "<dir>/.<base>.tmp.<pid>.XXXXXX": hidden, in the same directory so the
- * rename is atomic, and marked with our pid so that a process dying in the
- * middle of a write can find and remove its own (np_remove_temp_files). */
-static int temp_name(const char *path, char *tmp, size_t len)
+/* One step of the walk: w->fd moves to comp (rest follows it). Returns 1 if
+ * a symlink was spliced into w->todo (the caller restarts from there). */
+static int step(struct walk *w, const char *comp, const char *rest, bool create, mode_t mode,
+                char *err, size_t errlen)
 {
-    const char *slash = strrchr(path, '/');
-    int dirlen = slash ? (int)(slash - path + 1) : 0;
-    int n = snprintf(tmp, len, "%.*s.%s.tmp.%ld.XXXXXX", dirlen, path, slash ? slash + 1 : path, (long)getpid());
-    return n > 0 && (size_t)n < len ? 0 : -1;
+    const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    walk_append(w, comp);
+    int fd = openat(w->fd, comp, flags);
+    if (fd < 0 && errno == ENOENT && create) {
+        if (mkdirat(w->fd, comp, mode) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create directory %s: %s", w->done, strerror(errno));
+            return -1;
+        }
+        fd = openat(w->fd, comp, flags); /* what is there now is checked like the rest */
+    }
+    struct stat st;
+    if (fd < 0) {
+        int e = errno;
+        if ((e == ELOOP || e == ENOTDIR) && fstatat(w->fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISLNK(st.st_mode)) {
+            if (!trusted_owner(st.st_uid)) return refuse_owner(w, "a symlink", st.st_uid, err, errlen);
+            return follow_link(w, comp, rest, err, errlen) ? -1 : 1;
+        }
+        snprintf(err, errlen, "%s: %s", w->done, strerror(e));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !trusted_owner(st.st_uid)) {
+        close(fd);
+        return refuse_owner(w, "a directory", st.st_uid, err, errlen);
+    }
+    close(w->fd);
+    w->fd = fd;
+    return 0;
+}
+
+int np_dir_open_trusted(const char *dir, bool create, mode_t mode, char *err, size_t errlen)
+{
+    struct walk w = { .fd = -1 };
+    size_t len = strlen(dir);
+    if (len == 0 || len >= PATH_MAX) {
+        snprintf(err, errlen, "bad directory name '%.200s'", dir);
+        return -1;
+    }
+    memcpy(w.todo, dir, len + 1);
+    if (walk_restart(&w, dir[0] == '/') < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", dir[0] == '/' ? "/" : ".", strerror(errno));
+        return -1;
+    }
+    /* Each pass consumes a component or a symlink (at most MAX_SYMLINKS):
+     * the walk ends. */
+    const char *p = w.todo;
+    for (;;) {
+        while (*p == '/') p++;
+        if (!*p) break;
+        size_t clen = strcspn(p, "/");
+        char comp[NAME_MAX + 1];
+        if (clen > NAME_MAX) {
+            snprintf(err, errlen, "%.*s: %s", (int)clen, p, strerror(ENAMETOOLONG));
+            close(w.fd);
+            return -1;
+        }
+        memcpy(comp, p, clen);
+        comp[clen] = '\0';
+        p += clen;
+        if (!strcmp(comp, ".")) continue;
+        char rest[sizeof w.todo];
+        snprintf(rest, sizeof rest, "%s", p);
+        int r = step(&w, comp, rest, create, mode, err, errlen);
+        if (r < 0) {
+            close(w.fd);
+            return -1;
+        }
+        if (r == 1) p = w.todo;
+    }
+    struct stat st;
+    if (fstat(w.fd, &st) != 0 || !trusted_owner(st.st_uid)) {
+        refuse_owner(&w, "a directory", st.st_uid, err, errlen);
+        close(w.fd);
+        return -1;
+    }
+    return w.fd;
+}
+
+int np_mkdir_p(const char *dir, mode_t mode, char *err, size_t errlen)
+{
+    int fd = np_dir_open_trusted(dir, true, mode, err, errlen);
+    if (fd < 0) return -1;
+    close(fd);
+    return 0;
+}
+
+/* ---- the signal guard ------------------------------------------------------------- */
+
+static struct np_temp_guard *guard;
+
+void np_outfile_set_guard(struct np_temp_guard *g)
+{
+    guard = g;
+}
+
+/* With a guard, no signal may come between a change of the file system and
+ * the guard's record of it. */
+static void guard_block(sigset_t *old)
+{
+    if (!guard) return;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+static void guard_unblock(const sigset_t *old)
+{
+    if (guard) pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* ---- temporary files ------------------------------------------------------------ */
+
+static void random_suffix(char out[7])
+{
+    static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char bytes[6];
+    if (getrandom(bytes, sizeof bytes, GRND_NONBLOCK) != (ssize_t)sizeof bytes) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        unsigned long x = (unsigned long)ts.tv_nsec ^ ((unsigned long)ts.tv_sec << 20) ^ (unsigned long)getpid();
+        for (int i = 0; i < 6; i++) bytes[i] = (unsigned char)(x >> (i * 5));
+    }
+    for (int i = 0; i < 6; i++) out[i] = chars[bytes[i] % (sizeof chars - 1)];
+    out[6] = '\0';
+}
+
+/* ".<name>.tmp.<pid>.XXXXXX": hidden, in the same directory so the rename
+ * is atomic, and marked with our pid so that a process dying in the middle
+ * of a write can find and remove its own (np_remove_temp_files). Created
+ * 0600 and exclusively, never through a symlink. */
+static int create_temp(int dirfd, const char *name, char *tmp, size_t len)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        char suffix[7];
+        random_suffix(suffix);
+        int n = snprintf(tmp, len, ".%s.tmp.%ld.%s", name, (long)getpid(), suffix);
+        if (n <= 0 || (size_t)n >= len || n > NAME_MAX) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        sigset_t old;
+        guard_block(&old);
+        int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0 && guard) {
+            guard->dirfd = dirfd;
+            memcpy(guard->name, tmp, (size_t)n + 1);
+            guard->armed = 1;
+        }
+        int e = errno;
+        guard_unblock(&old);
+        if (fd >= 0 || e != EEXIST) {
+            errno = e;
+            return fd;
+        }
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+/* Renames (or, with to == NULL, removes) the temporary file, and forgets it. */
+static int finish_temp(int dirfd, const char *tmp, const char *to)
+{
+    sigset_t old;
+    guard_block(&old);
+    int rc = to ? renameat(dirfd, tmp, dirfd, to) : unlinkat(dirfd, tmp, 0);
+    int e = errno;
+    if (guard) guard->armed = 0;
+    guard_unblock(&old);
+    errno = e;
+    return rc;
 }
 
 void np_remove_temp_files(const char *dir)
@@ -58,55 +267,98 @@ void np_remove_temp_files(const char *dir)
     struct dirent *e;
     while (d && (e = readdir(d))) {
         if (e->d_name[0] != '.' || !strstr(e->d_name, mark)) continue;
-        char path[4096 + 256];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
+        unlinkat(dirfd(d), e->d_name, 0);
     }
     if (d) closedir(d);
 }
 
-int np_write_atomic(const char *path, mode_t mode, np_fill_fn fill, void *ctx,
-                    char *err, size_t errlen)
+/* "dir/name" for messages. */
+static int joined(const char *dir, const char *name, char *buf, size_t len)
 {
-    char tmp[4200];
-    if (temp_name(path, tmp, sizeof tmp)) {
-        snprintf(err, errlen, "path too long: %s", path);
-        return -1;
-    }
-    int fd = mkostemp(tmp, O_CLOEXEC);
+    size_t n = strlen(dir);
+    int m = snprintf(buf, len, "%s%s%s", dir, n && dir[n - 1] != '/' ? "/" : "", name);
+    return m < 0 || (size_t)m >= len ? -1 : 0;
+}
+
+/* Closes out, catching the errors of its last writes. */
+static int close_stream(FILE *out, int failed, int *saved)
+{
+    if (fflush(out) != 0 && !failed) { failed = 1; *saved = errno; }
+    if (fclose(out) != 0 && !failed) { failed = 1; *saved = errno; }
+    return failed;
+}
+
+int np_write_atomic_at(int dirfd, const char *dir, const char *name, mode_t mode,
+                       np_fill_fn fill, void *ctx, char *err, size_t errlen)
+{
+    char tmp[NAME_MAX + 1], shown[PATH_MAX + NAME_MAX + 2];
+    joined(dir, name, shown, sizeof shown);
+    int fd = create_temp(dirfd, name, tmp, sizeof tmp);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        snprintf(err, errlen, "cannot create a temporary file for %s: %s", shown, strerror(errno));
         return -1;
     }
     FILE *out = fdopen(fd, "w");
     if (!out) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "cannot write %s: %s", shown, strerror(errno));
         close(fd);
-        unlink(tmp);
+        finish_temp(dirfd, tmp, NULL);
         return -1;
     }
     setvbuf(out, NULL, _IOFBF, 1 << 16);
     err[0] = '\0';
     int rc = fill(out, ctx, err, errlen);
-    int write_failed = ferror(out);
     int saved = errno;
-    if (fclose(out) != 0 && !write_failed) { write_failed = 1; saved = errno; }
-    if (rc == 0 && write_failed)
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(saved));
-    if (rc == 0 && !write_failed && chmod(tmp, mode) != 0) {
-        snprintf(err, errlen, "cannot chmod %s: %s", tmp, strerror(errno));
-        write_failed = 1;
+    int failed = ferror(out);
+    if (!failed && fflush(out) != 0) { failed = 1; saved = errno; }
+    if (rc == 0 && !failed && fchmod(fileno(out), mode) != 0) { failed = 1; saved = errno; }
+    failed = close_stream(out, failed, &saved);
+    if (rc == 0 && failed)
+        snprintf(err, errlen, "cannot write %s: %s", shown, strerror(saved));
+    if (rc == 0 && !failed && finish_temp(dirfd, tmp, name) != 0) {
+        snprintf(err, errlen, "cannot rename to %s: %s", shown, strerror(errno));
+        failed = 1;
     }
-    if (rc == 0 && !write_failed && rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot rename to %s: %s", path, strerror(errno));
-        write_failed = 1;
-    }
-    if (rc != 0 || write_failed) {
-        unlink(tmp);
-        if (!err[0]) snprintf(err, errlen, "cannot write %s", path);
+    if (rc != 0 || failed) {
+        finish_temp(dirfd, tmp, NULL);
+        if (!err[0]) snprintf(err, errlen, "cannot write %s", shown);
         return -1;
     }
     return 0;
+}
+
+/* Splits path into its directory, opened as it is, and its name. */
+static int open_parent(const char *path, const char **name, char *dir, size_t dirlen,
+                       char *err, size_t errlen)
+{
+    const char *slash = strrchr(path, '/');
+    *name = slash ? slash + 1 : path;
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    if (!**name || n >= dirlen) {
+        snprintf(err, errlen, "bad file name %.300s", path);
+        return -1;
+    }
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    const char *open_as = slash ? (n ? dir : "/") : ".";
+    int fd = open(open_as, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) snprintf(err, errlen, "cannot create %.300s: %s", path, strerror(errno));
+    if (slash && !n) snprintf(dir, dirlen, "/");
+    return fd;
+}
+
+int np_write_atomic(const char *path, mode_t mode, np_fill_fn fill, void *ctx,
+                    char *err, size_t errlen)
+{
+    char dir[PATH_MAX];
+    const char *name;
+    int fd = open_parent(path, &name, dir, sizeof dir, err, errlen);
+    if (fd < 0) return -1;
+    int rc = np_write_atomic_at(fd, dir, name, mode, fill, ctx, err, errlen);
+    /* The guard may still name this directory for an instant: it is
+     * disarmed by then, and a closed descriptor is never used. */
+    close(fd);
+    return rc;
 }
 
 struct buf_ctx { const void *data; size_t len; };
@@ -126,42 +378,87 @@ int np_write_atomic_buf(const char *path, mode_t mode, const void *data,
     return np_write_atomic(path, mode, fill_buf, &b, err, errlen);
 }
 
-int np_stream_open(struct np_stream *s, const char *path, char *err, size_t errlen)
+int np_write_atomic_buf_at(int dirfd, const char *dir, const char *name, mode_t mode,
+                           const void *data, size_t len, char *err, size_t errlen)
+{
+    struct buf_ctx b = { data, len };
+    return np_write_atomic_at(dirfd, dir, name, mode, fill_buf, &b, err, errlen);
+}
+
+/* ---- streams ---------------------------------------------------------------------- */
+
+int np_stream_open_at(struct np_stream *s, int dirfd, const char *dir, const char *name,
+                      char *err, size_t errlen)
 {
     s->out = NULL;
-    if (snprintf(s->path, sizeof s->path, "%s", path) >= (int)sizeof s->path ||
-        temp_name(path, s->tmp, sizeof s->tmp)) {
-        snprintf(err, errlen, "path too long: %s", path);
+    s->dirfd = -1;
+    int too_long = joined(dir, name, s->path, sizeof s->path);
+    size_t dl = strlen(s->path) - (too_long ? 0 : strlen(name));
+    if (too_long || strlen(name) > NAME_MAX || dl + NAME_MAX + 1 > sizeof s->tmp) {
+        snprintf(err, errlen, "path too long: %.300s", s->path);
         return -1;
     }
-    int fd = mkostemp(s->tmp, O_CLOEXEC);
+    s->name = s->path + dl;
+    memcpy(s->tmp, s->path, dl);
+    char *tmp_name = s->tmp + dl;
+    s->tmp_name = tmp_name;
+    s->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+    int fd = s->dirfd < 0 ? -1 : create_temp(s->dirfd, name, tmp_name, NAME_MAX + 1);
     if (fd < 0 || !(s->out = fdopen(fd, "w"))) {
-        snprintf(err, errlen, "cannot create %s: %s", s->tmp, strerror(errno));
-        if (fd >= 0) { close(fd); unlink(s->tmp); }
+        snprintf(err, errlen, "cannot create a temporary file for %s: %s", s->path, strerror(errno));
+        if (fd >= 0) { close(fd); finish_temp(s->dirfd, tmp_name, NULL); }
+        if (s->dirfd >= 0) close(s->dirfd);
+        s->dirfd = -1;
         return -1;
     }
     setvbuf(s->out, NULL, _IOFBF, 1 << 16);
     return 0;
 }
 
+int np_stream_open(struct np_stream *s, const char *path, char *err, size_t errlen)
+{
+    char dir[PATH_MAX];
+    const char *name;
+    s->out = NULL;
+    s->dirfd = -1;
+    int fd = open_parent(path, &name, dir, sizeof dir, err, errlen);
+    if (fd < 0) return -1;
+    int rc = np_stream_open_at(s, fd, dir, name, err, errlen);
+    close(fd);
+    return rc;
+}
+
 int np_stream_commit(struct np_stream *s, mode_t mode, char *err, size_t errlen)
 {
-    int failed = ferror(s->out);
     int saved = errno;
-    if (fclose(s->out) != 0 && !failed) { failed = 1; saved = errno; }
+    int failed = ferror(s->out);
+    if (!failed && fflush(s->out) != 0) { failed = 1; saved = errno; }
+    if (!failed && fchmod(fileno(s->out), mode) != 0) { failed = 1; saved = errno; }
+    if (failed) ftruncate(fileno(s->out), 0);
+    failed = close_stream(s->out, failed, &saved);
     s->out = NULL;
     if (failed) snprintf(err, errlen, "cannot write %s: %s", s->path, strerror(saved));
-    else if (chmod(s->tmp, mode) != 0 || rename(s->tmp, s->path) != 0) {
+    else if (finish_temp(s->dirfd, s->tmp_name, s->name) != 0) {
         snprintf(err, errlen, "cannot rename to %s: %s", s->path, strerror(errno));
         failed = 1;
     }
-    if (failed) unlink(s->tmp);
+    if (failed) finish_temp(s->dirfd, s->tmp_name, NULL);
+    close(s->dirfd);
+    s->dirfd = -1;
     return failed ? -1 : 0;
 }
 
 void np_stream_abort(struct np_stream *s)
 {
-    if (s->out) fclose(s->out);
+    if (s->out) {
+        /* Frees the blocks even while another descriptor holds the file. */
+        if (ftruncate(fileno(s->out), 0) != 0) { /* unlinked below all the same */ }
+        fclose(s->out);
+    }
     s->out = NULL;
-    unlink(s->tmp);
+    if (s->dirfd >= 0) {
+        finish_temp(s->dirfd, s->tmp_name, NULL);
+        close(s->dirfd);
+    }
+    s->dirfd = -1;
 }

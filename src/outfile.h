@@ -1,22 +1,45 @@
 /* Output files: the profile directory and atomic writes.
  * A file is written under a temporary name in its final directory and
  * renamed into place, so a reader never sees half of it and an error leaves
- * nothing behind. Errors come back as text for the caller to log. */
+ * nothing behind. Both happen relative to one directory descriptor, opened
+ * once per write (openat, renameat): a directory swapped for a symlink
+ * between the check and the write is not followed. Errors come back as text
+ * for the caller to log. */
 #ifndef NP_OUTFILE_H
 #define NP_OUTFILE_H
 
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
 
-/* Creates dir and its missing parents with the given mode. Returns 0 or -1
- * with a message in err. Bounded: never loops on odd paths. */
+/* Opens dir as a directory descriptor, walking from / (or from the working
+ * directory, for a relative dir) one component at a time, never following a
+ * symlink blindly. Every directory on the way, the last included, and every
+ * symlink met must belong to root or to this process's effective uid:
+ * otherwise another user could swap what lies beyond it. Trusted symlinks
+ * are followed (at most 40). With create, missing directories are made with
+ * `mode` (mkdirat). Returns the descriptor, or -1 with a message in err.
+ * Bounded: each component is looked at a fixed number of times. */
+int np_dir_open_trusted(const char *dir, bool create, mode_t mode, char *err, size_t errlen);
+
+/* Creates dir and its missing parents with the given mode, under the same
+ * rules as np_dir_open_trusted. Returns 0 or -1 with a message in err. */
 int np_mkdir_p(const char *dir, mode_t mode, char *err, size_t errlen);
 
 /* Fills the file through `fill`, which returns 0 or -1 (with err set).
- * Write errors of the stream itself (ENOSPC, EFBIG, EIO) are caught too. */
+ * Write errors of the stream itself (ENOSPC, EFBIG, EIO) are caught too.
+ * The file gets exactly `mode` (the umask does not apply). */
 typedef int (*np_fill_fn)(FILE *out, void *ctx, char *err, size_t errlen);
 
+/* In the directory dirfd (named dir in messages), file name. */
+int np_write_atomic_at(int dirfd, const char *dir, const char *name, mode_t mode,
+                       np_fill_fn fill, void *ctx, char *err, size_t errlen);
+
+/* The same for a path: its directory is opened as it is (its owner's
+ * checks are the caller's). */
 int np_write_atomic(const char *path, mode_t mode, np_fill_fn fill, void *ctx,
                     char *err, size_t errlen);
 
@@ -27,17 +50,37 @@ void np_remove_temp_files(const char *dir);
 /* np_write_atomic for a buffer already in memory. */
 int np_write_atomic_buf(const char *path, mode_t mode, const void *data,
                         size_t len, char *err, size_t errlen);
+int np_write_atomic_buf_at(int dirfd, const char *dir, const char *name, mode_t mode,
+                           const void *data, size_t len, char *err, size_t errlen);
 
 /* A file written piece by piece (heap snapshot chunks, trace events) and
- * renamed into place by np_stream_commit, or removed by np_stream_abort. */
+ * renamed into place by np_stream_commit, or removed by np_stream_abort
+ * (which truncates it first: a descriptor someone else leaked on it must
+ * not keep its blocks). */
 struct np_stream {
     FILE *out;
-    char path[4096];
-    char tmp[4200];
+    int dirfd;         /* a descriptor of its own on the directory */
+    char path[4096];   /* final path, for messages */
+    char tmp[4200];    /* temporary path, for messages and tests */
+    const char *name;  /* final name in dirfd */
+    const char *tmp_name; /* temporary name in dirfd (points into tmp) */
 };
 
 int np_stream_open(struct np_stream *s, const char *path, char *err, size_t errlen);
+int np_stream_open_at(struct np_stream *s, int dirfd, const char *dir, const char *name,
+                      char *err, size_t errlen);
 int np_stream_commit(struct np_stream *s, mode_t mode, char *err, size_t errlen);
 void np_stream_abort(struct np_stream *s);
+
+/* For a program that must remove its temporary file when a signal kills it
+ * (nodeprof convert): while a temporary file of np_write_atomic* exists, its
+ * directory and name are here, for the handler's unlinkat (async-signal
+ * safe). Signals are blocked while it changes, so it is never stale. */
+struct np_temp_guard {
+    volatile sig_atomic_t armed;
+    int dirfd;
+    char name[NAME_MAX + 1];
+};
+void np_outfile_set_guard(struct np_temp_guard *g);
 
 #endif

@@ -1,6 +1,7 @@
 /* Heap snapshots, written by v8.writeHeapSnapshot into a 0600 temporary
- * file and renamed into place (a snapshot holds the app's data). Refused
- * when memory looks too short, unless forced. */
+ * file and renamed into place with NODEPROF_FILE_MODE (0600 by default: a
+ * snapshot holds the app's data). Refused when memory looks too short,
+ * unless forced. A failed one (disk full) gives its space back. */
 #ifndef NP_SNAPSHOT_H
 #define NP_SNAPSHOT_H
 

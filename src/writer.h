@@ -5,6 +5,7 @@
 #ifndef NP_WRITER_H
 #define NP_WRITER_H
 
+#include <limits.h>
 #include <stddef.h>
 
 #include "formats/formats.h"
@@ -22,8 +23,22 @@ struct np_written {
 int np_write_profile(enum np_profile_kind kind, int thread_id, const char *json, size_t len,
                      struct np_written *w);
 
-/* The next base path (directory + expanded name, no extension); creates
- * the directory. Returns 0, or -1 with the error logged and stored in w. */
+/* Where one write goes: NODEPROF_DIR, created if missing and opened once
+ * (np_dir_open_trusted: refused when another user could swap it), and the
+ * next expanded NODEPROF_NAME. Every file of the write is created and
+ * renamed relative to dirfd. */
+struct np_target {
+    int dirfd;
+    char base[PATH_MAX];  /* directory + name, no extension */
+    const char *name;     /* the name alone, in base */
+};
+
+/* Returns 0, or -1 with the error (naming NODEPROF_DIR and its value)
+ * logged and stored in w. Close with np_target_close. */
+int np_target_open(int thread_id, struct np_target *t, struct np_written *w);
+void np_target_close(struct np_target *t);
+
+/* np_target_open for a path (the directory is checked and closed again). */
 int np_next_base_path(int thread_id, char *out, size_t len, struct np_written *w);
 
 /* Logs msg as one line and keeps it as w's error (the first one wins).

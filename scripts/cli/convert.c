@@ -1,11 +1,13 @@
 /* nodeprof convert and nodeprof top: a profile file in, another format out. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
@@ -13,13 +15,19 @@
 #include "outfile.h"
 
 static const char convert_usage[] =
-    "usage: nodeprof convert FILE [--format F] [-o OUT]\n"
+    "usage: nodeprof convert FILE [--format F] [-o OUT] [--max-output SIZE]\n"
     "Converts a .cpuprofile or .heapprofile (FILE, or - for standard input).\n"
-    "  -f, --format F    pprof (the default), collapsed, speedscope, html, top\n"
-    "  -o, --output OUT  where to write, - for standard output; by default FILE with\n"
-    "                    its .cpuprofile/.heapprofile extension replaced by .pb.gz,\n"
-    "                    .collapsed.txt, .speedscope.json, .html or .top.txt\n"
-    "The output file is written whole or not at all, with the input's permissions.\n";
+    "  -f, --format F       pprof (the default), collapsed, speedscope, html, top\n"
+    "  -o, --output OUT     where to write, - for standard output; by default FILE with\n"
+    "                       its .cpuprofile/.heapprofile extension replaced by .pb.gz,\n"
+    "                       .collapsed.txt, .speedscope.json, .html or .top.txt\n"
+    "  --max-output SIZE    give up when the output passes SIZE bytes (k, m, g suffixes;\n"
+    "                       default 4g; 0: no limit). Stacks nested very deep make\n"
+    "                       collapsed and speedscope output grow as depth squared\n"
+    "The output file is written whole or not at all, with the input's permissions\n"
+    "(never executable); killed by SIGINT, SIGTERM or SIGHUP, it leaves nothing.\n";
+
+#define DEFAULT_MAX_OUTPUT (4L << 30)
 
 static const char top_usage[] =
     "usage: nodeprof top FILE [-n N] [--by self|total]\n"
@@ -147,12 +155,93 @@ static int same_file(const char *a, const char *b)
 struct write_job {
     const struct loaded *l;
     unsigned format;
+    long max_output; /* bytes; 0: no limit */
 };
+
+/* ---- the output cap ------------------------------------------------------------- */
+
+/* A stream in front of the real one that counts what passes and fails once
+ * the cap is passed: the writers see a write error and stop (as on a full
+ * disk), and the caller sees `over`. */
+struct capped {
+    FILE *to;
+    long left;
+    int over;
+};
+
+static ssize_t capped_write(void *cookie, const char *buf, size_t size)
+{
+    struct capped *c = cookie;
+    if ((long)size > c->left) {
+        c->over = 1;
+        errno = EFBIG;
+        return -1;
+    }
+    c->left -= (long)size;
+    return fwrite(buf, 1, size, c->to) == size ? (ssize_t)size : -1;
+}
+
+static void size_text(long bytes, char *out, size_t len)
+{
+    if (bytes % (1L << 30) == 0) snprintf(out, len, "%ldg", bytes >> 30);
+    else if (bytes % (1L << 20) == 0) snprintf(out, len, "%ldm", bytes >> 20);
+    else if (bytes % (1L << 10) == 0) snprintf(out, len, "%ldk", bytes >> 10);
+    else snprintf(out, len, "%ld", bytes);
+}
 
 static int fill(FILE *out, void *ctx, char *err, size_t errlen)
 {
     const struct write_job *job = ctx;
-    return np_format_write(job->l->profile, job->l->json, job->l->len, job->format, out, err, errlen);
+    if (!job->max_output)
+        return np_format_write(job->l->profile, job->l->json, job->l->len, job->format, out, err, errlen);
+    struct capped c = { out, job->max_output, 0 };
+    cookie_io_functions_t io = { .write = capped_write };
+    FILE *front = fopencookie(&c, "w", io);
+    if (!front) {
+        snprintf(err, errlen, "cannot write: %s", strerror(errno));
+        return -1;
+    }
+    setvbuf(front, NULL, _IOFBF, 1 << 16);
+    int rc = np_format_write(job->l->profile, job->l->json, job->l->len, job->format, front, err, errlen);
+    if (fclose(front) != 0 && rc == 0 && !c.over) {
+        snprintf(err, errlen, "cannot write: %s", strerror(errno));
+        rc = -1;
+    }
+    if (c.over) {
+        char cap[32];
+        size_text(job->max_output, cap, sizeof cap);
+        snprintf(err, errlen, "the output is larger than --max-output %s: given up (raise the cap with "
+                 "--max-output SIZE, or 0 for no limit)", cap);
+        return -1;
+    }
+    return rc;
+}
+
+/* ---- signals ---------------------------------------------------------------------- */
+
+/* Killed in the middle of a write (SIGINT, SIGTERM, SIGHUP), the temporary
+ * file goes: it may already be gigabytes. The handler does only
+ * async-signal-safe things, then dies of the same signal. */
+static struct np_temp_guard temp_guard;
+static const int cleanup_signals[] = { SIGINT, SIGTERM, SIGHUP };
+
+static void on_fatal_signal(int sig)
+{
+    if (temp_guard.armed) unlinkat(temp_guard.dirfd, temp_guard.name, 0);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void remove_temp_on_signals(void)
+{
+    np_outfile_set_guard(&temp_guard);
+    for (size_t i = 0; i < sizeof cleanup_signals / sizeof *cleanup_signals; i++) {
+        struct sigaction old, sa = { .sa_handler = on_fatal_signal };
+        sigemptyset(&sa.sa_mask);
+        /* A signal ignored by whoever started us (nohup) stays ignored. */
+        if (sigaction(cleanup_signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        sigaction(cleanup_signals[i], &sa, NULL);
+    }
 }
 
 static int write_stdout(const struct write_job *job)
@@ -174,7 +263,8 @@ static int write_output(const struct write_job *job, const char *input, const ch
         output = path;
     }
     if (same_file(input, output)) return error("%s: the output would overwrite the input", output);
-    if (np_write_atomic(output, job->l->mode, fill, (void *)job, err, sizeof err)) return error("%s", err);
+    remove_temp_on_signals();
+    if (np_write_atomic(output, job->l->mode & 0666, fill, (void *)job, err, sizeof err)) return error("%s", err);
     return 0;
 }
 
@@ -188,8 +278,9 @@ static int parse_format(const char *s, unsigned *format)
 
 int cli_convert(int argc, char **argv)
 {
-    const char *input = NULL, *output = NULL, *value;
+    const char *input = NULL, *output = NULL, *value, *why;
     unsigned format = NP_FMT_PPROF;
+    long max_output = DEFAULT_MAX_OUTPUT;
     for (int i = 1; i < argc; i++) {
         int r;
         if (is_help(argv[i])) {
@@ -201,6 +292,10 @@ int cli_convert(int argc, char **argv)
         } else if ((r = option(argc, argv, &i, "-o", "--output", &value)) != 0) {
             if (r < 0) return error("-o needs a value");
             output = value;
+        } else if ((r = option(argc, argv, &i, NULL, "--max-output", &value)) != 0) {
+            if (r < 0) return error("--max-output needs a value");
+            if (np_parse_bytes(value, &max_output, &why) || max_output < 0)
+                return error("--max-output %s: %s", value, max_output < 0 ? "negative" : why);
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             return error("convert: unknown option %s (see nodeprof convert --help)", argv[i]);
         } else if (input) {
@@ -212,7 +307,7 @@ int cli_convert(int argc, char **argv)
     if (!input) return error("convert: no FILE given (see nodeprof convert --help)");
     struct loaded l;
     if (load(input, &l)) return 1;
-    struct write_job job = { &l, format };
+    struct write_job job = { &l, format, max_output };
     int rc = write_output(&job, input, output);
     unload(&l);
     return rc;

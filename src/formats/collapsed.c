@@ -66,7 +66,9 @@ int np_collapsed_write(const struct np_profile *p, FILE *out, char *err, size_t 
     uint32_t *stack = NULL;
     size_t cap = 0;
     int rc = labels ? 0 : -1;
-    for (uint32_t i = 0; rc == 0 && i < p->nnodes; i++) {
+    /* A write error (full disk, an output cap) ends the loop: the rest
+     * could be gigabytes of stacks nested deep. */
+    for (uint32_t i = 0; rc == 0 && !ferror(out) && i < p->nnodes; i++) {
         int64_t value = line_value(p, &p->nodes[i]);
         if (value <= 0) continue;
         long depth = np_stack_frames(p, i, &stack, &cap);

@@ -93,10 +93,11 @@ static int each_sample(struct speedscope_writer *w, sample_fn visit)
             int64_t weight = 0;
             for (; i < p->nsamples && p->sample_node[i] == node; i++) weight += p->sample_weight[i];
             if (visit(w, node, weight)) return -1;
+            if (ferror(w->out)) return 0; /* the caller sees it; the rest may be huge */
         }
         return 0;
     }
-    for (uint32_t i = 0; i < p->nnodes; i++)
+    for (uint32_t i = 0; i < p->nnodes && !ferror(w->out); i++)
         if (p->nodes[i].self_weight > 0 && visit(w, i, p->nodes[i].self_weight)) return -1;
     return 0;
 }

@@ -216,7 +216,7 @@ test('default name: nodeprof-<pid>-<UTC time>-<seq>.cpuprofile in the working di
   const when = /-(\d{8}T\d{6}Z)-/.exec(name)[1];
   assert.ok(when >= before && when <= after, `${when} not in ${before}..${after}`);
   const st = fs.statSync(path.join(libDir, name));
-  assert.equal((st.mode & 0o777).toString(8), (0o666 & ~0o022).toString(8), 'mode 0666 & ~umask');
+  assert.equal((st.mode & 0o777).toString(8), '600', 'mode 0600 (NODEPROF_FILE_MODE)');
   // Complete JSON, as the inspector gave it.
   const p = readCpuProfile(path.join(libDir, name));
   assert.ok(hasFunction(p, '(root)'));

@@ -502,9 +502,46 @@ static void test_print(void)
     free(text);
 }
 
+/* NODEPROF_FILE_MODE: strict octal, owner rw, never wider than 0666. */
+static void test_file_mode(void)
+{
+    struct np_config cfg;
+    np_config_defaults(&cfg);
+    CHECK(cfg.file_mode == 0600, "default %lo", cfg.file_mode);
+    const struct { const char *s; long mode; } ok[] = {
+        { "0644", 0644 }, { "0640", 0640 }, { "600", 0600 }, { "0666", 0666 }, { "0660", 0660 },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        char var[64];
+        snprintf(var, sizeof var, "NODEPROF_FILE_MODE=%s", ok[i].s);
+        CHECK(load1(&cfg, var) == 0 && cfg.file_mode == ok[i].mode, "%s -> %lo", ok[i].s, cfg.file_mode);
+    }
+    const char *digits = "expected 3 or 4 octal digits, such as 0640";
+    const char *wide = "no execute, setuid, setgid or sticky bits (at most 0666)";
+    const char *owner = "the owner must keep read and write (0600)";
+    const struct { const char *s, *why; } bad[] = {
+        { "0755", wide }, { "0700", wide }, { "0601", wide }, { "4600", wide }, { "1666", wide },
+        { "0400", owner }, { "0044", owner }, { "000", owner }, { "0777", wide },
+        { "644 ", digits }, { "0o644", digits }, { "0x1a4", digits }, { "rw-r--r--", digits }, { "", digits },
+        { "06440", digits }, { "64", digits }, { "0648", digits }, { "-644", digits }, { "+644", digits },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char var[64], want[256];
+        snprintf(var, sizeof var, "NODEPROF_FILE_MODE=%s", bad[i].s);
+        snprintf(want, sizeof want, "invalid NODEPROF_FILE_MODE=%s: %s; using 0600", bad[i].s, bad[i].why);
+        check_bad(var, want);
+    }
+    char *envp[] = { "NODEPROF_FILE_MODE=640", NULL };
+    load(&cfg, envp);
+    char *text = print_to_string(&cfg, 0);
+    CHECK(strstr(text, "\nNODEPROF_FILE_MODE=0640\n") != NULL, "printed as 0640: %s", text);
+    free(text);
+}
+
 int main(void)
 {
     test_defaults();
+    test_file_mode();
     test_print_round_trip();
     test_bool();
     test_long();

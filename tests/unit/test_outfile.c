@@ -105,10 +105,10 @@ static void test_mkdir_p(void)
     touch(at("file"), "x");
     err[0] = '\0';
     CHECK(np_mkdir_p(at("file/sub/dir"), 0700, err, sizeof err) == -1, "file as a parent");
-    CHECK(strstr(err, at("file/sub")) && strstr(err, "Not a directory"), "err: %s", err);
+    CHECK(strstr(err, at("file")) && strstr(err, "Not a directory"), "err: %s", err);
     err[0] = '\0';
     CHECK(np_mkdir_p(at("file"), 0700, err, sizeof err) == -1, "file as the directory");
-    CHECK(strstr(err, at("file")) && strstr(err, "not a directory"), "err: %s", err);
+    CHECK(strstr(err, at("file")) && strstr(err, "Not a directory"), "err: %s", err);
     CHECK(!strcmp(slurp(at("file")), "x"), "the file was touched");
     /* Somewhere nothing can be created. */
     err[0] = '\0';
@@ -134,6 +134,135 @@ static void test_mkdir_p(void)
     memset(tiny, 'Z', sizeof tiny);
     CHECK(np_mkdir_p(at("file/x"), 0700, tiny, 4) == -1 && tiny[3] == '\0' && tiny[4] == 'Z', "tiny err");
     umask(old);
+}
+
+static int fill_fails(FILE *out, void *ctx, char *e, size_t elen);
+
+/* ---- whose directories ----------------------------------------------------------- */
+
+/* Directories and symlinks of another uid on the path are refused; root's
+ * and ours are walked, symlinks included. Needs root (chown). */
+static void test_trusted_walk(void)
+{
+    if (geteuid() != 0) {
+        printf("test_outfile: skipping the ownership cases: not root\n");
+        return;
+    }
+    const uid_t other = 12345;
+    mkdir(at("t"), 0755);
+    /* A directory of another uid, as the last component and as a parent. */
+    mkdir(at("t/theirs"), 0777);
+    CHECK(chown(at("t/theirs"), other, other) == 0, "chown");
+    err[0] = '\0';
+    CHECK(np_mkdir_p(at("t/theirs"), 0700, err, sizeof err) == -1, "their directory accepted");
+    CHECK(strstr(err, at("t/theirs")) && strstr(err, "uid 12345"), "err: %s", err);
+    CHECK(np_mkdir_p(at("t/theirs/sub"), 0700, err, sizeof err) == -1, "through their directory");
+    CHECK(access(at("t/theirs/sub"), F_OK) != 0, "created inside their directory");
+    /* Our own directory under theirs: the parent is what counts. */
+    mkdir(at("t/theirs/ours"), 0700);
+    CHECK(np_mkdir_p(at("t/theirs/ours"), 0700, err, sizeof err) == -1, "under their directory");
+    /* A symlink of theirs to a directory of ours. */
+    mkdir(at("t/mine"), 0700);
+    CHECK(symlink(at("t/mine"), at("t/link-theirs")) == 0, "symlink");
+    CHECK(lchown(at("t/link-theirs"), other, other) == 0, "lchown");
+    err[0] = '\0';
+    CHECK(np_mkdir_p(at("t/link-theirs/x"), 0700, err, sizeof err) == -1, "their symlink followed");
+    CHECK(strstr(err, "symlink") && strstr(err, "uid 12345"), "err: %s", err);
+    CHECK(access(at("t/mine/x"), F_OK) != 0, "created through their symlink");
+    /* Symlinks of ours, absolute and relative, chained: followed. */
+    CHECK(symlink(at("t/mine"), at("t/link-abs")) == 0, "symlink");
+    CHECK(symlink("mine", at("t/link-rel")) == 0, "symlink");
+    CHECK(symlink("link-rel/../link-abs", at("t/link-chain")) == 0, "symlink");
+    CHECK(np_mkdir_p(at("t/link-abs/a"), 0700, err, sizeof err) == 0 && is_dir(at("t/mine/a")), "abs: %s", err);
+    CHECK(np_mkdir_p(at("t/link-rel/b"), 0700, err, sizeof err) == 0 && is_dir(at("t/mine/b")), "rel: %s", err);
+    CHECK(np_mkdir_p(at("t/link-chain/c"), 0700, err, sizeof err) == 0 && is_dir(at("t/mine/c")), "chain: %s", err);
+    int fd = np_dir_open_trusted(at("t/link-rel"), false, 0700, err, sizeof err);
+    struct stat a, b;
+    CHECK(fd >= 0 && fstat(fd, &a) == 0 && stat(at("t/mine"), &b) == 0 && a.st_ino == b.st_ino, "opened: %s", err);
+    if (fd >= 0) close(fd);
+    /* A trusted symlink pointing into their directory: refused there. */
+    CHECK(symlink(at("t/theirs"), at("t/link-to-theirs")) == 0, "symlink");
+    CHECK(np_mkdir_p(at("t/link-to-theirs/y"), 0700, err, sizeof err) == -1, "into theirs via our link");
+    /* A loop ends. */
+    CHECK(symlink("loop-b", at("t/loop-a")) == 0 && symlink("loop-a", at("t/loop-b")) == 0, "symlinks");
+    err[0] = '\0';
+    CHECK(np_mkdir_p(at("t/loop-a/z"), 0700, err, sizeof err) == -1, "loop");
+    CHECK(strstr(err, "Too many levels of symbolic links") != NULL, "err: %s", err);
+    /* Without create, a missing directory is an error, and nothing is made. */
+    CHECK(np_dir_open_trusted(at("t/missing"), false, 0700, err, sizeof err) == -1, "missing");
+    CHECK(strstr(err, "No such file or directory") && access(at("t/missing"), F_OK) != 0, "err: %s", err);
+    /* /tmp itself (root's, sticky) is fine. */
+    fd = np_dir_open_trusted("/tmp", false, 0700, err, sizeof err);
+    CHECK(fd >= 0, "/tmp: %s", err);
+    if (fd >= 0) close(fd);
+}
+
+/* The write happens in the directory that was opened, even if the path
+ * is then swapped for a symlink to somewhere else. */
+static void test_write_in_dirfd(void)
+{
+    mkdir(at("d1"), 0700);
+    mkdir(at("elsewhere"), 0700);
+    int fd = np_dir_open_trusted(at("d1"), false, 0700, err, sizeof err);
+    CHECK(fd >= 0, "open: %s", err);
+    CHECK(rename(at("d1"), at("d1-moved")) == 0 && symlink(at("elsewhere"), at("d1")) == 0, "swap");
+    CHECK(np_write_atomic_buf_at(fd, at("d1"), "p.cpuprofile", 0644, "{}", 2, err, sizeof err) == 0, "write: %s", err);
+    CHECK_STR(slurp(at("d1-moved/p.cpuprofile")), "{}");
+    CHECK(mode_of(at("d1-moved/p.cpuprofile")) == 0644, "mode %o", mode_of(at("d1-moved/p.cpuprofile")));
+    CHECK(entries_in(at("elsewhere")) == 0, "written through the swapped path");
+    struct np_stream s;
+    CHECK(np_stream_open_at(&s, fd, at("d1"), "snap", err, sizeof err) == 0, "stream: %s", err);
+    close(fd); /* the stream keeps a descriptor of its own */
+    fputs("data", s.out);
+    CHECK(np_stream_commit(&s, 0600, err, sizeof err) == 0, "commit: %s", err);
+    CHECK_STR(slurp(at("d1-moved/snap")), "data");
+    CHECK(entries_in(at("elsewhere")) == 0 && temp_files_in(at("d1-moved")) == 0, "leftovers");
+    /* The umask does not narrow the mode. */
+    mode_t old = umask(077);
+    CHECK(np_write_atomic_buf(at("d1-moved/wide"), 0644, "x", 1, err, sizeof err) == 0, "write: %s", err);
+    umask(old);
+    CHECK(mode_of(at("d1-moved/wide")) == 0644, "mode %o", mode_of(at("d1-moved/wide")));
+}
+
+/* An aborted stream frees its blocks even while another descriptor (one
+ * that v8.writeHeapSnapshot leaked on ENOSPC) still holds the file. */
+static void test_abort_frees_space(void)
+{
+    mkdir(at("ab"), 0700);
+    struct np_stream s;
+    CHECK(np_stream_open(&s, at("ab/snap"), err, sizeof err) == 0, "open: %s", err);
+    int leaked = open(s.tmp, O_WRONLY);
+    CHECK(leaked >= 0, "open %s", s.tmp);
+    static char block[1 << 16];
+    for (int i = 0; i < 16; i++) CHECK(write(leaked, block, sizeof block) == sizeof block, "write");
+    struct stat st;
+    np_stream_abort(&s);
+    CHECK(fstat(leaked, &st) == 0 && st.st_size == 0 && st.st_blocks == 0, "still %lld bytes", (long long)st.st_size);
+    CHECK(entries_in(at("ab")) == 0, "temp left");
+    close(leaked);
+}
+
+/* The guard names the temporary file while it exists, and only then. */
+static struct np_temp_guard test_guard;
+static int fill_checks_guard(FILE *out, void *ctx, char *e, size_t elen)
+{
+    (void)e; (void)elen; (void)ctx;
+    struct stat st;
+    CHECK(test_guard.armed && fstatat(test_guard.dirfd, test_guard.name, &st, 0) == 0, "guard not armed");
+    CHECK(strstr(test_guard.name, ".g.tmp.") == test_guard.name, "name %s", test_guard.name);
+    fputs("x", out);
+    return 0;
+}
+
+static void test_guard_names_temp(void)
+{
+    mkdir(at("g"), 0700);
+    np_outfile_set_guard(&test_guard);
+    CHECK(np_write_atomic(at("g/g"), 0600, fill_checks_guard, NULL, err, sizeof err) == 0, "write: %s", err);
+    CHECK(!test_guard.armed, "armed after the write");
+    CHECK(np_write_atomic(at("g/h"), 0600, fill_fails, NULL, err, sizeof err) == -1, "fails");
+    CHECK(!test_guard.armed && temp_files_in(at("g")) == 0, "armed after a failure");
+    np_outfile_set_guard(NULL);
 }
 
 /* ---- atomic writes ------------------------------------------------------------ */
@@ -374,6 +503,10 @@ int main(void)
     test_disk_full();
     test_stream();
     test_remove_temp_files();
+    test_trusted_walk();
+    test_write_in_dirfd();
+    test_abort_frees_space();
+    test_guard_names_temp();
     nftw(base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     return END();
 }
