@@ -129,6 +129,9 @@ function plant(t) {
   const app = path.join(base, 'ends.js');
   fs.copyFileSync(ENDS, app);
   fs.chmodSync(app, 0o644);
+  // ends.js requires ./burn: without it the app itself fails.
+  fs.copyFileSync(path.join(APPS, 'burn.js'), path.join(base, 'burn.js'));
+  fs.chmodSync(path.join(base, 'burn.js'), 0o644);
   const lib = path.join(base, 'libnodeprof.so');
   fs.copyFileSync(LIB, lib);
   fs.chmodSync(lib, 0o755);

@@ -200,6 +200,7 @@ for (const where of ['beside', 'private']) {
 test('the child\'s own /tmp/nodeprof-<uid> pre-created by another user: refused, the app runs as plain node', { skip: !canSwitchUid && 'needs root and setpriv' }, async (t) => {
   const rundir = `/tmp/nodeprof-${VICTIM}`;
   fs.rmSync(rundir, { recursive: true, force: true });
+  t.after(() => fs.rmSync(rundir, { recursive: true, force: true }));
   assert.equal(runAs(ATTACKER, ['mkdir', '-m', '0777', rundir], { env: process.env }).status, 0);
   plant(path.join(rundir, 'nodeprof-loader.cjs'), 'precreated');
   fs.chownSync(path.join(rundir, 'nodeprof-loader.cjs'), ATTACKER, ATTACKER);
@@ -218,6 +219,7 @@ test('the child\'s own /tmp/nodeprof-<uid> pre-created by another user: refused,
 });
 
 test('not root, no trusted loader beside the library: the agent comes in through --import=data:, and the app is profiled', { skip: !canSwitchUid && 'needs root and setpriv' }, async (t) => {
+  fs.rmSync(`/tmp/nodeprof-${VICTIM}`, { recursive: true, force: true });
   // The library alone, in a directory the user can read but with no loader.
   const alone = fs.mkdtempSync(path.join(base, 'alone-'));
   fs.chmodSync(alone, 0o755);
