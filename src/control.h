@@ -14,8 +14,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "command.h"
+#include "log.h"
 #include "napi_weak.h"
 
 struct np_request {
@@ -26,17 +28,47 @@ struct np_request {
     struct np_request *next;
 };
 
-struct np_control {
-    char fifo_path[PATH_MAX];
-    int fifo_fd;
+/* The control path's repeated nodeprof: lines, each kind at most one a
+ * second: a fuzzed or flooded FIFO once put 2,892 lines on the app's
+ * stderr. What is held back is counted and reported with the next line of
+ * its kind, or by the once-a-second tick. */
+enum np_noise {
+    NP_NOISE_REJECTED,       /* bad line, no reply path */
+    NP_NOISE_REJECTED_REPLY, /* bad line, the sender hears of it (info) */
+    NP_NOISE_BUSY,           /* queue full */
+    NP_NOISE_REPLY,          /* a reply that could not be sent */
+    NP_NOISE_FAILED,         /* a signal's or the period's command failed */
+    NP_NOISE_KINDS
+};
+
+struct np_noise_state {
+    double last_ms;           /* when the last line of this kind went out */
+    unsigned long held;       /* held back since */
+    int held_level;
+    char held_text[512];      /* the newest held-back message */
+};
+
+/* The FIFO being read: a handle of its own, so that a FIFO deleted under
+ * us can be replaced by a new one (libuv closes handles asynchronously). */
+struct np_fifo_watch {
     uv_poll_t poll;
+    int fd;
+};
+
+struct np_control {
+    char fifo_path[PATH_MAX];      /* as configured; "" = no FIFO */
+    struct np_fifo_watch *watch;   /* agent thread; NULL while there is none */
+    dev_t fifo_dev;                /* the FIFO we created (guarded by lock): */
+    ino_t fifo_ino;                /* ... never remove or trust another */
+    char fifo_problem[PATH_MAX + 256]; /* why it cannot be re-created, as logged */
+    uv_timer_t tick;               /* once a second: FIFO check, held-back lines */
     uv_timer_t rescue_timer;
     char line[NP_COMMAND_MAX + 1];
     size_t line_len;
     bool discarding;               /* skipping the rest of an overlong line */
     char tail[600];                /* ... whose last bytes may name a reply path */
     size_t tail_len;
-    pthread_mutex_t lock;          /* guards the three lists and counts */
+    pthread_mutex_t lock;          /* guards the three lists, counts and noise */
     struct np_request *todo;       /* for the main thread */
     struct np_request *done;       /* replies for the agent thread to send */
     int queued;
@@ -44,8 +76,7 @@ struct np_control {
     atomic_bool rescue_wanted;     /* arm the rescue timer (agent thread) */
     atomic_bool rescue_now;        /* ... with no delay */
     unsigned long commands_run;
-    unsigned long busy_dropped;    /* rejected while the queue was full... */
-    double busy_logged_ms;         /* ...and logged at most once a second */
+    struct np_noise_state noise[NP_NOISE_KINDS];
 };
 
 /* Agent thread's loop, before it runs: create the FIFO and watch it. */
@@ -67,5 +98,9 @@ void np_control_run_pending(void);
 void np_control_send_replies(void);
 /* Agent thread, when woken: replies, and the rescue timer if asked. */
 void np_control_on_wake(void);
+
+/* Any thread: a control-path message, rate-limited per kind. */
+void np_control_log(enum np_noise kind, enum np_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif
