@@ -247,14 +247,17 @@ static long entry_pid(const char *name, bool *is_reply)
     return strcmp(end, ".ctl") ? 0 : pid;
 }
 
-/* Removes a FIFO of ours whose process is gone (SIGKILL, a crash). */
-static bool remove_if_stale(const char *dir, const char *name, long pid)
+/* Removes a FIFO of ours whose process is gone (SIGKILL, a crash); for a
+ * reply path, also the regular file that earlier agents created there. */
+static bool remove_if_stale(const char *dir, const char *name, long pid, bool is_reply)
 {
     char path[PATH_MAX];
     struct stat st;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) return false;
-    if (lstat(path, &st) == 0 && S_ISFIFO(st.st_mode) && st.st_uid == geteuid() && unlink(path) == 0)
+    if (lstat(path, &st) != 0 || st.st_uid != geteuid()) return true;
+    bool kind = S_ISFIFO(st.st_mode) || (is_reply && S_ISREG(st.st_mode));
+    if (kind && unlink(path) == 0)
         fprintf(stderr, "nodeprof: removed %s (process %ld is gone)\n", path, pid);
     return true;
 }
@@ -282,7 +285,7 @@ int cli_list(int argc, char **argv)
     while ((e = readdir(d))) {
         bool is_reply;
         long pid = entry_pid(e->d_name, &is_reply);
-        if (!pid || remove_if_stale(dir, e->d_name, pid) || is_reply) continue;
+        if (!pid || remove_if_stale(dir, e->d_name, pid, is_reply) || is_reply) continue;
         printf("%ld\t", pid);
         print_cmdline(pid);
         printf("\t%s/%s\n", dir, e->d_name);
