@@ -318,7 +318,9 @@ void np_control_on_wake(void)
 }
 
 /* A burst beyond the queue: each sender with a reply path hears "busy";
- * the app's stderr gets one line a second at most, counting every one. */
+ * the app's stderr gets one line a second at most, counting every one.
+ * Only FIFO lines (agent thread) have reply paths: the reply is sent from
+ * the agent thread, as np_reply_send needs. */
 static void reject_busy(const struct np_command *cmd)
 {
     np_control_log(NP_NOISE_BUSY, NP_LOG_WARN, "control command rejected: busy: too many commands waiting");
