@@ -207,6 +207,8 @@ static int open_fifo(char *err, size_t errlen)
     uv_poll_start(&w->poll, UV_READABLE, on_fifo_readable);
     stop_watching();
     c->watch = w;
+    c->line_len = 0; /* a line the old FIFO left unfinished is not continued here */
+    c->discarding = false;
     c->fifo_dev = id.st_dev;
     c->fifo_ino = id.st_ino;
     return 0;
