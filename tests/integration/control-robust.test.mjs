@@ -25,11 +25,11 @@ import {
 
 const T = { timeout: 120000 };
 
-// node app.js deep: "ready" from a timer (the helper worker is up by then),
-// then DEEP calls of a function with a 300-character name, the last of
-// which spins until the file "stop" appears: its `stack` is well over the
-// 64 KB a pipe holds. node app.js gate: spins from its first line until
-// the file "go" appears, then idles until "stop".
+// node app.js deep: idles until the file "go" appears, then makes 300
+// nested calls of a function with a 300-character name, the last of which
+// spins until the file "stop" appears: its `stack` is well over the 64 KB
+// a pipe holds. node app.js gate: spins from its first line until "go"
+// appears, then idles until "stop".
 const NAME = `deep${'x'.repeat(300)}`;
 const APP_SOURCE = `'use strict';
 const fs = require('fs');
@@ -47,7 +47,13 @@ function idleUntilStop() {
   }, 50);
 }
 if (process.argv[2] === 'deep') {
-  setTimeout(() => { console.log('ready'); holder.${NAME}(300); console.log('bye'); }, 600);
+  console.log('ready');
+  const timer = setInterval(() => {
+    if (!fs.existsSync('go')) return;
+    clearInterval(timer);
+    holder.${NAME}(300);
+    console.log('bye');
+  }, 20);
 } else {
   console.log('ready');
   while (!fs.existsSync('go')) for (let i = 0; i < 1e6; i++);
@@ -120,17 +126,26 @@ function stalledReader(t, dir) {
   return { fifo, drain };
 }
 
-// The whole `stack` reply, through a file the sender created.
-async function fullStack(app, dir) {
-  const file = path.join(dir, 'full.reply');
-  fs.writeFileSync(file, '');
-  send(app.fifo, `stack reply=${file}`);
-  await waitFor(() => fs.statSync(file).size > 0, 'the stack in a file');
-  const text = fs.readFileSync(file, 'utf8');
+// Starts the deep app and waits until it spins at the bottom of its calls
+// (the helper worker up first: stack is answered while it spins). Returns
+// the app and its whole `stack` reply, taken through a file the sender
+// created.
+async function startDeep(t, dir) {
+  const app = await startApp(t, ['deep'], { script: appScript(t) });
+  await waitFor(async () => /^helper thread: ready$/m.test(await ctlOk(app.pid, ['status'])), 'the helper thread');
+  fs.writeFileSync(path.join(app.cwd, 'go'), '');
+  let tries = 0;
+  const text = await waitFor(async () => {
+    const file = path.join(dir, `full-${tries++}.reply`);
+    fs.writeFileSync(file, '');
+    send(app.fifo, `stack reply=${file}`);
+    await waitFor(() => fs.statSync(file).size > 0, `the stack in a file; app stderr: ${app.err}`, 30000);
+    const reply = fs.readFileSync(file, 'utf8');
+    return reply.includes(`${NAME} (`) && reply;
+  }, 'the stack of the deep calls');
   assert.match(text, /^ok\n/);
-  assert.ok(text.includes(`${NAME} (`), text.slice(0, 2000));
   assert.ok(text.length > 65536, `the stack reply is only ${text.length} bytes: not more than a pipe holds`);
-  return text;
+  return { app, whole: text };
 }
 
 // The rejections that nodeprof: lines account for, by kind: each line
@@ -148,9 +163,8 @@ function tally(lines) {
 // ---- a reader that stalls ----------------------------------------------------
 
 test('a reader that never reads a stack reply over 64 KB: SIGTERM still ends the process within 2 s', T, async (t) => {
-  const app = await startApp(t, ['deep'], { script: appScript(t) });
   const dir = tempDir(t);
-  const whole = await fullStack(app, dir);
+  const { app, whole } = await startDeep(t, dir);
   const reader = stalledReader(t, dir);
   send(app.fifo, `stack reply=${reader.fifo}`);
   await waitFor(() => holdsOpen(app.pid, reader.fifo), 'the agent writing into the stalled FIFO');
@@ -169,9 +183,8 @@ test('a reader that never reads a stack reply over 64 KB: SIGTERM still ends the
 });
 
 test('a stalled reader: other commands are answered meanwhile, and its reply is dropped after 3 s with one line', T, async (t) => {
-  const app = await startApp(t, ['deep'], { script: appScript(t) });
   const dir = tempDir(t);
-  const whole = await fullStack(app, dir);
+  const { app, whole } = await startDeep(t, dir);
   const reader = stalledReader(t, dir);
   send(app.fifo, `stack reply=${reader.fifo}`);
   await waitFor(() => holdsOpen(app.pid, reader.fifo), 'the agent writing into the stalled FIFO');
