@@ -4,8 +4,16 @@
  * requests; the main thread runs them (execute.c) when its event loop is
  * free, or through the rescue path (rescue.c) when it is busy in
  * JavaScript; the agent thread then sends each reply to the path the
- * command named. Signals (NODEPROF_SIGNAL) and the continuous-mode timer
- * queue requests the same way. */
+ * command named (reply.c: never blocking on the sender). Signals
+ * (NODEPROF_SIGNAL) and the continuous-mode timer queue requests the same
+ * way.
+ *
+ * Once a second an unref'd timer on the agent thread's loop checks that the
+ * FIFO at the path is still the one we created (dev/ino): a /tmp cleaner or
+ * an rm -rf of the run directory once left a process unreachable for good.
+ * It is made again with the checks of the start, and a directory another
+ * user put in its place is refused. The same tick reports the control
+ * path's held-back log lines (np_control_log). */
 #ifndef NP_CONTROL_H
 #define NP_CONTROL_H
 
