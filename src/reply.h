@@ -8,7 +8,7 @@
  *     sending), then written as the reader drains it, driven by the agent
  *     thread's loop. A reader that has not taken the whole reply after
  *     NP_REPLY_DRAIN_MS loses the rest: a reply over the 64 KB a pipe holds
- *     (a `stack` of 256 frames with long names: 100 KB measured) to a reader
+ *     (a `stack` of 256 frames with 300-character names: 86 KB measured) to a reader
  *     that stalls once blocked the agent thread, and with it SIGTERM and
  *     every later command, for as long as that reader lived.
  *   - a regular file the sender created (`: > file`): replaced atomically
