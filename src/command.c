@@ -62,8 +62,8 @@ static int parse_option(struct np_command *cmd, const char *word, char *why, siz
     size_t keylen = eq ? (size_t)(eq - word) : strlen(word);
     const char *reason = NULL;
     if (keylen == 5 && !strncmp(word, "reply", 5) && eq) {
-        if (value[0] != '/' || strlen(value) >= sizeof cmd->reply || strstr(value, "/../"))
-            reason = "reply= needs an absolute path";
+        if (!np_command_reply_ok(value, strlen(value)))
+            reason = "reply= needs an absolute path without . or .. (at most 511 bytes)";
         else strcpy(cmd->reply, value);
     } else if (keylen == 8 && !strncmp(word, "interval", 8) && eq &&
                (cmd->verb == NP_CMD_CPU_START || cmd->verb == NP_CMD_HEAP_START)) {
@@ -84,14 +84,34 @@ static int parse_option(struct np_command *cmd, const char *word, char *why, siz
     return -1;
 }
 
-void np_command_find_reply(const char *line, size_t len, char *reply, size_t replylen)
+bool np_command_reply_ok(const char *path, size_t len)
+{
+    if (len == 0 || len >= NP_REPLY_MAX || path[0] != '/') return false;
+    for (size_t i = 0; i < len; i++) {
+        if (!isgraph((unsigned char)path[i])) return false;
+        if (path[i] != '/') continue;
+        /* No "." or ".." component: the path names what it says. */
+        size_t n = 0;
+        while (i + 1 + n < len && path[i + 1 + n] != '/') n++;
+        if ((n == 1 && path[i + 1] == '.') || (n == 2 && path[i + 1] == '.' && path[i + 2] == '.'))
+            return false;
+    }
+    return true;
+}
+
+void np_command_find_reply(const char *line, size_t len, enum np_cut cut, char *reply, size_t replylen)
 {
     reply[0] = '\0';
     for (size_t i = 0; i + 7 <= len; i++) {
-        if ((i > 0 && line[i - 1] != ' ' && line[i - 1] != '\t') || memcmp(line + i, "reply=/", 7)) continue;
+        bool word_start = i > 0 ? line[i - 1] == ' ' || line[i - 1] == '\t' : !(cut & NP_CUT_BEFORE);
+        if (!word_start || memcmp(line + i, "reply=/", 7)) continue;
         size_t start = i + 6, end = start;
         while (end < len && isgraph((unsigned char)line[end])) end++;
-        if (end - start < replylen) {
+        /* The last reply= wins, as in a parsed line; one that is not valid,
+         * or that the cut may have shortened, names no path at all. */
+        reply[0] = '\0';
+        if (end == len && (cut & NP_CUT_AFTER)) continue;
+        if (np_command_reply_ok(line + start, end - start) && end - start < replylen) {
             memcpy(reply, line + start, end - start);
             reply[end - start] = '\0';
         }
@@ -106,7 +126,7 @@ int np_command_parse(const char *line, size_t len, struct np_command *cmd,
     memset(cmd, 0, sizeof *cmd);
     strcpy(cmd->origin, "fifo");
     /* The reply path first, so that every rejected line gets its error back. */
-    np_command_find_reply(line, len, cmd->reply, sizeof cmd->reply);
+    np_command_find_reply(line, len, NP_CUT_NONE, cmd->reply, sizeof cmd->reply);
     if (len > NP_COMMAND_MAX) { snprintf(why, whylen, "command too long"); return -1; }
     if (!printable(line, len)) { snprintf(why, whylen, "command is not text"); return -1; }
     int n = split_words(line, len, buf, words);

@@ -5,8 +5,9 @@
  *   trace start [categories=a,b,...] | trace stop
  *   stack | status | help
  *
- * Any command may end with reply=PATH (an absolute path: a FIFO the sender
- * reads, or a file to create) to receive the reply. */
+ * Any command may end with reply=PATH to receive the reply: an absolute
+ * path, without "." or ".." components, to a FIFO the sender reads or an
+ * (empty) regular file it created. */
 #ifndef NP_COMMAND_H
 #define NP_COMMAND_H
 
@@ -16,6 +17,7 @@
 /* Longest accepted line: writes up to PIPE_BUF (4096) to a FIFO are atomic,
  * so lines from concurrent writers never interleave. */
 #define NP_COMMAND_MAX 1024
+#define NP_REPLY_MAX 512
 
 enum np_verb {
     NP_CMD_CPU_START, NP_CMD_CPU_STOP, NP_CMD_CPU_DUMP,
@@ -30,7 +32,7 @@ struct np_command {
     long interval;          /* cpu start (µs) / heap start (bytes); 0 = configured */
     bool force;             /* heap snapshot force */
     char categories[512];   /* trace start; "" = default */
-    char reply[512];        /* reply path; "" = none */
+    char reply[NP_REPLY_MAX]; /* reply path; "" = none */
     char origin[32];        /* "fifo", "signal", "period", "near-limit" */
 };
 
@@ -39,8 +41,17 @@ struct np_command {
 int np_command_parse(const char *line, size_t len, struct np_command *cmd,
                      char *why, size_t whylen);
 
-/* Finds " reply=/path" in a raw line (any bytes); "" if none. */
-void np_command_find_reply(const char *line, size_t len, char *reply, size_t replylen);
+/* A reply path we may write to: absolute, printable, no "." or ".."
+ * component, shorter than NP_REPLY_MAX. */
+bool np_command_reply_ok(const char *path, size_t len);
+
+/* Which ends of a piece of line were cut off (an overlong line keeps its
+ * head and its tail): a reply= word touching a cut may be a fragment. */
+enum np_cut { NP_CUT_NONE = 0, NP_CUT_BEFORE = 1, NP_CUT_AFTER = 2 };
+
+/* Finds the last " reply=/path" in a raw line (any bytes); "" if none, or
+ * if that path is not valid (np_command_reply_ok) or may be cut. */
+void np_command_find_reply(const char *line, size_t len, enum np_cut cut, char *reply, size_t replylen);
 
 /* The help text (one command per line). */
 extern const char np_command_help[];

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,7 +13,7 @@
 #include "agent_thread.h"
 #include "execute.h"
 #include "log.h"
-#include "outfile.h"
+#include "reply.h"
 #include "rescue.h"
 #include "rundir.h"
 
@@ -39,23 +40,17 @@ static int expand_pid(const char *pattern, char *out, size_t len)
     return 0;
 }
 
-static int fifo_path(char *out, size_t len)
+static int default_fifo_path(char *out, size_t len)
 {
-    const char *cfg = np_agent.cfg.fifo;
-    if (strcmp(cfg, "on")) return expand_pid(cfg, out, len);
-    char dir[256], err[512];
+    char dir[256];
     np_rundir_path(dir, sizeof dir);
-    if (np_rundir_ensure(dir, err, sizeof err)) {
-        np_err("%s; no control FIFO", err);
-        return -1;
-    }
     return snprintf(out, len, "%s/%ld.ctl", dir, (long)getpid()) < (int)len ? 0 : -1;
 }
 
 /* A stale FIFO of ours (nobody reads it: its process is gone) may be
  * replaced; a live one, a regular file, a symlink or anything of another
- * user never is. */
-static int clear_path(const char *path)
+ * user never is. -2: refused, with the reason in err. */
+static int clear_path(const char *path, char *err, size_t errlen)
 {
     struct stat st;
     if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
@@ -63,29 +58,27 @@ static int clear_path(const char *path)
         int fd = open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0 && errno == ENXIO) return unlink(path);
         if (fd >= 0) close(fd);
-        np_err("refusing control FIFO %s: another process is reading it (use %%p in NODEPROF_FIFO)", path);
-        errno = EBUSY;
+        snprintf(err, errlen, "refusing control FIFO %s: another process is reading it (use %%p in NODEPROF_FIFO)", path);
         return -2;
     }
-    np_err("refusing control FIFO %s: it exists and is not a FIFO of ours", path);
-    errno = EEXIST;
+    snprintf(err, errlen, "refusing control FIFO %s: it exists and is not a FIFO of ours", path);
     return -2;
 }
 
-static int create_fifo(const char *path)
+/* Creates and opens the FIFO; its identity goes to *id. -1 with err set. */
+static int create_fifo(const char *path, struct stat *id, char *err, size_t errlen)
 {
-    int rc = clear_path(path);
+    int rc = clear_path(path, err, errlen);
     if (rc == -2) return -1;
     if (rc != 0 || mkfifo(path, 0600) != 0) {
-        np_err("cannot create control FIFO %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "cannot create control FIFO %s: %s", path, strerror(errno));
         return -1;
     }
     /* O_RDWR: we stay a writer too, so the FIFO never reports end-of-file
      * (and never makes poll spin) when a sender closes it. */
     int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode) || st.st_uid != geteuid()) {
-        np_err("cannot open control FIFO %s: %s", path, fd < 0 ? strerror(errno) : "replaced under us");
+    if (fd < 0 || fstat(fd, id) != 0 || !S_ISFIFO(id->st_mode) || id->st_uid != geteuid()) {
+        snprintf(err, errlen, "cannot open control FIFO %s: %s", path, fd < 0 ? strerror(errno) : "replaced under us");
         if (fd >= 0) close(fd);
         return -1;
     }
@@ -114,9 +107,11 @@ static void reject_overlong(void)
     struct np_control *c = ctl();
     struct np_command partial;
     memset(&partial, 0, sizeof partial);
-    /* A path cut by the 1024-byte head is truncated: look in the tail then. */
-    np_command_find_reply(c->tail, c->tail_len, partial.reply, sizeof partial.reply);
-    if (!partial.reply[0]) np_command_find_reply(c->line, c->line_len, partial.reply, sizeof partial.reply);
+    /* The line's end is in the tail, its start in the head; a path that
+     * either cut may have shortened names nothing. */
+    np_command_find_reply(c->tail, c->tail_len, NP_CUT_BEFORE, partial.reply, sizeof partial.reply);
+    if (!partial.reply[0])
+        np_command_find_reply(c->line, c->line_len, NP_CUT_AFTER, partial.reply, sizeof partial.reply);
     reject_line("command too long", &partial);
 }
 
@@ -157,39 +152,139 @@ static void feed(const char *data, size_t n)
 
 static void on_fifo_readable(uv_poll_t *handle, int status, int events)
 {
-    (void)handle; (void)events;
+    (void)events;
+    struct np_fifo_watch *w = handle->data;
     char buf[4096];
     if (status < 0) return;
     for (int rounds = 0; rounds < 64; rounds++) { /* bounded: never starve the loop */
-        ssize_t n = read(ctl()->fifo_fd, buf, sizeof buf);
+        ssize_t n = read(w->fd, buf, sizeof buf);
         if (n <= 0) break;
         feed(buf, (size_t)n);
     }
 }
 
+static void on_watch_closed(uv_handle_t *handle)
+{
+    struct np_fifo_watch *w = handle->data;
+    close(w->fd);
+    free(w);
+}
+
+static void stop_watching(void)
+{
+    struct np_control *c = ctl();
+    if (!c->watch) return;
+    uv_close((uv_handle_t *)&c->watch->poll, on_watch_closed);
+    c->watch = NULL;
+}
+
+/* Creates the FIFO at fifo_path (and, for the default path, its directory,
+ * with the same checks as at start) and watches it. -1 with err set. */
+static int open_fifo(char *err, size_t errlen)
+{
+    struct np_control *c = ctl();
+    if (!strcmp(np_agent.cfg.fifo, "on")) {
+        char dir[256];
+        np_rundir_path(dir, sizeof dir);
+        if (np_rundir_ensure(dir, err, errlen)) {
+            snprintf(err + strlen(err), errlen - strlen(err), "; no control FIFO");
+            return -1;
+        }
+    }
+    struct stat id;
+    int fd = create_fifo(c->fifo_path, &id, err, errlen);
+    if (fd < 0) return -1;
+    struct np_fifo_watch *w = calloc(1, sizeof *w);
+    if (!w || uv_poll_init(&np_agent.loop, &w->poll, fd)) {
+        snprintf(err, errlen, "cannot watch control FIFO %s", c->fifo_path);
+        unlink(c->fifo_path);
+        close(fd);
+        free(w);
+        return -1;
+    }
+    w->fd = fd;
+    w->poll.data = w;
+    uv_poll_start(&w->poll, UV_READABLE, on_fifo_readable);
+    stop_watching();
+    c->watch = w;
+    c->line_len = 0; /* a line the old FIFO left unfinished is not continued here */
+    c->discarding = false;
+    c->fifo_dev = id.st_dev;
+    c->fifo_ino = id.st_ino;
+    return 0;
+}
+
+/* True while fifo_path is still the FIFO we created. Under c->lock. */
+static bool fifo_is_ours(void)
+{
+    struct np_control *c = ctl();
+    struct stat st;
+    return c->fifo_path[0] && lstat(c->fifo_path, &st) == 0 && S_ISFIFO(st.st_mode) &&
+           st.st_dev == c->fifo_dev && st.st_ino == c->fifo_ino;
+}
+
+/* The FIFO (or its directory) deleted or replaced while we run (a /tmp
+ * cleaner, a careless rm -rf): made again, with the checks of the start.
+ * A failure is logged once, not once a tick. */
+static void check_fifo(void)
+{
+    struct np_control *c = ctl();
+    char err[PATH_MAX + 256];
+    /* Locked: np_control_close (at exit, any thread) must not race a
+     * re-creation and leave a FIFO behind. */
+    pthread_mutex_lock(&c->lock);
+    int rc = !c->fifo_path[0] || fifo_is_ours() ? 1 : open_fifo(err, sizeof err);
+    if (rc < 0) stop_watching(); /* whatever is at the path now is not ours to read */
+    pthread_mutex_unlock(&c->lock);
+    if (rc > 0) return;
+    if (rc == 0) {
+        np_info("control FIFO %s re-created", c->fifo_path);
+        c->fifo_problem[0] = '\0';
+        return;
+    }
+    if (strncmp(err, c->fifo_problem, sizeof c->fifo_problem - 1)) {
+        np_err("%s", err);
+        snprintf(c->fifo_problem, sizeof c->fifo_problem, "%s", err);
+    }
+}
+
+static void on_tick(uv_timer_t *timer)
+{
+    (void)timer;
+    check_fifo();
+}
+
 void np_control_open(void)
 {
     struct np_control *c = ctl();
-    c->fifo_fd = -1;
     uv_timer_init(&np_agent.loop, &c->rescue_timer);
+    uv_timer_init(&np_agent.loop, &c->tick);
+    uv_timer_start(&c->tick, on_tick, 1000, 1000);
+    uv_unref((uv_handle_t *)&c->tick);
     if (!strcmp(np_agent.cfg.fifo, "off")) return;
-    if (fifo_path(c->fifo_path, sizeof c->fifo_path)) return;
-    int fd = create_fifo(c->fifo_path);
-    if (fd < 0) {
+    char err[PATH_MAX + 256];
+    if (strcmp(np_agent.cfg.fifo, "on") ? expand_pid(np_agent.cfg.fifo, c->fifo_path, sizeof c->fifo_path)
+                                         : default_fifo_path(c->fifo_path, sizeof c->fifo_path)) {
+        np_err("control FIFO path too long; no control FIFO");
         c->fifo_path[0] = '\0';
         return;
     }
-    c->fifo_fd = fd;
-    if (uv_poll_init(&np_agent.loop, &c->poll, fd) || uv_poll_start(&c->poll, UV_READABLE, on_fifo_readable))
-        np_err("cannot watch control FIFO %s", c->fifo_path);
+    if (open_fifo(err, sizeof err)) {
+        np_err("%s", err);
+        c->fifo_path[0] = '\0';
+        return;
+    }
     np_debug("control FIFO %s", c->fifo_path);
 }
 
 void np_control_close(void)
 {
     struct np_control *c = ctl();
-    if (c->fifo_path[0]) unlink(c->fifo_path);
+    /* Only the FIFO we made: the path may hold another's by now. */
+    pthread_mutex_lock(&c->lock);
+    if (fifo_is_ours()) unlink(c->fifo_path);
     c->fifo_path[0] = '\0';
+    pthread_mutex_unlock(&c->lock);
 }
 
 /* ---- the queue ----------------------------------------------------------- */
@@ -221,25 +316,13 @@ void np_control_on_wake(void)
 }
 
 /* A burst beyond the queue: each sender with a reply path hears "busy";
- * the app's stderr gets one line a second at most, with the count. */
+ * the app's stderr gets one line a second at most, counting every one.
+ * Only FIFO lines (agent thread) have reply paths: the reply is sent from
+ * the agent thread, as np_reply_send needs. */
 static void reject_busy(const struct np_command *cmd)
 {
-    struct np_control *c = ctl();
-    if (cmd->reply[0]) {
-        reject_line("busy: too many commands waiting", cmd);
-        return;
-    }
-    double now = np_wall_ms();
-    unsigned long count = 0;
-    pthread_mutex_lock(&c->lock); /* submitters: the agent thread and the helper's */
-    c->busy_dropped++;
-    if (now - c->busy_logged_ms >= 1000) {
-        count = c->busy_dropped;
-        c->busy_dropped = 0;
-        c->busy_logged_ms = now;
-    }
-    pthread_mutex_unlock(&c->lock);
-    if (count) np_warn("%lu control command(s) rejected: too many commands waiting", count);
+    np_log_kind(NP_LOG_WARN, "control command rejected", "control command rejected: busy: too many commands waiting");
+    if (cmd->reply[0]) reject_line("busy: too many commands waiting", cmd);
 }
 
 int np_control_submit(struct np_request *req)
@@ -315,55 +398,17 @@ void np_control_run_pending(void)
 
 /* ---- replies ------------------------------------------------------------- */
 
-/* Writes to a FIFO the sender is reading. Waits briefly for a sender that
- * opens its end just after sending (a shell script). */
-static int write_to_fifo(const char *path, const char *text, size_t len)
-{
-    int fd = -1;
-    for (int tries = 0; tries < 20 && fd < 0; tries++) {
-        fd = open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0 && errno != ENXIO) break;
-        if (fd < 0) nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
-    }
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode) || st.st_uid != geteuid()) {
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    /* Blocking from here: the reader is there. Replies are small. */
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        off += (size_t)w;
-    }
-    close(fd);
-    return off == len ? 0 : -1;
-}
-
-static void send_reply(const char *path, const char *text, size_t len)
-{
-    struct stat st;
-    char err[512];
-    if (lstat(path, &st) == 0) {
-        if (!S_ISFIFO(st.st_mode) || st.st_uid != geteuid() || write_to_fifo(path, text, len))
-            np_warn("cannot send the reply to %s (not a FIFO of ours, or nobody reading)", path);
-        return;
-    }
-    if (np_write_atomic_buf(path, 0600, text, len, err, sizeof err)) np_warn("reply: %s", err);
-}
-
 static void reject_line(const char *why, const struct np_command *partial)
 {
     /* The sender gets the error when it named a reply path; the app's own
      * stderr only hears of commands nobody else will. */
-    np_log(partial && partial->reply[0] ? NP_LOG_INFO : NP_LOG_WARN, "control command rejected: %s", why);
     if (partial && partial->reply[0]) {
+        np_info("control command rejected: %s", why);
         char text[600];
         int n = snprintf(text, sizeof text, "error: %s\n", why);
-        send_reply(partial->reply, text, (size_t)n);
+        np_reply_send(partial->reply, strndup(text, (size_t)n), (size_t)n);
+    } else {
+        np_log_kind(NP_LOG_WARN, "control command rejected", "control command rejected: %s", why);
     }
 }
 
@@ -377,8 +422,13 @@ void np_control_send_replies(void)
     while (list) {
         struct np_request *req = list;
         list = req->next;
-        if (req->cmd.reply[0]) send_reply(req->cmd.reply, req->reply ? req->reply : "", req->reply_len);
-        else if (req->failed) np_warn("%s command: %s", req->cmd.origin, req->reply ? req->reply : "failed");
+        if (req->cmd.reply[0]) {
+            np_reply_send(req->cmd.reply, req->reply, req->reply_len);
+            req->reply = NULL;
+        } else if (req->failed) {
+            np_warn("%s command: %s", req->cmd.origin,
+                           req->reply ? req->reply : "failed");
+        }
         free(req->reply);
         free(req);
     }

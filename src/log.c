@@ -60,10 +60,10 @@ static struct kind *find_kind(uint64_t key)
     return stalest;
 }
 
-bool np_log_admit(const char *text, int64_t now_ms, unsigned long *suppressed)
+static bool admit_kind(uint64_t key, const char *text, int64_t now_ms, unsigned long *suppressed)
 {
     pthread_mutex_lock(&limits.lock);
-    struct kind *k = find_kind(similarity_key(text));
+    struct kind *k = find_kind(key);
     bool admit = !k->gap_ms || now_ms - k->last_ms >= k->gap_ms;
     *suppressed = 0;
     if (admit) {
@@ -81,9 +81,15 @@ bool np_log_admit(const char *text, int64_t now_ms, unsigned long *suppressed)
     return admit;
 }
 
-/* At exit, each kind with lines still held back prints its last one with
- * the count: the count is never lost because no later line came. (A death
- * by signal skips this.) */
+bool np_log_admit(const char *text, int64_t now_ms, unsigned long *suppressed)
+{
+    return admit_kind(similarity_key(text), text, now_ms, suppressed);
+}
+
+/* At exit, each kind with lines still held back prints its last one, which
+ * stands, like every printed line, for itself and the N before it: the
+ * count is never lost because no later line came. (A death by signal
+ * skips this.) */
 static void print_held_back(void)
 {
     pthread_mutex_lock(&limits.lock);
@@ -91,8 +97,10 @@ static void print_held_back(void)
         struct kind *k = &limits.kinds[i];
         if (!k->key || !k->dropped) continue;
         char line[256];
-        int n = snprintf(line, sizeof line, "%s (%lu similar line%s suppressed)\n", k->last,
-                         k->dropped, k->dropped == 1 ? "" : "s");
+        unsigned long before = k->dropped - 1;
+        int n = before ? snprintf(line, sizeof line, "%s (%lu similar line%s suppressed)\n", k->last,
+                                  before, before == 1 ? "" : "s")
+                       : snprintf(line, sizeof line, "%s\n", k->last);
         if (n > 0 && (size_t)n < sizeof line) {
             ssize_t w = write(sink->fd, line, (size_t)n);
             (void)w;
@@ -123,18 +131,17 @@ static int64_t monotonic_ms(void)
 
 /* ---- lines ------------------------------------------------------------------- */
 
-void np_log(enum np_log_level level, const char *fmt, ...)
+static void log_line(enum np_log_level level, const char *kind, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/* kind: the rate limiter's key, or NULL for the text's own (similar lines). */
+static void log_line(enum np_log_level level, const char *kind, const char *fmt, va_list ap)
 {
-    if ((int)level > sink->level)
-        return;
     int saved_errno = errno;
     char line[1024];
     const size_t room = sizeof line - 2; /* for '\n' and a '\0' */
     int n = snprintf(line, sizeof line, "nodeprof: ");
-    va_list ap;
-    va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-    va_end(ap);
     size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
     if (len > room) len = room; /* truncated: still one line */
     /* One line whatever the text: a reply quoted in a message may end with
@@ -144,7 +151,8 @@ void np_log(enum np_log_level level, const char *fmt, ...)
         if (line[i] == '\n') line[i] = ' ';
     line[len] = '\0';
     unsigned long dropped = 0;
-    if (level <= NP_LOG_WARN && !np_log_admit(line, monotonic_ms(), &dropped)) {
+    uint64_t key = similarity_key(kind ? kind : line);
+    if (level <= NP_LOG_WARN && !admit_kind(key, line, monotonic_ms(), &dropped)) {
         static pthread_once_t once = PTHREAD_ONCE_INIT;
         pthread_once(&once, register_exit_report);
         errno = saved_errno;
@@ -164,4 +172,22 @@ void np_log(enum np_log_level level, const char *fmt, ...)
     ssize_t w = write(sink->fd, line, len);
     (void)w;
     errno = saved_errno;
+}
+
+void np_log(enum np_log_level level, const char *fmt, ...)
+{
+    if ((int)level > sink->level) return;
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(level, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void np_log_kind(enum np_log_level level, const char *kind, const char *fmt, ...)
+{
+    if ((int)level > sink->level) return;
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(level, kind, fmt, ap);
+    va_end(ap);
 }

@@ -32,6 +32,12 @@ void np_log_attach(struct np_log *sink);
 void np_log(enum np_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* np_log, rate-limited as one kind with every other line of the same kind,
+ * whatever their texts: a flood of lines that each differ (a fuzzer's
+ * "unknown command 'x7#'") is still one kind. */
+void np_log_kind(enum np_log_level level, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #define np_err(...)   np_log(NP_LOG_ERROR, __VA_ARGS__)
 #define np_warn(...)  np_log(NP_LOG_WARN, __VA_ARGS__)
 #define np_info(...)  np_log(NP_LOG_INFO, __VA_ARGS__)

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,31 +230,65 @@ static void print_cmdline(long pid)
     printf("%s", buf);
 }
 
+/* A pid-named entry of the run directory: "<pid>.ctl" (a profiled
+ * process's FIFO) or "reply-<pid>-<x>.fifo" (a nodeprof ctl's reply FIFO).
+ * Returns the pid, or 0 if the name is neither. */
+static long entry_pid(const char *name, bool *is_reply)
+{
+    char *end;
+    *is_reply = !strncmp(name, "reply-", 6);
+    const char *digits = *is_reply ? name + 6 : name;
+    long pid = strtol(digits, &end, 10);
+    if (end == digits || pid <= 0) return 0;
+    if (*is_reply) {
+        size_t n = strlen(end);
+        return end[0] == '-' && n > 6 && !strcmp(end + n - 5, ".fifo") ? pid : 0;
+    }
+    return strcmp(end, ".ctl") ? 0 : pid;
+}
+
+/* Removes a FIFO of ours whose process is gone (SIGKILL, a crash); for a
+ * reply path, also the regular file that earlier agents created there. */
+static bool remove_if_stale(const char *dir, const char *name, long pid, bool is_reply)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) return false;
+    if (lstat(path, &st) != 0 || st.st_uid != geteuid()) return true;
+    bool kind = S_ISFIFO(st.st_mode) || (is_reply && S_ISREG(st.st_mode));
+    if (kind && unlink(path) == 0)
+        fprintf(stderr, "nodeprof: removed %s (process %ld is gone)\n", path, pid);
+    return true;
+}
+
 int cli_list(int argc, char **argv)
 {
     if (argc > 1) {
         fputs("usage: nodeprof list\nLists the profiled node processes of this user (pid, command line, FIFO)\n"
-              "and removes FIFOs left by processes that are gone.\n", !strcmp(argv[1], "--help") ? stdout : stderr);
+              "and removes the FIFOs left by processes that are gone (profiled processes, nodeprof ctl).\n",
+              !strcmp(argv[1], "--help") ? stdout : stderr);
         return !strcmp(argv[1], "--help") ? 0 : 2;
     }
     char dir[256];
+    struct stat st;
     np_rundir_path(dir, sizeof dir);
+    /* Only our own private directory: nothing in another user's is listed or removed. */
+    if (lstat(dir, &st) != 0) return 0; /* nothing was ever profiled */
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077)) {
+        fprintf(stderr, "nodeprof: refusing %s: not a private directory owned by uid %u\n", dir, (unsigned)geteuid());
+        return 1;
+    }
     DIR *d = opendir(dir);
     if (!d) return 0;
     struct dirent *e;
     while ((e = readdir(d))) {
-        char *end;
-        long pid = strtol(e->d_name, &end, 10);
-        if (end == e->d_name || strcmp(end, ".ctl")) continue;
-        char fifo[PATH_MAX];
-        snprintf(fifo, sizeof fifo, "%s/%s", dir, e->d_name);
-        if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
-            if (unlink(fifo) == 0) fprintf(stderr, "nodeprof: removed %s (process %ld is gone)\n", fifo, pid);
-            continue;
-        }
+        bool is_reply;
+        long pid = entry_pid(e->d_name, &is_reply);
+        if (!pid || remove_if_stale(dir, e->d_name, pid, is_reply) || is_reply) continue;
         printf("%ld\t", pid);
         print_cmdline(pid);
-        printf("\t%s\n", fifo);
+        printf("\t%s/%s\n", dir, e->d_name);
     }
     closedir(d);
     return 0;

@@ -113,34 +113,49 @@ test('a shell script: mkfifo r; cat r > out & echo "status reply=$PWD/r" > the F
   assert.deepEqual(fs.readdirSync(dir).sort(), ['out', 'out2', 'r']);
 });
 
-test('reply= a file that does not exist yet: created 0600 with the reply (ok, and error)', T, async (t) => {
+// The agent never creates a file at a reply path: a sender that went away
+// (nodeprof ctl after its timeout) leaves nothing behind. A file the sender
+// created first is replaced atomically.
+test('reply= a file the sender created: replaced by a 0600 file with the reply (ok, and error)', T, async (t) => {
   const app = await startApp(t, ['idle', 'quiet']);
   const dir = tempDir(t);
   fs.chmodSync(dir, 0o755);
-  sh(dir, app.pid, 'echo "status reply=$PWD/status.reply" > /tmp/nodeprof-$UID/$PID.ctl');
-  const file = path.join(dir, 'status.reply');
-  await waitFor(() => fs.existsSync(file), 'the reply file');
-  assert.equal(modeOf(fs.statSync(file)), '600');
-  const reply = fs.readFileSync(file, 'utf8');
+  const replyOf = async (name, command) => {
+    const file = path.join(dir, name);
+    sh(dir, app.pid, `: > ${name}; echo "${command} reply=$PWD/${name}" > /tmp/nodeprof-$UID/$PID.ctl`);
+    await waitFor(() => fs.statSync(file).size > 0, `the reply in ${name}`);
+    assert.equal(modeOf(fs.statSync(file)), '600');
+    return fs.readFileSync(file, 'utf8');
+  };
+  const reply = await replyOf('status.reply', 'status');
   assert.match(reply, new RegExp(`^ok\\npid: ${app.pid}\\n`));
   assert.match(reply, /^NODEPROF_FIFO=on$/m);
 
-  sh(dir, app.pid, 'echo "cpu dump reply=$PWD/dump.reply" > /tmp/nodeprof-$UID/$PID.ctl');
-  const dumpReply = path.join(dir, 'dump.reply');
-  await waitFor(() => fs.existsSync(dumpReply), 'the cpu dump reply file');
-  const text = fs.readFileSync(dumpReply, 'utf8');
+  const text = await replyOf('dump.reply', 'cpu dump');
   assert.match(text, /^ok\n/);
   readCpuProfile(onePath(text.slice(3), app.dir, '.cpuprofile'));
 
-  sh(dir, app.pid, 'echo "frobnicate reply=$PWD/err.reply" > /tmp/nodeprof-$UID/$PID.ctl');
-  const errReply = path.join(dir, 'err.reply');
-  await waitFor(() => fs.existsSync(errReply), 'the error reply file');
-  assert.equal(fs.readFileSync(errReply, 'utf8'), "error: unknown command 'frobnicate' (try: help)\n");
+  assert.equal(await replyOf('err.reply', 'frobnicate'), "error: unknown command 'frobnicate' (try: help)\n");
 
   await finishIdle(app);
   assert.deepEqual(nodeprofLines(app.err), [], 'errors with a reply path go to the sender only');
   assert.deepEqual(fs.readdirSync(dir).sort(), ['dump.reply', 'err.reply', 'status.reply']);
   assertNoLeftovers(dir);
+});
+
+test('reply= a path that does not exist: nothing is created there, and the command still runs', T, async (t) => {
+  const app = await startApp(t, ['idle', 'quiet']);
+  const dir = tempDir(t);
+  sh(dir, app.pid, 'echo "cpu dump reply=$PWD/nobody.reply" > /tmp/nodeprof-$UID/$PID.ctl');
+  sh(dir, app.pid, 'echo "frobnicate reply=$PWD/nobody-err.reply" > /tmp/nodeprof-$UID/$PID.ctl');
+  // Commands run in order: once this is answered, both were handled.
+  assert.match(await ctlOk(app.pid, ['status']), /^commands run: 1$/m);
+  await waitFor(() => cpuProfilesIn(app.dir).length === 1, 'the cpu dump');
+  await sleep(300);
+  assert.deepEqual(fs.readdirSync(dir), []);
+  await finishIdle(app);
+  assert.deepEqual(fs.readdirSync(dir), []);
+  assert.deepEqual(nodeprofLines(app.err), [], 'a sender that went away is no news for the app');
 });
 
 // ---- nodeprof ctl and list on other processes ---------------------------------

@@ -66,6 +66,54 @@ static void test_refusals(void)
     CHECK_STR(cmd.reply, "/tmp/x");
 }
 
+/* A reply path that is not valid, or may have been cut, names nothing: an
+ * error reply must go nowhere rather than to some other path. */
+static void test_reply_paths(void)
+{
+    static const char *good[] = { "/tmp/r", "/tmp/a.b/..c/...", "/", "/x/.hidden" };
+    static const char *bad[] = { "", "tmp/r", "/x/../y", "/x/..", "/x/./y", "/x/.", "/./x", "/a\x01b" };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        CHECK(np_command_reply_ok(good[i], strlen(good[i])), "'%s' refused", good[i]);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        CHECK(!np_command_reply_ok(bad[i], strlen(bad[i])), "'%s' accepted", bad[i]);
+    char longpath[NP_REPLY_MAX + 2];
+    memset(longpath, 'a', sizeof longpath);
+    longpath[0] = '/';
+    longpath[NP_REPLY_MAX + 1] = '\0';
+    CHECK(np_command_reply_ok(longpath, NP_REPLY_MAX - 1), "511 bytes refused");
+    CHECK(!np_command_reply_ok(longpath, NP_REPLY_MAX), "512 bytes accepted");
+
+    struct np_command cmd;
+    char why[256];
+    static const char *nowhere[] = {
+        "bogus reply=/x/../y", "status reply=/x/../y", "status reply=/x/./y", "bogus reply=y",
+        "bogus reply=/ok reply=/x/../y", /* the last reply= counts, as when parsed */
+    };
+    for (size_t i = 0; i < sizeof nowhere / sizeof *nowhere; i++) {
+        CHECK(parse(nowhere[i], &cmd, why) == -1, "'%s' accepted", nowhere[i]);
+        CHECK_STR(cmd.reply, "");
+    }
+    char line[700];
+    snprintf(line, sizeof line, "bogus reply=%s", longpath);
+    CHECK(parse(line, &cmd, why) == -1, "too long a reply path accepted");
+    CHECK_STR(cmd.reply, "");
+
+    /* Pieces of an overlong line: a path touching a cut may be a fragment. */
+    char reply[NP_REPLY_MAX];
+    const char head[] = "status reply=/tmp/ok xx reply=/tmp/cut-he";
+    np_command_find_reply(head, strlen(head), NP_CUT_AFTER, reply, sizeof reply);
+    CHECK_STR(reply, "");
+    np_command_find_reply(head, strlen(head) - 20, NP_CUT_AFTER, reply, sizeof reply);
+    CHECK_STR(reply, "/tmp/ok");
+    const char tail[] = "reply=/tmp/frag yy reply=/tmp/whole";
+    np_command_find_reply(tail, strlen(tail), NP_CUT_BEFORE, reply, sizeof reply);
+    CHECK_STR(reply, "/tmp/whole");
+    np_command_find_reply(tail, 15, NP_CUT_BEFORE, reply, sizeof reply);
+    CHECK_STR(reply, "");
+    np_command_find_reply(tail, 15, NP_CUT_NONE, reply, sizeof reply);
+    CHECK_STR(reply, "/tmp/frag");
+}
+
 static void test_binary_and_length(void)
 {
     struct np_command cmd;
@@ -95,6 +143,7 @@ int main(void)
     test_verbs();
     test_options();
     test_refusals();
+    test_reply_paths();
     test_binary_and_length();
     test_headroom();
     return END();

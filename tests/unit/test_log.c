@@ -103,11 +103,34 @@ static void test_count_in_line(void)
     close(p[1]);
 }
 
+/* Lines of one kind are limited together, whatever their texts. */
+static void test_kind(void)
+{
+    int p[2];
+    CHECK(pipe(p) == 0, "pipe");
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    struct np_log sink = { NP_LOG_WARN, p[1] };
+    np_log_attach(&sink);
+    np_log_reset_limits();
+    np_log_kind(NP_LOG_WARN, "rejected", "rejected: unknown command '%s'", "aa");
+    np_log_kind(NP_LOG_WARN, "rejected", "rejected: unknown command '%s'", "bb");
+    np_log_kind(NP_LOG_WARN, "rejected", "rejected: busy");
+    np_warn("another kind");
+    CHECK_STR(read_all(p[0]), "nodeprof: rejected: unknown command 'aa'\nnodeprof: another kind\n");
+    usleep(1100 * 1000);
+    np_log_kind(NP_LOG_WARN, "rejected", "rejected: empty command");
+    CHECK_STR(read_all(p[0]), "nodeprof: rejected: empty command (2 similar lines suppressed)\n");
+    np_log_attach(NULL);
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(void)
 {
     test_admit();
     test_lines();
     test_count_in_line();
+    test_kind();
     np_log_reset_limits(); /* nothing held back to print at exit */
     return END();
 }
