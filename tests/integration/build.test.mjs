@@ -1,7 +1,8 @@
 // The Makefile on its own terms: the user's CFLAGS and CC replace only what
 // they name (the flags the build needs are kept apart, in NP_CFLAGS), and
 // the test dependencies are installed as root or named in one command
-// otherwise. Builds go to a temporary BUILD directory.
+// otherwise. Builds go to a temporary BUILD directory, one job at a time
+// (the suite runs beside them).
 //
 // Needs gcc's libasan and clang (both installed by `make test`); without
 // them these tests fail, unless NP_TEST_OPTIONAL_TOOLS=skip.
@@ -63,7 +64,7 @@ function profileWith(t, lib, extraEnv = {}) {
 
 test("make CFLAGS='-O1 -g -fsanitize=address' builds an ASan library that profiles node", { timeout: 600000 }, (t) => {
   const build = tempDir(t, 'nodeprof-build-');
-  const r = make(['-j2', `BUILD=${build}`, 'CFLAGS=-O1 -g -fsanitize=address']);
+  const r = make([`BUILD=${build}`, 'CFLAGS=-O1 -g -fsanitize=address']);
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
   const lib = path.join(build, 'libnodeprof.so');
   const cli = path.join(build, 'nodeprof');
@@ -83,7 +84,7 @@ test("make CFLAGS='-O1 -g -fsanitize=address' builds an ASan library that profil
 test('make CC=clang builds a library that profiles node', { timeout: 600000 }, (t) => {
   if (!needTool(t, 'clang')) return;
   const build = tempDir(t, 'nodeprof-build-');
-  const r = make(['-j2', `BUILD=${build}`, 'CC=clang', path.join(build, 'libnodeprof.so')]);
+  const r = make([`BUILD=${build}`, 'CC=clang', path.join(build, 'libnodeprof.so')]);
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
   const lib = path.join(build, 'libnodeprof.so');
   const comment = run('readelf', ['-p', '.comment', lib], { env: process.env });
@@ -92,12 +93,14 @@ test('make CC=clang builds a library that profiles node', { timeout: 600000 }, (
 });
 
 // The dependency logic, on made-up packages: APT_GET='echo apt-get' shows
-// what would run instead of running it. The Makefile is used from an empty
-// directory, so no npm step and no build.
+// what would run instead of running it. A copy of the Makefile is used in an
+// empty directory that another user can read, so no npm step and no build.
 function testDebs(t, { uid, extra = {} } = {}) {
   const cwd = tempDir(t);
   fs.chmodSync(cwd, 0o755);
-  const args = ['-s', '-f', MAKEFILE, 'test-debs', 'APT_GET=echo apt-get',
+  fs.copyFileSync(MAKEFILE, path.join(cwd, 'Makefile'));
+  fs.chmodSync(path.join(cwd, 'Makefile'), 0o644);
+  const args = ['-s', 'test-debs', 'APT_GET=echo apt-get',
     'TEST_TOOLS=sh:np-present np-no-such-tool:np-pkg-a np-no-such-either:np-pkg-b'];
   const env = makeEnv(extra);
   if (uid === undefined) return make(args, { cwd, env });
