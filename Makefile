@@ -2,13 +2,13 @@
 #
 #   make              build/libnodeprof.so and build/nodeprof
 #   make test         unit tests (ASan/UBSan, valgrind) then integration tests on real node
-#   make test-nodes   the integration tests again on node 22 and 24 (fetched into $(NODES_DIR))
+#   make test-nodes   the integration tests again on node 22 and 24 (fetched into build/nodes)
 #   make deps         install the Debian build dependencies (root) or print the command
 #   make test-deps    the same for the tests' Debian packages, then npm ci --prefix tests
+#   make install      PREFIX=/usr/local DESTDIR=
 #
 # CFLAGS, CPPFLAGS, LDFLAGS and CC are the user's (make CFLAGS='-O1 -fsanitize=address',
 # make CC=clang); what the build needs is in NP_CFLAGS, always added.
-#   make install      PREFIX=/usr/local DESTDIR=
 #
 # Layout: preload/ (constructor), src/ (agent), src/formats/ (profile converters,
 # pure C, shared with the CLI), scripts/cli/ (the nodeprof command).
