@@ -2,8 +2,13 @@
 #
 #   make              build/libnodeprof.so and build/nodeprof
 #   make test         unit tests (ASan/UBSan, valgrind) then integration tests on real node
+#   make test-nodes   the integration tests again on node 22 and 24 (fetched into build/nodes)
 #   make deps         install the Debian build dependencies (root) or print the command
+#   make test-deps    the same for the tests' Debian packages, then npm ci --prefix tests
 #   make install      PREFIX=/usr/local DESTDIR=
+#
+# CFLAGS, CPPFLAGS, LDFLAGS and CC are the user's (make CFLAGS='-O1 -fsanitize=address',
+# make CC=clang); what the build needs is in NP_CFLAGS, always added.
 #
 # Layout: preload/ (constructor), src/ (agent), src/formats/ (profile converters,
 # pure C, shared with the CLI), scripts/cli/ (the nodeprof command).
@@ -18,7 +23,7 @@ NODE_INCLUDE ?= $(abspath $(dir $(realpath $(shell command -v $(NODE))))../inclu
 
 WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN) -Isrc -Ipreload -I/usr/include/cjson -I$(NODE_INCLUDE)
+NP_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN) -Isrc -Ipreload -I/usr/include/cjson -I$(NODE_INCLUDE)
 DEPFLAGS = -MMD -MP
 # The host must see nothing of ours but the entry points node looks up.
 LIB_LDFLAGS = -shared -Wl,--no-undefined -Wl,--exclude-libs,ALL -Wl,-z,nodelete -Wl,--version-script=src/exports.map
@@ -33,18 +38,18 @@ HTML_ASSETS  = $(wildcard src/formats/html/*)
 LIB_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(PRELOAD_SRCS) $(AGENT_SRCS) $(FORMAT_SRCS))
 CLI_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS) $(FORMAT_SRCS)) $(BUILD)/obj/src/config.o $(BUILD)/obj/src/log.o $(BUILD)/obj/src/outfile.o $(BUILD)/obj/src/rundir.o $(BUILD)/obj/src/command.o $(BUILD)/obj/src/namepat.o
 
-.PHONY: all test unit-test integration-test fuzz fuzz-cpufold clean install uninstall deps check-deps
+.PHONY: all test unit-test integration-test test-nodes fuzz fuzz-cpufold clean install uninstall deps check-deps test-deps test-debs fuzz-deps
 all: $(BUILD)/libnodeprof.so $(BUILD)/nodeprof $(BUILD)/nodeprof-loader.cjs
 
 $(BUILD)/libnodeprof.so: $(LIB_OBJS) src/exports.map
-	$(CC) $(CFLAGS) $(LIB_LDFLAGS) -o $@ $(LIB_OBJS) $(LIBS)
+	$(CC) $(NP_CFLAGS) $(CFLAGS) $(LDFLAGS) $(LIB_LDFLAGS) -o $@ $(LIB_OBJS) $(LIBS)
 
 $(BUILD)/nodeprof: $(CLI_OBJS)
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(LIBS)
+	$(CC) $(NP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIBS)
 
 $(BUILD)/obj/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+	$(CC) $(NP_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 # The HTML flame graph's page is kept as ordinary .html/.js/.css files and
 # embedded as C strings, so the single .so needs no sibling file.
@@ -52,7 +57,7 @@ $(BUILD)/gen/html_assets.h: $(HTML_ASSETS) scripts/embed.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed.sh $@ $(HTML_ASSETS)
 $(BUILD)/obj/src/formats/html.o: $(BUILD)/gen/html_assets.h
-$(BUILD)/obj/src/formats/html.o: CFLAGS += -I$(BUILD)/gen
+$(BUILD)/obj/src/formats/html.o: NP_CFLAGS += -I$(BUILD)/gen
 
 # The loader that NODE_OPTIONS names (src/loader.h): embedded in the library,
 # which checks the copy installed beside it byte for byte.
@@ -61,7 +66,7 @@ $(BUILD)/gen/loader_asset.h: $(LOADER_SRC) scripts/embed.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed.sh $@ $(LOADER_SRC)
 $(BUILD)/obj/src/loader.o: $(BUILD)/gen/loader_asset.h
-$(BUILD)/obj/src/loader.o: CFLAGS += -I$(BUILD)/gen
+$(BUILD)/obj/src/loader.o: NP_CFLAGS += -I$(BUILD)/gen
 $(BUILD)/nodeprof-loader.cjs: $(LOADER_SRC)
 	install -m 0644 $< $@
 
@@ -82,21 +87,34 @@ $(BUILD)/unit-plain/%: tests/unit/%.c $(PURE_SRCS) tests/unit/check.h $(UNIT_GEN
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I/usr/include/cjson -I$(BUILD)/gen -O0 -g -o $@ $< $(PURE_SRCS) $(LIBS)
 
-unit-test: $(UNIT_BINS) $(UNIT_PLAIN)
+unit-test: $(UNIT_BINS) $(UNIT_PLAIN) | test-deps
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t (ASan/UBSan)"; $$t; done
-	@set -e; for t in $(UNIT_PLAIN); do echo "== $$t (valgrind)"; \
-	  valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $$t >/dev/null; done
-	@echo "unit tests: all passed under ASan/UBSan and valgrind"
+	@if ! command -v valgrind >/dev/null && [ "$(NP_TEST_OPTIONAL_TOOLS)" = skip ]; then \
+	  echo "unit tests: valgrind runs skipped (NP_TEST_OPTIONAL_TOOLS=skip)"; exit 0; fi; \
+	  set -e; for t in $(UNIT_PLAIN); do echo "== $$t (valgrind)"; \
+	  valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $$t >/dev/null; done; \
+	  echo "unit tests: all passed under ASan/UBSan and valgrind"
 
-integration-test: all
-	NP_TEST_NODE=$(NODE) $(NODE) --test --test-concurrency=2 $(sort $(wildcard tests/integration/*.test.mjs))
+INTEGRATION_TESTS ?= $(sort $(wildcard tests/integration/*.test.mjs))
+integration-test: all | test-deps
+	NP_TEST_NODE=$(NODE) $(NODE) --test --test-concurrency=2 $(INTEGRATION_TESTS)
 
-test: unit-test integration-test
+test: test-deps unit-test integration-test
+
+# The integration tests on each of NODE_MAJORS, fetched from the npm registry
+# into $(NODES_DIR) once (scripts/fetch-node.sh).
+NODE_MAJORS ?= 22 24
+NODES_DIR   ?= $(BUILD)/nodes
+test-nodes: all | test-deps
+	@set -e; for major in $(NODE_MAJORS); do \
+	  bin=$$(scripts/fetch-node.sh $$major $(NODES_DIR)); \
+	  echo "== integration tests on node $$($$bin --version)"; \
+	  $(MAKE) --no-print-directory integration-test NODE=$$bin; done
 
 # libFuzzer (clang) on the profile parser and writers for FUZZ_SECONDS,
 # seeded with the fixture profiles; findings are left in $(BUILD)/fuzz.
 FUZZ_SECONDS ?= 60
-$(BUILD)/fuzz/fuzz_profile: tests/fuzz/fuzz_profile.c $(FORMAT_SRCS) | $(BUILD)/gen/html_assets.h
+$(BUILD)/fuzz/fuzz_profile: tests/fuzz/fuzz_profile.c $(FORMAT_SRCS) | $(BUILD)/gen/html_assets.h fuzz-deps
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I/usr/include/cjson -I$(BUILD)/gen -O1 -g \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FORMAT_SRCS) $(LIBS)
@@ -108,7 +126,7 @@ fuzz: $(BUILD)/fuzz/fuzz_profile
 	  -dict=$(CURDIR)/tests/fuzz/profile.dict -print_final_stats=1 corpus
 
 # The same for CPU profile folding (src/formats/cpufold.c).
-$(BUILD)/fuzz/fuzz_cpufold: tests/fuzz/fuzz_cpufold.c $(FORMAT_SRCS) | $(BUILD)/gen/html_assets.h
+$(BUILD)/fuzz/fuzz_cpufold: tests/fuzz/fuzz_cpufold.c $(FORMAT_SRCS) | $(BUILD)/gen/html_assets.h fuzz-deps
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I/usr/include/cjson -I$(BUILD)/gen -O1 -g \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FORMAT_SRCS) $(LIBS)
@@ -120,22 +138,60 @@ fuzz-cpufold: $(BUILD)/fuzz/fuzz_cpufold
 	  -dict=$(CURDIR)/tests/fuzz/profile.dict -print_final_stats=1 corpus-cpufold
 
 # ---- dependencies and install ------------------------------------------------
-DEB_DEPS = libcjson-dev libunwind-dev zlib1g-dev
-# On a fresh Debian 12 machine `make` installs what is missing when run as
-# root; otherwise it prints the exact command and stops.
+# The one list of the Debian packages the build and the tests need (.ci/run
+# uses these targets). On a fresh Debian 12 machine, as root, make installs
+# what is missing (apt-get update first); otherwise it prints the exact
+# command and stops. APT_GET='echo apt-get' shows what it would run.
+DEB_DEPS   = build-essential libcjson-dev libunwind-dev zlib1g-dev
+# COMMAND:PACKAGE. valgrind for the unit tests; go tool pprof and Chromium
+# read our profiles back; ss shows that no port is open; clang builds us
+# with CC=clang (tests/integration/build.test.mjs) and runs make fuzz.
+TEST_TOOLS = valgrind:valgrind go:golang-go $(or $(NP_CHROMIUM),chromium):chromium ss:iproute2 clang:clang
+FUZZ_TOOLS = clang:clang
+APT_GET   ?= apt-get
+# Wait for another apt (unattended-upgrades on a fresh boot) instead of
+# failing: apt-get install waits for dpkg's lock, apt-get update is retried.
+APT_OPTS   = -o DPkg::Lock::Timeout=600
+
+# $(call install_missing,WHAT,PACKAGES): install PACKAGES as root, or print
+# the command and fail. NP_TEST_OPTIONAL_TOOLS=skip only warns (the tests
+# that need them then skip instead of failing).
+install_missing = if [ -z "$(2)" ]; then :; \
+  elif [ "$(NP_TEST_OPTIONAL_TOOLS)" = skip ] && [ "$(1)" != build ]; then \
+    echo "NP_TEST_OPTIONAL_TOOLS=skip: not installing $(2); the tests that need them skip" >&2; \
+  elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+    echo "installing the $(1) dependencies: $(2)"; \
+    tries=1; until $(APT_GET) update -qq; do [ $$tries -lt 30 ] || exit 1; tries=$$((tries + 1)); \
+      echo "apt-get update failed (another apt running?): again in 10 s" >&2; sleep 10; done; \
+    DEBIAN_FRONTEND=noninteractive $(APT_GET) $(APT_OPTS) install -y -qq $(2); \
+  else echo "missing $(1) dependencies; run as root: apt-get update && apt-get install -y $(2)" >&2; exit 1; fi
+# The packages of COMMAND:PACKAGE pairs whose command is missing (shell).
+missing_tools = $$(echo $$(for tp in $(1); do command -v "$${tp%%:*}" >/dev/null 2>&1 || echo "$${tp\#\#*:}"; done))
+
 check-deps:
-	@test -f /usr/include/cjson/cJSON.h -a -f /usr/include/zlib.h || \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing build dependencies: $(DEB_DEPS)"; $(MAKE) --no-print-directory deps; \
-	  else echo "missing build dependencies; run as root: apt-get install -y $(DEB_DEPS)" >&2; exit 1; fi
+	@test -f /usr/include/cjson/cJSON.h -a -f /usr/include/zlib.h || $(MAKE) --no-print-directory deps
 	@test -f $(NODE_INCLUDE)/node_api.h || { \
 	  echo "no node_api.h in $(NODE_INCLUDE): set NODE_INCLUDE=<node's include/node>" >&2; exit 1; }
 
 deps:
-	@if [ "$$(id -u)" = 0 ]; then \
-	  missing=""; for p in $(DEB_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
-	else echo "run as root: apt-get install -y $(DEB_DEPS)"; fi
+	@missing=$$(echo $$(for p in $(DEB_DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done)); \
+	  $(call install_missing,build,$$missing)
+
+# The tests' Debian packages, then their npm packages (tests/package.json),
+# reinstalled whenever the lock file changes.
+test-deps: test-debs
+	@[ tests/node_modules/.package-lock.json -nt tests/package-lock.json ] && \
+	  [ tests/node_modules/.package-lock.json -nt tests/package.json ] || \
+	  if command -v npm >/dev/null; then echo "npm ci --prefix tests"; \
+	    npm ci --prefix tests --no-audit --no-fund --loglevel=error; \
+	  elif [ "$(NP_TEST_OPTIONAL_TOOLS)" = skip ]; then echo "no npm: the tests that need tests/node_modules skip" >&2; \
+	  else echo "no npm (it comes with node): install it, then run: npm ci --prefix tests" >&2; exit 1; fi
+
+test-debs:
+	@missing="$(call missing_tools,$(TEST_TOOLS))"; $(call install_missing,test,$$missing)
+
+fuzz-deps:
+	@missing="$(call missing_tools,$(FUZZ_TOOLS))"; $(call install_missing,fuzz,$$missing)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
