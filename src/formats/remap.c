@@ -21,6 +21,10 @@ struct script {
     struct np_sourcemap *map; /* NULL: no map, frames stay */
     char base[4096];
     int as_url;               /* the profile names it by a file: URL */
+    char *text;               /* the generated script, for names; may be NULL */
+    size_t len;
+    uint32_t *lines;          /* where each line of text starts, made when needed */
+    size_t nlines;
 };
 
 struct remap {
@@ -61,6 +65,8 @@ static int add_script(struct remap *r, uint32_t url)
         s->map = loc.map;
         memcpy(s->base, loc.base, sizeof s->base);
         s->as_url = !strncmp(name, "file:", 5);
+        s->text = loc.script;
+        s->len = loc.script_len;
         r->nmaps++;
     }
     return 0;
@@ -90,12 +96,37 @@ static int intern_copy(struct remap *r)
     return 0;
 }
 
+/* Indexes the starts of the script's lines; -1 without memory. */
+static int index_lines(struct script *s)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < s->len; i++) n += s->text[i] == '\n';
+    if (s->len > UINT32_MAX || !(s->lines = malloc(n * sizeof *s->lines))) return -1;
+    s->lines[0] = 0;
+    s->nlines = 1;
+    for (size_t i = 0; i < s->len; i++)
+        if (s->text[i] == '\n') s->lines[s->nlines++] = (uint32_t)i + 1;
+    return 0;
+}
+
+/* The original name of the function V8 calls generated, or NULL. V8 names
+ * methods "Class.method"; the identifier in the text is the last part. */
+static const char *original_name(struct script *s, uint32_t line, uint32_t column, const char *generated)
+{
+    const char *ident = strrchr(generated, '.');
+    ident = ident ? ident + 1 : generated;
+    if (!s->text || !*ident || *ident == '(' || (!s->lines && index_lines(s))) return NULL;
+    if (line >= s->nlines) return NULL;
+    size_t start = s->lines[line], end = line + 1 < s->nlines ? s->lines[line + 1] : s->len;
+    return np_sourcemap_name_of(s->map, line, column, s->text + start, end - start, ident);
+}
+
 /* Looks frame f up; 1 if it was mapped into *out, 0 if it stays, -1. */
 static int map_frame(struct remap *r, const struct np_frame *f, struct np_frame *out)
 {
     *out = *f;
     if (f->url == 0 || f->line <= 0 || r->script_of[f->url] == NP_NO_NODE) return 0;
-    const struct script *s = &r->scripts[r->script_of[f->url]];
+    struct script *s = &r->scripts[r->script_of[f->url]];
     struct np_sm_origin o;
     char url[4096 * 3 + 16];
     uint32_t column = f->column > 0 ? (uint32_t)f->column - 1 : 0;
@@ -103,7 +134,8 @@ static int map_frame(struct remap *r, const struct np_frame *f, struct np_frame 
     if (o.line >= INT32_MAX || o.column >= INT32_MAX) return 0;
     if (np_sm_resolve_source(s->base, o.source, s->as_url, url, sizeof url)) return 0;
     int64_t url_id = np_intern(&r->strings, url, strlen(url));
-    int64_t name_id = o.name && *o.name ? np_intern(&r->strings, o.name, strlen(o.name)) : f->name;
+    const char *name = original_name(s, (uint32_t)f->line - 1, column, r->p->strings[f->name]);
+    int64_t name_id = name && *name ? np_intern(&r->strings, name, strlen(name)) : f->name;
     if (url_id < 0 || name_id < 0) return -1;
     out->url = (uint32_t)url_id;
     out->name = (uint32_t)name_id;
@@ -243,7 +275,11 @@ static int commit(struct remap *r, struct np_frame *from, uint32_t *to)
 
 static void remap_free(struct remap *r)
 {
-    for (size_t i = 0; i < r->nscripts; i++) np_sourcemap_free(r->scripts[i].map);
+    for (size_t i = 0; i < r->nscripts; i++) {
+        np_sourcemap_free(r->scripts[i].map);
+        free(r->scripts[i].text);
+        free(r->scripts[i].lines);
+    }
     free(r->scripts);
     free(r->script_of);
     np_smdir_free(r->dir);

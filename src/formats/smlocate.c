@@ -415,26 +415,28 @@ static const char *best_in_dir(const struct np_smdir *d, const char *script, cha
 enum np_locate_result np_sourcemap_locate(const char *url, const struct np_smdir *dir,
                                           struct np_located *out, char *why, size_t whylen)
 {
-    char script[PATH_LEN];
+    char script[PATH_LEN], ignored[16];
     memset(out, 0, sizeof *out);
     why[0] = '\0';
     if (np_url_to_path(url, script, sizeof script)) return NP_LOCATE_NONE;
-    if (dir) {
-        const char *found = best_in_dir(dir, script, why, whylen);
-        if (found) return load_map_file(found, out, why, whylen);
-        if (why[0]) return NP_LOCATE_FAILED;
-    }
-    char *text;
-    size_t len;
-    char ignored[16];
-    /* A script that is gone or unreadable has no map we could use; that is
-     * not the map's fault, and the profile may come from another machine. */
-    if (read_regular(script, NP_SOURCEMAP_MAX_BYTES, &text, &len, ignored, sizeof ignored)) return NP_LOCATE_NONE;
+    /* A script that is gone or unreadable is not its map's fault (the
+     * profile may come from another machine): no line about it. */
+    char *text = NULL;
+    size_t len = 0;
+    if (read_regular(script, NP_SOURCEMAP_MAX_BYTES, &text, &len, ignored, sizeof ignored)) text = NULL;
+    enum np_locate_result r = NP_LOCATE_NONE;
+    const char *found = dir ? best_in_dir(dir, script, why, whylen) : NULL;
     const char *v;
     size_t n;
-    enum np_locate_result r = NP_LOCATE_NONE;
-    if (mapping_url(text, len, &v, &n)) r = load_named(script, v, n, out, why, whylen);
-    free(text);
+    if (found) r = load_map_file(found, out, why, whylen);
+    else if (why[0]) r = NP_LOCATE_FAILED;
+    else if (text && mapping_url(text, len, &v, &n)) r = load_named(script, v, n, out, why, whylen);
+    if (r == NP_LOCATE_FOUND) {
+        out->script = text;
+        out->script_len = len;
+    } else {
+        free(text);
+    }
     return r;
 }
 

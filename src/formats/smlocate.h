@@ -38,12 +38,15 @@ struct np_located {
     /* Where the map is, as a path: sources are relative to its directory.
      * For an inline map, the script's path. */
     char base[4096];
+    /* The script's text (the caller frees it), NULL if it could not be read. */
+    char *script;
+    size_t script_len;
 };
 
 enum np_locate_result { NP_LOCATE_FOUND, NP_LOCATE_NONE, NP_LOCATE_FAILED };
 
 /* Finds and parses the map of the script at url. FOUND fills *out (the
- * caller frees out->map); NONE means the script has no map; FAILED puts a
+ * caller frees out->map and out->script); NONE means the script has no map; FAILED puts a
  * one-line reason, naming the map, in why. dir may be NULL. */
 enum np_locate_result np_sourcemap_locate(const char *url, const struct np_smdir *dir,
                                           struct np_located *out, char *why, size_t whylen);

@@ -460,6 +460,34 @@ int np_sourcemap_lookup(const struct np_sourcemap *m, uint32_t line, uint32_t co
     return 0;
 }
 
+static int ident_char(unsigned char c)
+{
+    return c == '_' || c == '$' || c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+           (c >= 'A' && c <= 'Z');
+}
+
+const char *np_sourcemap_name_of(const struct np_sourcemap *m, uint32_t line, uint32_t column,
+                                 const char *text, size_t len, const char *ident)
+{
+    size_t n = strlen(ident);
+    if (n == 0) return NULL;
+    size_t lo = 0, hi = m->nseg;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct segment *s = &m->seg[mid];
+        if (s->gen_line < line || (s->gen_line == line && s->gen_col <= column)) lo = mid + 1;
+        else hi = mid;
+    }
+    for (size_t i = lo, tried = 0; i-- > 0 && tried < 16 && m->seg[i].gen_line == line; tried++) {
+        const struct segment *s = &m->seg[i];
+        if (s->name == NP_SM_NONE || s->gen_col > len || len - s->gen_col < n) continue;
+        const char *at = text + s->gen_col;
+        if (!memcmp(at, ident, n) && (s->gen_col + n == len || !ident_char((unsigned char)at[n])))
+            return m->names[s->name];
+    }
+    return NULL;
+}
+
 size_t np_sourcemap_count(const struct np_sourcemap *m)
 {
     return m->nseg;

@@ -47,6 +47,18 @@ struct np_sm_origin {
 int np_sourcemap_lookup(const struct np_sourcemap *m, uint32_t line, uint32_t column,
                         struct np_sm_origin *o);
 
+/* The original name of a function whose generated name is ident. A
+ * function's position in a profile is where its parameters begin, and the
+ * mapping there may carry a name that is not the function's (a parameter's),
+ * so names are taken only from a mapping whose generated text is ident:
+ * of the mappings at or before (line, column) on that line, nearest first
+ * and at most 16, the first with a name and ident at its column of text (the
+ * generated line's bytes, len of them). NULL if there is none. Columns
+ * count UTF-16 units; on a line that is not ASCII before the column, this
+ * may find nothing, never a wrong name. */
+const char *np_sourcemap_name_of(const struct np_sourcemap *m, uint32_t line, uint32_t column,
+                                 const char *text, size_t len, const char *ident);
+
 /* The number of mappings decoded (for tests and measurements). */
 size_t np_sourcemap_count(const struct np_sourcemap *m);
 
