@@ -101,11 +101,20 @@ $(BUILD)/fuzz/fuzz_profile: tests/fuzz/fuzz_profile.c $(FORMAT_SRCS) | $(BUILD)/
 	clang -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I/usr/include/cjson -I$(BUILD)/gen -O1 -g \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FORMAT_SRCS) $(LIBS)
 
-fuzz: $(BUILD)/fuzz/fuzz_profile
-	@mkdir -p $(BUILD)/fuzz/corpus
+fuzz: $(BUILD)/fuzz/fuzz_profile $(BUILD)/fuzz/fuzz_sourcemap
+	@mkdir -p $(BUILD)/fuzz/corpus $(BUILD)/fuzz/corpus-sourcemap
 	cp tests/fixtures/profiles/*.cpuprofile tests/fixtures/profiles/*.heapprofile $(BUILD)/fuzz/corpus/
 	cd $(BUILD)/fuzz && ./fuzz_profile -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
 	  -dict=$(CURDIR)/tests/fuzz/profile.dict -print_final_stats=1 corpus
+	cp tests/fixtures/sourcemaps/*.map $(BUILD)/fuzz/corpus-sourcemap/
+	cd $(BUILD)/fuzz && ./fuzz_sourcemap -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
+	  -dict=$(CURDIR)/tests/fuzz/sourcemap.dict -print_final_stats=1 corpus-sourcemap
+
+# The source map parser (src/formats/sourcemap.c) alone.
+$(BUILD)/fuzz/fuzz_sourcemap: tests/fuzz/fuzz_sourcemap.c src/formats/sourcemap.c src/formats/jsonscan.c
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I/usr/include/cjson -O1 -g \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $^ $(LIBS)
 
 # ---- dependencies and install ------------------------------------------------
 DEB_DEPS = libcjson-dev libunwind-dev zlib1g-dev
