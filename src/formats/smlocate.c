@@ -428,7 +428,10 @@ enum np_locate_result np_sourcemap_locate(const char *url, const struct np_smdir
     const char *found = dir ? best_in_dir(dir, script, why, whylen) : NULL;
     const char *v;
     size_t n;
-    if (found) r = load_map_file(found, out, why, whylen);
+    /* A map kept apart from its script still names its sources relative to
+     * where its generator wrote it, beside the script. */
+    if (found && (r = load_map_file(found, out, why, whylen)) == NP_LOCATE_FOUND)
+        snprintf(out->base, sizeof out->base, "%s", script);
     else if (why[0]) r = NP_LOCATE_FAILED;
     else if (text && mapping_url(text, len, &v, &n)) r = load_named(script, v, n, out, why, whylen);
     if (r == NP_LOCATE_FOUND) {

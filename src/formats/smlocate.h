@@ -5,7 +5,9 @@
  *   1. with a search directory (`--source-maps DIR`): a file NAME.map under
  *      DIR, at any depth, where NAME is the script's file name; of several,
  *      the one whose directories match most of the script's own, from the
- *      file name up (so a map tree copied from another machine still fits);
+ *      file name up (so a map tree copied from another machine still fits).
+ *      Its sources are taken as relative to the script's directory, where
+ *      the generator wrote the map;
  *   2. the script's last `//# sourceMappingURL=` comment: an inline
  *      `data:application/json;base64,` URL, or a path relative to the script.
  * Scripts that are not files (node:, http:, eval) have no map, and a script

@@ -370,7 +370,7 @@ static void test_remap(void)
           mapped, rep.count, rep.last);
     if (p && mapped == 1) {
         frame_text(p, 1, text, sizeof text);
-        snprintf(want, sizeof want, "spin file://%s/maps/src/hot.ts:4:1", dir);
+        snprintf(want, sizeof want, "spin file://%s/src/hot.ts:4:1", dir); /* beside app/gone.js */
         CHECK_STR(text, want);
     }
     np_profile_free(p);
