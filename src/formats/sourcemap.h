@@ -1,12 +1,13 @@
 /* Source Map v3 (ECMA-426): parsing a map and looking up where a generated
  * position came from.
  *
- * Maps are large (an esbuild bundle of the typescript compiler has a 9 MB
- * map with 1.4 million mappings), so the map text is walked with the pull
- * reader (jsonscan.h) rather than built into a cJSON tree: "sourcesContent",
- * usually most of a map, is skipped unread. "mappings" is decoded into one
- * array of 20-byte segments sized exactly (counted first), with an index of
- * where each generated line starts, and nothing else is kept per mapping.
+ * Maps are large (esbuild --minify of playwright-core: an 11.2 MB map, 7.0
+ * MB of it sourcesContent, 643,000 mappings), so the map text is walked
+ * with the pull reader (jsonscan.h) rather than built into a cJSON tree:
+ * "sourcesContent" is skipped unread. "mappings" is decoded into one array
+ * of 24-byte segments sized exactly (counted first), sorted by generated
+ * position, and nothing else is kept per mapping. That map parses in 250 ms
+ * with a peak of 33 MB, its text included (-O2, this project's machines).
  *
  * Index maps ("sections", each with an offset and an embedded map) are
  * flattened into the same array; sections that point to a "url" instead
