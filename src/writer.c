@@ -113,9 +113,9 @@ static void write_one(const char *base, enum np_profile_kind kind, unsigned form
  * life: a periodic writer would repeat the same lines every period. */
 static void report_sourcemap(void *ctx, const char *msg)
 {
-    static atomic_int lines;
+    static atomic_int sourcemap_lines_logged;
     (void)ctx;
-    if (atomic_fetch_add(&lines, 1) < 20) np_warn("%s", msg);
+    if (atomic_fetch_add(&sourcemap_lines_logged, 1) < 20) np_warn("%s", msg);
     else np_debug("%s", msg);
 }
 

@@ -224,3 +224,30 @@ test('a malformed map: the app runs as before, one line, frames as they were', {
   assert.equal(off.status, 0);
   assert.equal(off.stderr, '');
 });
+
+// The HTML page, in a real browser: its table names the mapped function and
+// location (the page applies the frame map to the profile text it reads).
+test('the HTML page shows the mapped frames', { timeout: 180000 }, async (t) => {
+  const CHROMIUM = process.env.NP_CHROMIUM || '/usr/bin/chromium';
+  let chromium = null;
+  try { ({ chromium } = await import(pathToFileURL(require.resolve('playwright-core')).href)); } catch { /* below */ }
+  if (!chromium || !fs.existsSync(CHROMIUM)) {
+    const why = `no Chromium at ${CHROMIUM} or no playwright-core`;
+    if (process.env.NP_TEST_OPTIONAL_TOOLS === 'skip') return t.skip(why);
+    assert.fail(`${why}; or set NP_TEST_OPTIONAL_TOOLS=skip`);
+  }
+  const { base } = profileRun(t, path.join(project, 'bundle/inline.min.js'));
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(pathToFileURL(`${base}.html`).href);
+  await page.waitForFunction(() => (window.nodeprof && window.nodeprof.ready) || document.querySelector('.status.error'), null, { timeout: 120000 });
+  const rows = await page.$$eval('#table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  assert.deepEqual(errors, []);
+  const row = rows.find((r) => r.includes('smHotSpin'));
+  assert.ok(row, rows.slice(0, 5).join('\n'));
+  assert.match(row, new RegExp(`src/hot\\.ts:${HOT_LINE}`));
+  assert.ok(!rows.some((r) => /inline\.min\.js:1/.test(r) && /smHotSpin/.test(r)));
+});

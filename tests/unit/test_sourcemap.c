@@ -266,6 +266,30 @@ static void frame_text(const struct np_profile *p, size_t node, char *out, size_
     snprintf(out, len, "%s %s:%d:%d", p->strings[f->name], p->strings[f->url], f->line, f->column);
 }
 
+/* The HTML page's frame map: every pair, 0-based like the profile text,
+ * and no '<' that could end its block. */
+static void check_html_frame_map(const struct np_profile *p, const char *parent)
+{
+    char *page = NULL, err[200] = "", want[600];
+    size_t len = 0;
+    FILE *f = open_memstream(&page, &len);
+    CHECK(np_html_write(p, "{}", 2, f, err, sizeof err) == 0, "html: %s", err);
+    fclose(f);
+    const char *open = strstr(page, "id=\"frame-map\">");
+    const char *close = open ? strstr(open, "</script>") : NULL;
+    CHECK(open && close, "no frame map block");
+    if (open && close) {
+        open += strlen("id=\"frame-map\">");
+        CHECK(!memchr(open, '<', (size_t)(close - open)), "a '<' in the frame map");
+        snprintf(want, sizeof want, "[\"spin\",\"file://%s/hot.js\",4,13,\"spin\",\"file://%s/src/hot.ts\",3,0]",
+                 dir, parent);
+        CHECK(strstr(open, want) != NULL, "%s not in %.*s", want, (int)(close - open), open);
+        CHECK(strstr(open, "\"\\u003c/script>\\u003c!--\",\"file://") != NULL, "the name escaped: %.*s",
+              (int)(close - open), open);
+    }
+    free(page);
+}
+
 static const char TSC_JS[] =
     "\"use strict\";\nObject.defineProperty(exports, \"__esModule\", { value: true });\nexports.arrow = void 0;\n"
     "exports.spin = spin;\nfunction spin(ms) {\n";
@@ -320,6 +344,7 @@ static void test_remap(void)
         { "f", "fifo.js", "0", "0" },       /* a FIFO where the map should be */
         { "f", "plain.js", "0", "0" },      /* no map: no report */
         { "spin", "hot.js", "0", "0" },     /* no mapping there: stays */
+        { "</script><!--", "hot.js", "12", "14" }, /* for the HTML page's frame map */
     };
     struct np_profile *p = profile_of(frames, sizeof frames / sizeof *frames);
     if (!p) return;
@@ -327,11 +352,11 @@ static void test_remap(void)
     struct np_remap_options o = { NULL, collect, &rep };
     char err[300] = "";
     long mapped = np_profile_remap(p, &o, err, sizeof err);
-    CHECK(mapped == 3, "mapped %ld frames (%s)", mapped, err);
+    CHECK(mapped == 4, "mapped %ld frames (%s)", mapped, err);
     CHECK(rep.count == 3, "%d reports, last: %s", rep.count, rep.last);
     /* Nodes 1 and 2 were siblings of one frame: merged. */
-    CHECK(p->nnodes == 8, "%zu nodes", p->nnodes);
-    CHECK(p->nodes[1].self_count == 2 && p->total_count == 8, "costs moved with the merge");
+    CHECK(p->nnodes == 9, "%zu nodes", p->nnodes);
+    CHECK(p->nodes[1].self_count == 2 && p->total_count == 9, "costs moved with the merge");
     frame_text(p, 1, text, sizeof text);
     /* ../src/hot.ts, relative to dir */
     char want[512], parent[256];
@@ -345,7 +370,8 @@ static void test_remap(void)
     frame_text(p, 7, text, sizeof text);
     snprintf(want, sizeof want, "spin file://%s/hot.js:1:1", dir);
     CHECK_STR(text, want);
-    CHECK(p->nremapped == 3, "%zu pairs kept for the HTML page", p->nremapped);
+    CHECK(p->nremapped == 4, "%zu pairs kept for the HTML page", p->nremapped);
+    check_html_frame_map(p, parent);
     for (size_t i = 0; i < p->nsamples; i++) CHECK(p->sample_node[i] < p->nnodes, "sample %zu", i);
     np_profile_free(p);
 
