@@ -38,7 +38,7 @@ HTML_ASSETS  = $(wildcard src/formats/html/*)
 LIB_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(PRELOAD_SRCS) $(AGENT_SRCS) $(FORMAT_SRCS))
 CLI_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS) $(FORMAT_SRCS)) $(BUILD)/obj/src/config.o $(BUILD)/obj/src/log.o $(BUILD)/obj/src/outfile.o $(BUILD)/obj/src/rundir.o $(BUILD)/obj/src/command.o $(BUILD)/obj/src/namepat.o
 
-.PHONY: all test unit-test integration-test test-nodes fuzz fuzz-cpufold clean install uninstall deps check-deps test-deps test-debs fuzz-deps
+.PHONY: all test unit-test integration-test test-nodes fuzz $(FUZZERS:%=fuzz-%) clean install uninstall deps check-deps test-deps test-debs fuzz-deps
 all: $(BUILD)/libnodeprof.so $(BUILD)/nodeprof $(BUILD)/nodeprof-loader.cjs
 
 $(BUILD)/libnodeprof.so: $(LIB_OBJS) src/exports.map
@@ -111,31 +111,31 @@ test-nodes: all | test-deps
 	  echo "== integration tests on node $$($$bin --version)"; \
 	  $(MAKE) --no-print-directory integration-test NODE=$$bin; done
 
-# libFuzzer (clang) on the profile parser and writers for FUZZ_SECONDS,
-# seeded with the fixture profiles; findings are left in $(BUILD)/fuzz.
+# libFuzzer (clang) on every parser of outside input, FUZZ_SECONDS each,
+# seeded with the fixtures; findings are left in $(BUILD)/fuzz. `make
+# fuzz-NAME` runs one: profile (the profile reader and writers), cpufold
+# (CPU profile folding), sourcemap (the source map parser).
 FUZZ_SECONDS ?= 60
-$(BUILD)/fuzz/fuzz_profile: tests/fuzz/fuzz_profile.c $(FORMAT_SRCS) | $(BUILD)/gen/html_assets.h fuzz-deps
+FUZZERS = profile cpufold sourcemap
+fuzz_seeds_profile   = tests/fixtures/profiles/*.cpuprofile tests/fixtures/profiles/*.heapprofile
+fuzz_seeds_cpufold   = tests/fixtures/profiles/*.cpuprofile
+fuzz_seeds_sourcemap = tests/fixtures/sourcemaps/*.map
+fuzz_dict_profile    = profile
+fuzz_dict_cpufold    = profile
+fuzz_dict_sourcemap  = sourcemap
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FORMAT_SRCS) | $(BUILD)/gen/html_assets.h fuzz-deps
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I/usr/include/cjson -I$(BUILD)/gen -O1 -g \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FORMAT_SRCS) $(LIBS)
 
-fuzz: $(BUILD)/fuzz/fuzz_profile
-	@mkdir -p $(BUILD)/fuzz/corpus
-	cp tests/fixtures/profiles/*.cpuprofile tests/fixtures/profiles/*.heapprofile $(BUILD)/fuzz/corpus/
-	cd $(BUILD)/fuzz && ./fuzz_profile -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
-	  -dict=$(CURDIR)/tests/fuzz/profile.dict -print_final_stats=1 corpus
+fuzz-%: $(BUILD)/fuzz/fuzz_%
+	@mkdir -p $(BUILD)/fuzz/corpus-$*
+	cp $(fuzz_seeds_$*) $(BUILD)/fuzz/corpus-$*/
+	cd $(BUILD)/fuzz && ./fuzz_$* -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
+	  -dict=$(CURDIR)/tests/fuzz/$(fuzz_dict_$*).dict -print_final_stats=1 corpus-$*
 
-# The same for CPU profile folding (src/formats/cpufold.c).
-$(BUILD)/fuzz/fuzz_cpufold: tests/fuzz/fuzz_cpufold.c $(FORMAT_SRCS) | $(BUILD)/gen/html_assets.h fuzz-deps
-	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I/usr/include/cjson -I$(BUILD)/gen -O1 -g \
-	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FORMAT_SRCS) $(LIBS)
-
-fuzz-cpufold: $(BUILD)/fuzz/fuzz_cpufold
-	@mkdir -p $(BUILD)/fuzz/corpus-cpufold
-	cp tests/fixtures/profiles/*.cpuprofile $(BUILD)/fuzz/corpus-cpufold/
-	cd $(BUILD)/fuzz && ./fuzz_cpufold -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
-	  -dict=$(CURDIR)/tests/fuzz/profile.dict -print_final_stats=1 corpus-cpufold
+fuzz: $(FUZZERS:%=fuzz-%)
 
 # ---- dependencies and install ------------------------------------------------
 # The one list of the Debian packages the build and the tests need (.ci/run

@@ -86,6 +86,8 @@ static const struct opt opts[] = {
       "keep only the newest N files of each kind that this process wrote; `0` keeps all" },
     { "FORMATS", OPT_FORMATS, "cpuprofile", 0, 0, NULL, F(formats),
       "comma list of output formats: `cpuprofile`, `pprof`, `collapsed`, `speedscope`, `html`, `top`" },
+    { "SOURCEMAPS", OPT_BOOL, "off", 0, 0, NULL, F(sourcemaps),
+      "`on`: the derived formats (all but `cpuprofile`) name the original file, line and function through the scripts' source maps, found when the profile is written" },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 #define PREFIX "NODEPROF_"

@@ -45,6 +45,7 @@ struct np_config {
     unsigned formats;              /* enum np_format bits */
     bool helper;                   /* start the helper worker (rescue path) */
     long snapshot_factor;          /* snapshot peak memory / used heap; 0 = no check */
+    bool sourcemaps;               /* map derived formats' frames (formats/remap.h) */
 };
 
 /* Called once per problem found, with a complete message (no prefix). */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "formats/remap.h"
 #include "log.h"
 #include "namepat.h"
 #include "outfile.h"
@@ -131,6 +132,25 @@ static void write_one(const struct np_target *t, enum np_profile_kind kind, unsi
     else np_written_fail(w, err);
 }
 
+/* One line per map that cannot be used, and at most 20 in the process's
+ * life: a periodic writer would repeat the same lines every period. */
+static void report_sourcemap(void *ctx, const char *msg)
+{
+    static atomic_int sourcemap_lines_logged;
+    (void)ctx;
+    if (atomic_fetch_add(&sourcemap_lines_logged, 1) < 20) np_warn("%s", msg);
+    else np_debug("%s", msg);
+}
+
+/* The .cpuprofile keeps V8's positions (DevTools maps them itself); the
+ * derived formats are written from the rewritten model. */
+static void apply_sourcemaps(struct np_profile *profile)
+{
+    struct np_remap_options o = { NULL, report_sourcemap, NULL };
+    char err[600];
+    if (np_profile_remap(profile, &o, err, sizeof err) < 0) np_warn("%s", err);
+}
+
 int np_write_profile(enum np_profile_kind kind, int thread_id, const char *json, size_t len,
                      struct np_written *w)
 {
@@ -150,6 +170,7 @@ int np_write_profile(enum np_profile_kind kind, int thread_id, const char *json,
             np_written_fail(w, msg);
             formats = NP_FMT_CPUPROFILE; /* still keep the source */
         }
+        if (profile && np_agent.cfg.sourcemaps) apply_sourcemaps(profile);
     }
     for (unsigned bit = 1; bit && bit <= formats; bit <<= 1)
         if (formats & bit) write_one(&target, kind, bit, profile, json, len, w);

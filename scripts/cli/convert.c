@@ -14,27 +14,36 @@
 #include "formats/formats.h"
 #include "outfile.h"
 
+#define SOURCEMAP_USAGE \
+    "  --source-maps DIR search DIR (at any depth) for NAME.js.map of each script\n" \
+    "                    NAME.js first; scripts' own //# sourceMappingURL= comments\n" \
+    "                    are followed in any case, and frames then name the original\n" \
+    "                    file, line and function (except in the .cpuprofile format)\n" \
+    "  --no-source-maps  keep the positions in the generated JavaScript\n"
+
 static const char convert_usage[] =
-    "usage: nodeprof convert FILE [--format F] [-o OUT] [--max-output SIZE]\n"
+    "usage: nodeprof convert FILE [--format F] [-o OUT] [--max-output SIZE] [--source-maps DIR]\n"
     "Converts a .cpuprofile or .heapprofile (FILE, or - for standard input).\n"
-    "  -f, --format F       pprof (the default), collapsed, speedscope, html, top\n"
-    "  -o, --output OUT     where to write, - for standard output; by default FILE with\n"
-    "                       its .cpuprofile/.heapprofile extension replaced by .pb.gz,\n"
-    "                       .collapsed.txt, .speedscope.json, .html or .top.txt\n"
-    "  --max-output SIZE    give up when the output passes SIZE bytes (k, m, g suffixes;\n"
-    "                       default 4g; 0: no limit). Stacks nested very deep make\n"
-    "                       collapsed and speedscope output grow as depth squared\n"
+    "  -f, --format F    pprof (the default), collapsed, speedscope, html, top\n"
+    "  -o, --output OUT  where to write, - for standard output; by default FILE with\n"
+    "                    its .cpuprofile/.heapprofile extension replaced by .pb.gz,\n"
+    "                    .collapsed.txt, .speedscope.json, .html or .top.txt\n"
+    "  --max-output SIZE give up when the output passes SIZE bytes (k, m, g suffixes;\n"
+    "                    default 4g; 0: no limit). Stacks nested very deep make\n"
+    "                    collapsed and speedscope output grow as depth squared\n"
+    SOURCEMAP_USAGE
     "The output file is written whole or not at all, with the input's permissions\n"
     "(never executable); killed by SIGINT, SIGTERM or SIGHUP, it leaves nothing.\n";
 
 #define DEFAULT_MAX_OUTPUT (4L << 30)
 
 static const char top_usage[] =
-    "usage: nodeprof top FILE [-n N] [--by self|total]\n"
+    "usage: nodeprof top FILE [-n N] [--by self|total] [--source-maps DIR]\n"
     "Prints the functions of a .cpuprofile or .heapprofile (FILE, or - for standard\n"
     "input) that cost the most, with self and total cost and their share.\n"
     "  -n N              how many functions (default 25)\n"
-    "  --by self|total   order by own cost (default) or by cost including callees\n";
+    "  --by self|total   order by own cost (default) or by cost including callees\n"
+    SOURCEMAP_USAGE;
 
 /* A profile read into memory and parsed. */
 struct loaded {
@@ -281,11 +290,14 @@ int cli_convert(int argc, char **argv)
     const char *input = NULL, *output = NULL, *value, *why;
     unsigned format = NP_FMT_PPROF;
     long max_output = DEFAULT_MAX_OUTPUT;
+    struct cli_sourcemaps sm = { 0 };
     for (int i = 1; i < argc; i++) {
         int r;
         if (is_help(argv[i])) {
             fputs(convert_usage, stdout);
             return 0;
+        } else if ((r = cli_sourcemap_option(argc, argv, &i, &sm)) != 0) {
+            if (r < 0) return 1;
         } else if ((r = option(argc, argv, &i, "-f", "--format", &value)) != 0) {
             if (r < 0) return error("--format needs a value");
             if (parse_format(value, &format)) return 1;
@@ -307,6 +319,10 @@ int cli_convert(int argc, char **argv)
     if (!input) return error("convert: no FILE given (see nodeprof convert --help)");
     struct loaded l;
     if (load(input, &l)) return 1;
+    if (cli_sourcemap_apply(l.profile, &sm)) {
+        unload(&l);
+        return 1;
+    }
     struct write_job job = { &l, format, max_output };
     int rc = write_output(&job, input, output);
     unload(&l);
@@ -326,11 +342,14 @@ int cli_top(int argc, char **argv)
     const char *input = NULL, *value, *why;
     long n = 25;
     enum np_top_order by = NP_TOP_BY_SELF;
+    struct cli_sourcemaps sm = { 0 };
     for (int i = 1; i < argc; i++) {
         int r;
         if (is_help(argv[i])) {
             fputs(top_usage, stdout);
             return 0;
+        } else if ((r = cli_sourcemap_option(argc, argv, &i, &sm)) != 0) {
+            if (r < 0) return 1;
         } else if ((r = option(argc, argv, &i, "-n", "--count", &value)) != 0) {
             if (r < 0) return error("-n needs a value");
             if (np_parse_long(value, 1, 1000000, &n, &why)) return error("-n %s: %s", value, why);
@@ -349,6 +368,10 @@ int cli_top(int argc, char **argv)
     struct loaded l;
     if (load(input, &l)) return 1;
     char err[300];
+    if (cli_sourcemap_apply(l.profile, &sm)) {
+        unload(&l);
+        return 1;
+    }
     int rc = np_top_write(l.profile, stdout, (int)n, by, err, sizeof err) ? error("%s", err) : 0;
     if (rc == 0 && (fflush(stdout) || ferror(stdout))) rc = error("cannot write to standard output: %s", strerror(errno));
     unload(&l);

@@ -7,10 +7,13 @@
  * a streaming copy whatever the profile's size. The only change is that
  * every '<' becomes the JSON escape \u003c: '<' can legally occur only
  * inside JSON strings, where the escape means the same character, and
- * without it no "</script" or "<!--" can end the data block early. */
+ * without it no "</script" or "<!--" can end the data block early. When
+ * source maps rewrote frames (remap.h), a second block lists the rewritten
+ * call frames, and the page looks each frame it reads up there. */
 #include <string.h>
 
 #include "formats/formats.h"
+#include "formats/profile.h"
 #include "html_assets.h"
 
 #define MARK "@@"
@@ -30,8 +33,45 @@ static void write_data(FILE *out, const char *json, size_t len)
     }
 }
 
+/* A JSON string for a <script> data block: escaped as JSON, and '<' too. */
+static void write_string(FILE *out, const char *s)
+{
+    putc('"', out);
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\') fprintf(out, "\\%c", *c);
+        else if (*c < 0x20 || *c == '<') fprintf(out, "\\u%04x", *c);
+        else putc(*c, out);
+    }
+    putc('"', out);
+}
+
+static void write_frame(FILE *out, const struct np_profile *p, const struct np_frame *f)
+{
+    write_string(out, p->strings[f->name]);
+    putc(',', out);
+    write_string(out, p->strings[f->url]);
+    fprintf(out, ",%ld,%ld", (long)f->line - 1, (long)f->column - 1);
+}
+
+/* The frames that source maps rewrote (remap.h), which the page applies to
+ * the profile text it reads: [[generated name, url, line, column, then the
+ * same of the original], ...], lines and columns 0-based as in the text. */
+static void write_frame_map(FILE *out, const struct np_profile *p)
+{
+    putc('[', out);
+    for (size_t i = 0; p && i < p->nremapped; i++) {
+        fputs(i ? ",[" : "[", out);
+        write_frame(out, p, &p->remap_from[i]);
+        putc(',', out);
+        write_frame(out, p, &p->frames[p->remap_to[i]]);
+        putc(']', out);
+    }
+    putc(']', out);
+}
+
 /* The text a "@@NAME@@" marker of the template stands for; 0 if unknown. */
-static int write_marker(FILE *out, const char *name, size_t n, const char *json, size_t len)
+static int write_marker(FILE *out, const struct np_profile *p, const char *name, size_t n, const char *json,
+                        size_t len)
 {
     if (n == 5 && !memcmp(name, "STYLE", 5))
         fputs(np_asset_flame_css, out);
@@ -39,15 +79,17 @@ static int write_marker(FILE *out, const char *name, size_t n, const char *json,
         fputs(np_asset_flame_js, out);
     else if (n == 4 && !memcmp(name, "DATA", 4))
         write_data(out, json, len);
+    else if (n == 8 && !memcmp(name, "FRAMEMAP", 8))
+        write_frame_map(out, p);
     else
         return 0;
     return 1;
 }
 
 /* Writes the template, replacing each known "@@NAME@@" marker. */
-static void write_page(FILE *out, const char *json, size_t len)
+static void write_page(FILE *out, const struct np_profile *prof, const char *json, size_t len)
 {
-    const char *p = np_asset_page_html;
+    const char *p = np_asset_page_html; /* the template */
     for (;;) {
         const char *m = strstr(p, MARK);
         if (!m) {
@@ -58,7 +100,7 @@ static void write_page(FILE *out, const char *json, size_t len)
         const char *close = strstr(name, MARK);
         size_t n = close ? (size_t)(close - name) : 0;
         fwrite(p, 1, (size_t)(m - p), out);
-        if (close && write_marker(out, name, n, json, len)) {
+        if (close && write_marker(out, prof, name, n, json, len)) {
             p = close + strlen(MARK);
         } else {
             fputs(MARK, out);
@@ -80,7 +122,6 @@ static int looks_like_object(const char *json, size_t len)
 int np_html_write(const struct np_profile *p, const char *json, size_t len,
                   FILE *out, char *err, size_t errlen)
 {
-    (void)p;
     if (json && len >= 3 && !memcmp(json, "\xEF\xBB\xBF", 3)) { /* a UTF-8 BOM */
         json += 3;
         len -= 3;
@@ -90,6 +131,6 @@ int np_html_write(const struct np_profile *p, const char *json, size_t len,
             snprintf(err, errlen, "html: the profile is not a JSON object");
         return -1;
     }
-    write_page(out, json, len);
+    write_page(out, p, json, len);
     return 0;
 }

@@ -792,6 +792,8 @@ void np_profile_free(struct np_profile *p)
     free(p->nodes);
     free(p->sample_node);
     free(p->sample_weight);
+    free(p->remap_from);
+    free(p->remap_to);
     free(p);
 }
 

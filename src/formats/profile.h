@@ -66,6 +66,13 @@ struct np_profile {
     int64_t interval_us;  /* CPU: median sampling interval, 0 if unknown */
 
     struct np_arena *arena; /* owns the strings */
+
+    /* Set by np_profile_remap (remap.h): the frames as the profile named
+     * them before source maps rewrote them, and the frame each became. The
+     * HTML page, which reads the source text itself, applies these too. */
+    struct np_frame *remap_from;
+    uint32_t *remap_to;
+    size_t nremapped;
 };
 
 /* "name (url:line)"-style display helpers shared by the writers. */

@@ -84,8 +84,29 @@
     return { map: new Map(), name: [], url: [], line: [], col: [], kind: [] };
   }
 
+  /* Call frames that source maps rewrote (#frame-map): "name\0url\0line\0col"
+   * of the frame as the profile has it, to [name, url, line, col]. */
+  let frameMap = null;
+
+  function readFrameMap() {
+    const el = $('frame-map');
+    const list = el ? JSON.parse(el.textContent || '[]') : [];
+    if (el) el.remove();
+    frameMap = new Map();
+    for (const m of list) frameMap.set(m[0] + '\u0000' + m[1] + '\u0000' + m[2] + '\u0000' + m[3], m.slice(4));
+  }
+
+  function remapFrame(cf) {
+    if (!frameMap || frameMap.size === 0) return cf;
+    const line = Number.isFinite(cf.lineNumber) ? cf.lineNumber : -1;
+    const col = Number.isFinite(cf.columnNumber) ? cf.columnNumber : -1;
+    const url = typeof cf.url === 'string' ? cf.url : '';
+    const m = frameMap.get(displayName(cf.functionName) + '\u0000' + url + '\u0000' + line + '\u0000' + col);
+    return m ? { functionName: m[0], url: m[1], lineNumber: m[2], columnNumber: m[3] } : cf;
+  }
+
   function internFrame(fr, cf) {
-    cf = cf || {};
+    cf = remapFrame(cf || {});
     const name = displayName(cf.functionName);
     const url = typeof cf.url === 'string' ? cf.url : '';
     const line = Number.isFinite(cf.lineNumber) ? cf.lineNumber : -1;
@@ -874,6 +895,7 @@
     let prof;
     try { prof = JSON.parse(text); } catch (e) { fail(new Error('the embedded profile is not valid JSON (' + e.message + ')')); return; }
     text = null;
+    try { readFrameMap(); } catch (e) { fail(new Error('the embedded frame map is not valid JSON (' + e.message + ')')); return; }
     let model;
     try { model = buildModel(prof); } catch (e) { fail(e); return; }
     prof = null;
