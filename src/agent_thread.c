@@ -89,17 +89,6 @@ static void on_period(uv_timer_t *timer)
     if (np_agent.cfg.heap) np_control_submit_internal(NP_CMD_HEAP_DUMP, "period");
 }
 
-/* Short-lived processes (build tools, npm) end before this and never pay
- * for the helper worker. */
-#define HELPER_DELAY_MS 300
-
-static void on_helper_start(uv_timer_t *timer)
-{
-    (void)timer;
-    atomic_store(&np_agent.helper_wanted, true);
-    np_wake_main();
-}
-
 static void on_wake(uv_async_t *handle)
 {
     (void)handle;
@@ -173,9 +162,6 @@ int np_agent_thread_start(void)
     }
     np_control_open();
     np_rescue_start_heap_watch();
-    if (np_agent.cfg.helper && np_agent.cfg.heapsnapshot_near_limit == 0 && (uv_timer_init(&np_agent.loop, &np_agent.helper_start) ||
-                                uv_timer_start(&np_agent.helper_start, on_helper_start, HELPER_DELAY_MS, 0)))
-        np_warn("cannot schedule the helper thread");
     /* Our thread takes no signals itself: the kernel delivers them to the
      * app's threads, and libuv's handler forwards them to every loop. */
     sigset_t all, old;
