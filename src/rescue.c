@@ -140,6 +140,10 @@ static int start_helper(napi_env env)
     js_set(env, opts, "eval", t);
     js_set(env, opts, "workerData", data);
     js_set(env, opts, "name", js_string(env, "nodeprof"));
+    /* Its stdout and stderr are not piped to the app's (it prints nothing):
+     * halves the constructor's time (3 to 4 ms of 8). */
+    js_set(env, opts, "stdout", t);
+    js_set(env, opts, "stderr", t);
     js_set(env, limits, "maxOldGenerationSizeMb", js_number(env, 32));
     js_set(env, opts, "resourceLimits", limits);
     napi_value args[2] = { js_string(env, code), opts }, worker;
@@ -187,13 +191,23 @@ static void read_heap_limit(napi_env env)
     rs()->heap_limit = limit > 2 * young ? limit - young : limit;
 }
 
+static double thread_cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}
+
 int np_rescue_install(napi_env env)
 {
+    double wall = np_wall_ms(), cpu = thread_cpu_ms();
     read_heap_limit(env);
     if (define_entry(env) || start_helper(env)) {
         np_warn("no helper thread: commands wait while the main thread is busy");
         return -1;
     }
+    np_debug("helper worker started: %.2f ms of the main thread (%.2f ms CPU)", np_wall_ms() - wall,
+             thread_cpu_ms() - cpu);
     return 0;
 }
 
