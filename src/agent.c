@@ -107,7 +107,6 @@ static void on_main_wake(napi_env env, napi_value js_cb, void *context, void *da
     (void)js_cb; (void)context; (void)data;
     /* After the exit listener, node is tearing the environment down. */
     if (!env || !np_agent.main || np_agent.main->finished) return;
-    if (atomic_exchange(&np_agent.helper_wanted, false)) np_rescue_install(env);
     np_shutdown_handle_signals();
     np_control_run_pending();
 }
@@ -130,9 +129,6 @@ static int start_main_services(napi_env env)
     /* Never keeps the app's event loop alive. */
     napi_unref_threadsafe_function(env, np_agent.main_wake);
     if (np_agent_thread_start()) return -1;
-    /* Near-limit snapshots need the helper's heap polls from the start: a
-     * heap can run into its limit within the first second. */
-    if (np_agent.cfg.helper && np_agent.cfg.heapsnapshot_near_limit > 0) np_rescue_install(env);
     return 0;
 }
 
@@ -171,6 +167,11 @@ static void agent_init(napi_env env)
         configure();
         if (np_agent.cfg.disable || !main_script_matches(env)) return;
         np_agent.active = true;
+        /* The helper, now: this is the one moment we are sure to run on the
+         * main thread before the app's code, which may keep it busy for
+         * good. Its isolate boots on its own thread, in parallel. Before the
+         * profiler starts: its start-up is ours, not the app's. */
+        if (np_agent.cfg.helper) np_rescue_install(env);
     } else if (!np_agent.active || np_rescue_is_helper(env) || !np_agent.cfg.workers) {
         return;
     }

@@ -81,8 +81,6 @@ struct np_agent {
     uv_timer_t term_last_resort; /* still silent: die without a profile */
     uv_signal_t user_signal;     /* NODEPROF_SIGNAL */
     uv_timer_t period;           /* NODEPROF_PERIOD */
-    uv_timer_t helper_start;     /* NODEPROF_HELPER: when to ask for it */
-    atomic_bool helper_wanted;
     atomic_uint pending_term;    /* signal numbers, as bits, for the main thread */
     atomic_int app_listeners[NP_NTERMSIG]; /* the app's own listener counts */
     /* Whether the app listened when the signal arrived, recorded by our

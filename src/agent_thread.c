@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "control.h"
@@ -56,9 +57,24 @@ static void on_term_last_resort(uv_timer_t *timer)
     }
 }
 
+/* Node as PID 1 of a namespace (a container's entrypoint) with no listener
+ * for sig: the kernel drops a default-action signal sent to PID 1, so node
+ * alone goes on running. So does the app under nodeprof; it gets the profile
+ * so far on disk (as `cpu dump`), for the SIGKILL that usually follows. */
+static bool ignored_by_pid1(int sig)
+{
+    int i = np_term_index(sig);
+    if (getpid() != 1 || i < 0 || atomic_load(&np_agent.listened_at_signal[i])) return false;
+    np_info("%s: PID 1 without a listener ignores it, as node does; writing the profiles so far", np_signal_name(sig));
+    if (np_agent.cfg.cpu) np_control_submit_internal(NP_CMD_CPU_DUMP, np_signal_name(sig));
+    if (np_agent.cfg.heap) np_control_submit_internal(NP_CMD_HEAP_DUMP, np_signal_name(sig));
+    return true;
+}
+
 static void on_term_signal(uv_signal_t *handle, int sig)
 {
     (void)handle;
+    if (ignored_by_pid1(sig)) return;
     atomic_fetch_or(&np_agent.pending_term, 1u << sig);
     /* While the final profiles are being written (or after), the main thread
      * takes nothing over: the process ends by itself, or by the last resort. */
@@ -87,17 +103,6 @@ static void on_period(uv_timer_t *timer)
     (void)timer;
     np_control_submit_internal(NP_CMD_CPU_DUMP, "period");
     if (np_agent.cfg.heap) np_control_submit_internal(NP_CMD_HEAP_DUMP, "period");
-}
-
-/* Short-lived processes (build tools, npm) end before this and never pay
- * for the helper worker. */
-#define HELPER_DELAY_MS 300
-
-static void on_helper_start(uv_timer_t *timer)
-{
-    (void)timer;
-    atomic_store(&np_agent.helper_wanted, true);
-    np_wake_main();
 }
 
 static void on_wake(uv_async_t *handle)
@@ -173,9 +178,6 @@ int np_agent_thread_start(void)
     }
     np_control_open();
     np_rescue_start_heap_watch();
-    if (np_agent.cfg.helper && np_agent.cfg.heapsnapshot_near_limit == 0 && (uv_timer_init(&np_agent.loop, &np_agent.helper_start) ||
-                                uv_timer_start(&np_agent.helper_start, on_helper_start, HELPER_DELAY_MS, 0)))
-        np_warn("cannot schedule the helper thread");
     /* Our thread takes no signals itself: the kernel delivers them to the
      * app's threads, and libuv's handler forwards them to every loop. */
     sigset_t all, old;

@@ -7,9 +7,13 @@
  *   signal to every watcher, the app's too) and asks the main thread. If the
  *   app listens for that signal, the app decides, as without us; otherwise
  *   the profiles are written and the process dies of the same signal.
- * - If the main thread does not answer in time (it spins in synchronous
- *   JavaScript), the agent thread makes the process die of the signal
- *   without a profile, as node alone would. */
+ * - If the main thread does not answer in 200 ms (it spins in synchronous
+ *   JavaScript), the helper worker runs the same inside it (rescue.h); if
+ *   that has not ended it by 1.2 s, the agent thread makes the process die
+ *   of the signal without a profile, as node alone would.
+ * - Node as PID 1 of a namespace (a container) without a listener: the
+ *   kernel drops the signal, and node alone goes on. So does the app; the
+ *   profiles so far are written as by `cpu dump` (agent_thread.c). */
 #ifndef NP_SHUTDOWN_H
 #define NP_SHUTDOWN_H
 
