@@ -20,8 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cJSON.h>
-
 #include "formats/intern.h"
 #include "formats/jsonscan.h"
 #include "formats/sampletime.h"
@@ -76,6 +74,8 @@ struct builder {
     struct i64_vec sample_ids;   /* CPU: node ids; heap: nodeId of each sample */
     struct i64_vec sample_sizes; /* heap: size of each sample */
     struct i64_vec deltas;
+    char *scratch;               /* a callFrame string with its escapes decoded */
+    size_t scratch_cap;
     enum samples_form samples_form;
     unsigned seen;               /* enum top_key bits */
     int64_t start, end;
@@ -117,16 +117,24 @@ static int push_i64(struct builder *b, struct i64_vec *vec, int64_t x)
     return 0;
 }
 
+/* Reads the rest of an array of integers within [min, max] onto vec. */
+static int read_int_elements(struct builder *b, struct i64_vec *vec, int64_t min, int64_t max)
+{
+    int r = 1;
+    while (r == 1) {
+        if (vec->n == vec->cap && grow_array(b, (void **)&vec->v, &vec->cap, vec->n + 1, sizeof *vec->v))
+            return -1;
+        size_t got;
+        r = js_int_array(&b->js, min, max, vec->v + vec->n, vec->cap - vec->n, &got);
+        vec->n += got;
+    }
+    return r;
+}
+
 /* Reads an array of integers within [min, max] onto vec. */
 static int read_int_array(struct builder *b, struct i64_vec *vec, int64_t min, int64_t max)
 {
-    int r;
-    if (js_begin_array(&b->js)) return -1;
-    while ((r = js_next_element(&b->js)) == 1) {
-        int64_t x;
-        if (js_int(&b->js, min, max, &x) || push_i64(b, vec, x)) return -1;
-    }
-    return r;
+    return js_begin_array(&b->js) ? -1 : read_int_elements(b, vec, min, max);
 }
 
 /* ---- frames ------------------------------------------------------------- */
@@ -161,66 +169,126 @@ static int64_t intern_frame(struct builder *b, const struct np_frame *f)
     return (int64_t)b->nframes++;
 }
 
-static int frame_string(struct builder *b, const cJSON *cf, const char *field, int64_t node_id,
-                        const char **out)
+/* A callFrame's fields as read, before they are checked (in a fixed order,
+ * once the whole object is read) and interned. Strings point into the
+ * text. The first of two equal keys counts, as it did with cJSON. */
+enum frame_field { FIELD_NAME, FIELD_URL, FIELD_LINE, FIELD_COLUMN, NFIELDS };
+
+struct frame_text {
+    enum { FIELD_ABSENT, FIELD_SET, FIELD_BAD } state[NFIELDS];
+    const char *str[2]; /* name, url: raw bodies */
+    size_t len[2];
+    int escaped[2];
+    int64_t pos[2];     /* line, column as written (0-based) */
+};
+
+static const char *const field_names[NFIELDS] = { "functionName", "url", "lineNumber", "columnNumber" };
+
+static int frame_key(const char *key, size_t len)
 {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(cf, field);
-    *out = "";
-    if (!item || cJSON_IsNull(item)) return 0;
-    if (!cJSON_IsString(item)) return fail(b, "node %lld: callFrame.%s is not a string", (long long)node_id, field);
-    *out = item->valuestring;
-    return 0;
+    for (int k = 0; k < NFIELDS; k++)
+        if (js_key_is(key, len, field_names[k])) return k;
+    return -1;
 }
 
-/* V8 positions are 0-based with -1 for none; the model's are 1-based with 0
- * for none. */
-static int frame_position(struct builder *b, const cJSON *cf, const char *field, int64_t node_id,
-                          int32_t *out)
+static int read_frame_string(struct builder *b, struct frame_text *t, int k)
 {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(cf, field);
-    *out = 0;
-    if (!item || cJSON_IsNull(item)) return 0;
-    double d = cJSON_IsNumber(item) ? item->valuedouble : -2;
-    if (!(d >= -1 && d < INT32_MAX) || d != (double)(int64_t)d)
-        return fail(b, "node %lld: callFrame.%s is not a line or column number", (long long)node_id, field);
-    *out = (int32_t)d + 1;
-    return 0;
+    int c = js_peek(&b->js);
+    if (c == '"') {
+        t->state[k] = FIELD_SET;
+        return js_raw_string(&b->js, &t->str[k], &t->len[k], &t->escaped[k]);
+    }
+    t->state[k] = c == 'n' ? FIELD_ABSENT : FIELD_BAD; /* null, or checked by js_skip */
+    return js_skip(&b->js);
+}
+
+/* V8 positions are 0-based with -1 for none; accepted as cJSON read them:
+ * any number whose value is an integer in [-1, INT32_MAX). */
+static int read_frame_position(struct builder *b, struct frame_text *t, int k)
+{
+    int c = js_peek(&b->js);
+    if (c == '-' || (c >= '0' && c <= '9')) {
+        int64_t v;
+        int r = js_number_int(&b->js, &v);
+        if (r < 0) return -1;
+        t->state[k] = r == 1 && v >= -1 && v < INT32_MAX ? FIELD_SET : FIELD_BAD;
+        t->pos[k - FIELD_LINE] = v;
+        return 0;
+    }
+    t->state[k] = c == 'n' ? FIELD_ABSENT : FIELD_BAD;
+    return js_skip(&b->js);
+}
+
+static int read_frame_text(struct builder *b, struct frame_text *t)
+{
+    const char *key;
+    size_t len;
+    int r;
+    unsigned seen = 0;
+    if (js_begin_object(&b->js)) return -1;
+    while ((r = js_next_member(&b->js, &key, &len)) == 1) {
+        int k = frame_key(key, len);
+        if (k < 0 || (seen & 1u << k)) {
+            if (js_skip(&b->js)) return -1; /* scriptId, a later duplicate */
+            continue;
+        }
+        seen |= 1u << k;
+        if ((k <= FIELD_URL ? read_frame_string(b, t, k) : read_frame_position(b, t, k))) return -1;
+    }
+    return r;
+}
+
+/* The string's id; decodes its escapes first if it has any. */
+static int64_t intern_field(struct builder *b, const struct frame_text *t, int k, int anonymous)
+{
+    const char *s = t->state[k] == FIELD_SET ? t->str[k] : "";
+    size_t len = t->state[k] == FIELD_SET ? t->len[k] : 0;
+    if (t->state[k] == FIELD_SET && t->escaped[k]) {
+        if (grow_array(b, (void **)&b->scratch, &b->scratch_cap, len + 1, 1)) return -1;
+        long n = js_unescape(s, len, b->scratch);
+        if (n < 0) return fail(b, "callFrame.%s has a lone surrogate in a \\u escape", field_names[k]);
+        s = b->scratch;
+        len = (size_t)n;
+        const char *nul = memchr(s, '\0', len); /* the string ends there, as in C */
+        if (nul) len = (size_t)(nul - s);
+    }
+    /* DevTools shows an empty function name as "(anonymous)". */
+    if (anonymous && len == 0) {
+        s = "(anonymous)";
+        len = strlen(s);
+    }
+    int64_t id = np_intern(&b->strings, s, len);
+    return id < 0 ? fail(b, "out of memory") : id;
 }
 
 /* Reads a callFrame object at the cursor into a frame index. */
 static int read_call_frame(struct builder *b, int64_t node_id, uint32_t *frame)
 {
-    cJSON *cf = js_cjson(&b->js);
-    if (!cf) return -1;
-    const char *name, *url;
+    struct frame_text t;
+    memset(&t, 0, sizeof t);
+    if (js_peek(&b->js) != '{') {
+        if (js_skip(&b->js)) return -1;
+        return fail(b, "node %lld: callFrame is not an object", (long long)node_id);
+    }
+    if (read_frame_text(b, &t)) return -1;
+    for (int k = 0; k < NFIELDS; k++) {
+        if (t.state[k] != FIELD_BAD) continue;
+        if (k <= FIELD_URL) return fail(b, "node %lld: callFrame.%s is not a string", (long long)node_id, field_names[k]);
+        return fail(b, "node %lld: callFrame.%s is not a line or column number", (long long)node_id, field_names[k]);
+    }
     struct np_frame f;
-    int rc = -1;
-    if (!cJSON_IsObject(cf)) {
-        fail(b, "node %lld: callFrame is not an object", (long long)node_id);
-        goto out;
-    }
-    if (frame_string(b, cf, "functionName", node_id, &name) || frame_string(b, cf, "url", node_id, &url) ||
-        frame_position(b, cf, "lineNumber", node_id, &f.line) ||
-        frame_position(b, cf, "columnNumber", node_id, &f.column))
-        goto out;
-    /* DevTools shows an empty function name as "(anonymous)". */
-    if (!*name) name = "(anonymous)";
-    int64_t name_id = np_intern(&b->strings, name, strlen(name));
-    int64_t url_id = np_intern(&b->strings, url, strlen(url));
-    if (name_id < 0 || url_id < 0) {
-        fail(b, "out of memory");
-        goto out;
-    }
+    int64_t name_id = intern_field(b, &t, FIELD_NAME, 1);
+    if (name_id < 0) return -1;
+    int64_t url_id = intern_field(b, &t, FIELD_URL, 0);
+    if (url_id < 0) return -1;
     f.name = (uint32_t)name_id;
     f.url = (uint32_t)url_id;
+    f.line = t.state[FIELD_LINE] == FIELD_SET ? (int32_t)t.pos[0] + 1 : 0;
+    f.column = t.state[FIELD_COLUMN] == FIELD_SET ? (int32_t)t.pos[1] + 1 : 0;
     int64_t index = intern_frame(b, &f);
-    if (index >= 0) {
-        *frame = (uint32_t)index;
-        rc = 0;
-    }
-out:
-    cJSON_Delete(cf);
-    return rc;
+    if (index < 0) return -1;
+    *frame = (uint32_t)index;
+    return 0;
 }
 
 /* ---- raw nodes ------------------------------------------------------------ */
@@ -473,8 +541,10 @@ static int read_samples(struct builder *b)
             if (read_heap_sample(b)) return -1;
             continue;
         }
+        /* Node ids: this one and the rest of the array in bulk. */
         int64_t id;
         if (js_int(&b->js, -MAX_EXACT, MAX_EXACT, &id) || push_i64(b, &b->sample_ids, id)) return -1;
+        return read_int_elements(b, &b->sample_ids, -MAX_EXACT, MAX_EXACT);
     }
     return r;
 }
@@ -719,6 +789,7 @@ static void builder_free(struct builder *b)
     free(b->sample_ids.v);
     free(b->sample_sizes.v);
     free(b->deltas.v);
+    free(b->scratch);
 }
 
 /* Moves the strings and frames into the profile. */
