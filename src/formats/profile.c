@@ -104,6 +104,7 @@ static int grow_array(struct builder *b, void **v, size_t *cap, size_t need, siz
     while (cap2 < need) cap2 *= 2;
     void *v2 = realloc(*v, cap2 * size);
     if (!v2) return fail(b, "out of memory");
+    np_advise_huge_pages(v2);
     *v = v2;
     *cap = cap2;
     return 0;
@@ -671,16 +672,29 @@ fail:
     return NULL;
 }
 
+/* Each sample's node, written over the sample ids as they are read: the
+ * uint32_t of sample i ends before the int64_t of sample i + 1 begins. The
+ * array then shrinks in place, which saves a new array of 4 bytes per
+ * sample (23 MB of peak memory for a 100 MB profile). */
 static int map_cpu_samples(struct builder *b, struct np_profile *p, const uint32_t *pre)
 {
     size_t n = b->sample_ids.n;
-    p->sample_node = malloc((n ? n : 1) * sizeof *p->sample_node);
-    if (!p->sample_node) return fail(b, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        int64_t j = find_id(b, b->sample_ids.v[i]);
-        if (j < 0) return fail(b, "sample %zu names node %lld, which does not exist", i + 1, (long long)b->sample_ids.v[i]);
-        p->sample_node[i] = pre[j];
+    char *v = (char *)b->sample_ids.v;
+    if (!v) {
+        p->sample_node = malloc(sizeof *p->sample_node);
+        return p->sample_node ? 0 : fail(b, "out of memory");
     }
+    for (size_t i = 0; i < n; i++) {
+        int64_t id;
+        memcpy(&id, v + i * sizeof id, sizeof id);
+        int64_t j = find_id(b, id);
+        if (j < 0) return fail(b, "sample %zu names node %lld, which does not exist", i + 1, (long long)id);
+        memcpy(v + i * sizeof pre[j], &pre[j], sizeof pre[j]);
+    }
+    b->sample_ids.v = NULL;
+    p->sample_node = (uint32_t *)v;
+    uint32_t *shrunk = realloc(v, (n ? n : 1) * sizeof *p->sample_node);
+    if (shrunk) p->sample_node = shrunk;
     p->nsamples = n;
     return 0;
 }
