@@ -82,29 +82,42 @@ static int is_hex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/* Does the word hold a '"', a '\\' or a control character? (Exact as a
- * yes/no: the borrows of the subtractions only spoil the bytes after the
- * first match.) */
-static inline int has_special8(uint64_t v)
+/* The bytes of a word that are '"', '\\' or control characters, as their
+ * high bits. Borrows can mark a byte after a true match but never before
+ * it, so the lowest bit set is exact. */
+HOT uint64_t special_bytes8(uint64_t v)
 {
     const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
     uint64_t quote = v ^ (ones * '"'), bslash = v ^ (ones * '\\');
     uint64_t zero_quote = (quote - ones) & ~quote, zero_bslash = (bslash - ones) & ~bslash;
     uint64_t control = (v - ones * 0x20) & ~v;
-    return ((zero_quote | zero_bslash | control) & highs) != 0;
+    return (zero_quote | zero_bslash | control) & highs;
 }
 
-/* Consumes a string at the cursor ('"' included) and returns its raw body.
- * Runs of plain bytes are passed eight at a time. */
+/* The first '"', '\\' or control character from p on, or e: eight bytes
+ * at a time. */
+HOT const char *next_special(const char *p, const char *e)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; e - p >= 8; p += 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        uint64_t m = special_bytes8(word);
+        if (m) return p + __builtin_ctzll(m) / 8;
+    }
+#endif
+    while (p < e && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20) p++;
+    return p;
+}
+
+/* Consumes a string at the cursor ('"' included) and returns its raw body. */
 static int scan_string(struct js_reader *r, const char **body, size_t *len, int *escaped)
 {
     if (expect(r, '"', "expected a string")) return -1;
     const char *start = r->p, *e = r->end;
     *escaped = 0;
     for (;;) {
-        const char *p = r->p;
-        uint64_t word;
-        while (e - p >= 8 && (memcpy(&word, p, 8), !has_special8(word))) p += 8;
+        const char *p = next_special(r->p, e);
         r->p = p;
         if (p >= e) break;
         unsigned char c = (unsigned char)*p;
@@ -115,7 +128,6 @@ static int scan_string(struct js_reader *r, const char **body, size_t *len, int 
             return 0;
         }
         if (c < 0x20) return js_fail(r, "control character in a string");
-        if (c != '\\') { r->p++; continue; }
         *escaped = 1;
         if (e - p < 2) break;
         char esc = p[1];
