@@ -534,8 +534,8 @@ HOT int fast_element(const char **pp, int first, int64_t min, int64_t max, int64
         p++;
     }
     n = (size_t)(p - digits);
-    if (n == 0 || (n > 1 && *digits == '0')) return 0;
-    if ((unsigned)(*p - '0') < 10 || *p == '.' || *p == 'e' || *p == 'E') return 0;
+    /* No leading zero, and the element ends where the array goes on. */
+    if (n == 0 || (n > 1 && *digits == '0') || (*p != ',' && *p != ']')) return 0;
     v = neg ? -v : v;
     if (v < min || v > max) return 0;
     *out = v;

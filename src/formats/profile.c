@@ -684,13 +684,29 @@ static int map_cpu_samples(struct builder *b, struct np_profile *p, const uint32
         p->sample_node = malloc(sizeof *p->sample_node);
         return p->sample_node ? 0 : fail(b, "out of memory");
     }
+    /* With dense ids, one table from id to node: one random access per
+     * sample instead of two (id -> raw node -> node). */
+    uint32_t *node_of = b->ids.dense ? malloc(b->ids.span * sizeof *node_of) : NULL;
+    for (size_t k = 0; node_of && k < b->ids.span; k++)
+        node_of[k] = b->ids.dense[k] ? pre[b->ids.dense[k] - 1] : NP_NO_NODE;
     for (size_t i = 0; i < n; i++) {
         int64_t id;
         memcpy(&id, v + i * sizeof id, sizeof id);
-        int64_t j = find_id(b, id);
-        if (j < 0) return fail(b, "sample %zu names node %lld, which does not exist", i + 1, (long long)id);
-        memcpy(v + i * sizeof pre[j], &pre[j], sizeof pre[j]);
+        uint32_t node;
+        if (node_of) {
+            uint64_t k = (uint64_t)id - (uint64_t)b->ids.min;
+            node = k < b->ids.span ? node_of[k] : NP_NO_NODE;
+        } else {
+            int64_t j = find_id(b, id);
+            node = j < 0 ? NP_NO_NODE : pre[j];
+        }
+        if (node == NP_NO_NODE) {
+            free(node_of);
+            return fail(b, "sample %zu names node %lld, which does not exist", i + 1, (long long)id);
+        }
+        memcpy(v + i * sizeof node, &node, sizeof node);
     }
+    free(node_of);
     b->sample_ids.v = NULL;
     p->sample_node = (uint32_t *)v;
     uint32_t *shrunk = realloc(v, (n ? n : 1) * sizeof *p->sample_node);
