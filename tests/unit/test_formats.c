@@ -568,6 +568,31 @@ static void test_call_frames(void)
     }
 }
 
+/* Sample ids are kept in 4 bytes while they fit, in 8 from the first
+ * that does not (here after 1500, across the reader's 1024-id chunks). */
+static void test_wide_sample_ids(void)
+{
+    char err[256];
+    size_t cap = 64 * 1024, len = 0;
+    char *json = malloc(cap);
+    len += (size_t)snprintf(json + len, cap - len,
+                            "{\"nodes\":[{\"id\":-5,\"callFrame\":{\"functionName\":\"r\"},\"children\":[5000000000]},"
+                            "{\"id\":5000000000,\"callFrame\":{\"functionName\":\"w\"}}],\"samples\":[");
+    for (int i = 0; i < 1500; i++) len += (size_t)snprintf(json + len, cap - len, "-5,");
+    len += (size_t)snprintf(json + len, cap - len, "5000000000,-5],\"timeDeltas\":[");
+    for (int i = 0; i < 1502; i++) len += (size_t)snprintf(json + len, cap - len, i ? ",1" : "1");
+    len += (size_t)snprintf(json + len, cap - len, "]}");
+    struct np_profile *p = np_profile_parse(json, len, err, sizeof err);
+    CHECK(p != NULL, "wide sample ids: %s", err);
+    if (p) {
+        CHECK(p->nsamples == 1502 && p->sample_node[0] == 0 && p->sample_node[1500] == 1 && p->sample_node[1501] == 0,
+              "wide sample ids map to their nodes");
+        CHECK(p->nodes[1].self_count == 1 && p->nodes[0].self_count == 1501, "wide sample counts");
+    }
+    np_profile_free(p);
+    free(json);
+}
+
 static void test_strings(void)
 {
     char err[256];
@@ -710,6 +735,7 @@ int main(void)
     test_median();
     test_strings();
     test_call_frames();
+    test_wide_sample_ids();
     test_deep();
     test_deep_skip();
     test_extensions();
