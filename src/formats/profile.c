@@ -1,8 +1,9 @@
 /* Reading .cpuprofile and .heapprofile text into the model of profile.h.
  *
  * The text is walked once with the pull reader (jsonscan.h): no tree of the
- * whole document is ever built, call frames go through cJSON one at a time,
- * and numbers go straight into arrays. Nodes are first collected as "raw"
+ * whole document is ever built, call frames are read field by field (their
+ * strings interned straight from the text), and numbers go straight into
+ * arrays: sample ids in 4 bytes while they fit. Nodes are first collected as "raw"
  * nodes in file order, then checked to form one tree, renumbered in
  * preorder, and given their samples.
  *
