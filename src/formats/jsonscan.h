@@ -5,7 +5,11 @@
  * well over a gigabyte, and cJSON's parser (and cJSON_Delete) recurse, with
  * a nesting limit of 1000 that a deep .heapprofile exceeds. This reader walks
  * the structure with an explicit cursor, reads numbers straight into the
- * caller's arrays, and hands only small leaf objects (call frames) to cJSON.
+ * caller's arrays, and leaves strings in place unless they have escapes.
+ * Call frames were once handed to cJSON one by one: callgrind put that at a
+ * third of a conversion's instructions (a malloc per item, strtod and
+ * localeconv per number); numbers and strings are now read in bulk (eight
+ * bytes at a time), at about 2.3 times fewer instructions in all.
  *
  * Every function validates what it consumes; on the first error it records
  * "malformed JSON at byte N: ..." in the error buffer and returns -1, and
@@ -16,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cJSON.h>
 
@@ -49,6 +54,29 @@ int js_next_member(struct js_reader *r, const char **key, size_t *keylen);
  * it), 0 after the closing ']', -1. */
 int js_next_element(struct js_reader *r);
 
+/* Reads up to `room` elements of an array of integers within [min, max]
+ * into out (after js_begin_array, or after an earlier call that returned 1):
+ * 1 when out is full and the array may go on, 0 after the closing ']', -1.
+ * *got is how many were stored. The same checks as js_next_element and
+ * js_int, in one loop: sample arrays hold millions of numbers. */
+int js_int_array(struct js_reader *r, int64_t min, int64_t max, int64_t *out, size_t room,
+                 size_t *got);
+
+/* Consumes a string and returns its raw body (escapes not decoded); sets
+ * *escaped if it has a backslash, so that the caller can use the body as it
+ * is in the common case. */
+int js_raw_string(struct js_reader *r, const char **body, size_t *len, int *escaped);
+
+/* Decodes the escapes of a raw body (checked by js_raw_string) into out,
+ * which has room for len bytes: decoding never lengthens. \u escapes become
+ * UTF-8, surrogate pairs one 4-byte character. Returns the decoded length,
+ * or -1 for an unpaired surrogate. */
+long js_unescape(const char *body, size_t len, char *out);
+
+/* Consumes a number: 1 with *out if its value is an integer within
+ * +-9e15 (5, 5.0, 5e0), 0 for any other number, -1 if no number is there. */
+int js_number_int(struct js_reader *r, int64_t *out);
+
 /* Consumes one value of any kind, checking its syntax, without recursion. */
 int js_skip(struct js_reader *r);
 
@@ -61,7 +89,11 @@ cJSON *js_cjson(struct js_reader *r);
 /* Checks that only whitespace is left. */
 int js_finish(struct js_reader *r);
 
-/* Is this raw key equal to the C string? */
-int js_key_is(const char *key, size_t keylen, const char *name);
+/* Is this raw key equal to the C string? Inline, so that the length of a
+ * literal name is known when compiling. */
+static inline int js_key_is(const char *key, size_t keylen, const char *name)
+{
+    return strlen(name) == keylen && !memcmp(key, name, keylen);
+}
 
 #endif

@@ -26,7 +26,7 @@ int pb_failed(const struct pb_buf *b)
     return b->failed;
 }
 
-static int reserve(struct pb_buf *b, size_t more)
+int pb_reserve(struct pb_buf *b, size_t more)
 {
     if (b->failed) return -1;
     if (b->cap - b->len >= more) return 0;
@@ -54,12 +54,6 @@ static size_t encode_varint(uint8_t *out, uint64_t v)
     return n;
 }
 
-void pb_varint(struct pb_buf *b, uint64_t v)
-{
-    if (reserve(b, 10)) return;
-    b->len += encode_varint(b->data + b->len, v);
-}
-
 static void key(struct pb_buf *b, uint32_t field, unsigned wire)
 {
     pb_varint(b, (uint64_t)field << 3 | wire);
@@ -80,7 +74,7 @@ void pb_bytes(struct pb_buf *b, uint32_t field, const void *data, size_t len)
 {
     key(b, field, WIRE_LEN);
     pb_varint(b, len);
-    if (reserve(b, len)) return;
+    if (pb_reserve(b, len)) return;
     if (len) memcpy(b->data + b->len, data, len);
     b->len += len;
 }
@@ -102,7 +96,7 @@ void pb_close(struct pb_buf *b, uint32_t field, size_t mark)
     size_t body = b->len - mark;
     size_t n = encode_varint(header, (uint64_t)field << 3 | WIRE_LEN);
     n += encode_varint(header + n, body);
-    if (reserve(b, n)) return;
+    if (pb_reserve(b, n)) return;
     memmove(b->data + mark + n, b->data + mark, body);
     memcpy(b->data + mark, header, n);
     b->len += n;

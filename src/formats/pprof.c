@@ -33,6 +33,12 @@ enum { COUNT_TYPE, COUNT_UNIT, WEIGHT_TYPE, WEIGHT_UNIT, NTYPE_NAMES };
 
 #define FLUSH_AT (64 * 1024)
 
+/* gzip level 1, as Go's runtime/pprof writes its profiles: on the 17.8 MB
+ * message of a 100 MB .cpuprofile, level 6 (zlib's default) took 1.7 times
+ * as long for a file 6% smaller (2.87 against 3.06 MB), and compression
+ * was a quarter of the conversion's instructions. */
+#define GZIP_LEVEL 1
+
 struct pprof_writer {
     const struct np_profile *p;
     struct pb_buf msg;      /* top-level fields not yet compressed */
@@ -191,7 +197,7 @@ int np_pprof_write(const struct np_profile *p, FILE *out, char *err, size_t errl
     w->out = out;
     pb_init(&w->msg);
     /* windowBits 15 + 16: a gzip header and trailer, as pprof expects. */
-    int rc = deflateInit2(&w->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK ? 0 : -1;
+    int rc = deflateInit2(&w->z, GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK ? 0 : -1;
     if (rc == 0) {
         write_header(w);
         rc = write_samples(w) || write_frames(w) || write_strings(w) || flush_msg(w, 1) ? -1 : 0;

@@ -1,8 +1,9 @@
 /* Reading .cpuprofile and .heapprofile text into the model of profile.h.
  *
  * The text is walked once with the pull reader (jsonscan.h): no tree of the
- * whole document is ever built, call frames go through cJSON one at a time,
- * and numbers go straight into arrays. Nodes are first collected as "raw"
+ * whole document is ever built, call frames are read field by field (their
+ * strings interned straight from the text), and numbers go straight into
+ * arrays: sample ids in 4 bytes while they fit. Nodes are first collected as "raw"
  * nodes in file order, then checked to form one tree, renumbered in
  * preorder, and given their samples.
  *
@@ -21,8 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cJSON.h>
 
 #include "formats/intern.h"
 #include "formats/jsonscan.h"
@@ -76,9 +75,14 @@ struct builder {
     size_t nraw, raw_cap;
     struct id_map ids;
     struct i64_vec child_ids;
-    struct i64_vec sample_ids;   /* CPU: node ids; heap: nodeId of each sample */
+    struct i64_vec sample_ids;   /* CPU: node ids (if wide_ids); heap: nodeId of each sample */
+    uint32_t *ids32;             /* CPU: node ids while all fit in 32 bits */
+    size_t n32, cap32;
+    bool wide_ids;
     struct i64_vec sample_sizes; /* heap: size of each sample */
     struct i64_vec deltas;
+    char *scratch;               /* a callFrame string with its escapes decoded */
+    size_t scratch_cap;
     enum samples_form samples_form;
     unsigned seen;               /* enum top_key bits */
     int64_t start, end;
@@ -107,6 +111,7 @@ static int grow_array(struct builder *b, void **v, size_t *cap, size_t need, siz
     while (cap2 < need) cap2 *= 2;
     void *v2 = realloc(*v, cap2 * size);
     if (!v2) return fail(b, "out of memory");
+    np_advise_huge_pages(v2);
     *v = v2;
     *cap = cap2;
     return 0;
@@ -120,16 +125,24 @@ static int push_i64(struct builder *b, struct i64_vec *vec, int64_t x)
     return 0;
 }
 
+/* Reads the rest of an array of integers within [min, max] onto vec. */
+static int read_int_elements(struct builder *b, struct i64_vec *vec, int64_t min, int64_t max)
+{
+    int r = 1;
+    while (r == 1) {
+        if (vec->n == vec->cap && grow_array(b, (void **)&vec->v, &vec->cap, vec->n + 1, sizeof *vec->v))
+            return -1;
+        size_t got;
+        r = js_int_array(&b->js, min, max, vec->v + vec->n, vec->cap - vec->n, &got);
+        vec->n += got;
+    }
+    return r;
+}
+
 /* Reads an array of integers within [min, max] onto vec. */
 static int read_int_array(struct builder *b, struct i64_vec *vec, int64_t min, int64_t max)
 {
-    int r;
-    if (js_begin_array(&b->js)) return -1;
-    while ((r = js_next_element(&b->js)) == 1) {
-        int64_t x;
-        if (js_int(&b->js, min, max, &x) || push_i64(b, vec, x)) return -1;
-    }
-    return r;
+    return js_begin_array(&b->js) ? -1 : read_int_elements(b, vec, min, max);
 }
 
 /* ---- frames ------------------------------------------------------------- */
@@ -164,66 +177,126 @@ static int64_t intern_frame(struct builder *b, const struct np_frame *f)
     return (int64_t)b->nframes++;
 }
 
-static int frame_string(struct builder *b, const cJSON *cf, const char *field, int64_t node_id,
-                        const char **out)
+/* A callFrame's fields as read, before they are checked (in a fixed order,
+ * once the whole object is read) and interned. Strings point into the
+ * text. The first of two equal keys counts, as it did with cJSON. */
+enum frame_field { FIELD_NAME, FIELD_URL, FIELD_LINE, FIELD_COLUMN, NFIELDS };
+
+struct frame_text {
+    enum { FIELD_ABSENT, FIELD_SET, FIELD_BAD } state[NFIELDS];
+    const char *str[2]; /* name, url: raw bodies */
+    size_t len[2];
+    int escaped[2];
+    int64_t pos[2];     /* line, column as written (0-based) */
+};
+
+static const char *const field_names[NFIELDS] = { "functionName", "url", "lineNumber", "columnNumber" };
+
+static int frame_key(const char *key, size_t len)
 {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(cf, field);
-    *out = "";
-    if (!item || cJSON_IsNull(item)) return 0;
-    if (!cJSON_IsString(item)) return fail(b, "node %lld: callFrame.%s is not a string", (long long)node_id, field);
-    *out = item->valuestring;
-    return 0;
+    for (int k = 0; k < NFIELDS; k++)
+        if (js_key_is(key, len, field_names[k])) return k;
+    return -1;
 }
 
-/* V8 positions are 0-based with -1 for none; the model's are 1-based with 0
- * for none. */
-static int frame_position(struct builder *b, const cJSON *cf, const char *field, int64_t node_id,
-                          int32_t *out)
+static int read_frame_string(struct builder *b, struct frame_text *t, int k)
 {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(cf, field);
-    *out = 0;
-    if (!item || cJSON_IsNull(item)) return 0;
-    double d = cJSON_IsNumber(item) ? item->valuedouble : -2;
-    if (!(d >= -1 && d < INT32_MAX) || d != (double)(int64_t)d)
-        return fail(b, "node %lld: callFrame.%s is not a line or column number", (long long)node_id, field);
-    *out = (int32_t)d + 1;
-    return 0;
+    int c = js_peek(&b->js);
+    if (c == '"') {
+        t->state[k] = FIELD_SET;
+        return js_raw_string(&b->js, &t->str[k], &t->len[k], &t->escaped[k]);
+    }
+    t->state[k] = c == 'n' ? FIELD_ABSENT : FIELD_BAD; /* null, or checked by js_skip */
+    return js_skip(&b->js);
+}
+
+/* V8 positions are 0-based with -1 for none; accepted as cJSON read them:
+ * any number whose value is an integer in [-1, INT32_MAX). */
+static int read_frame_position(struct builder *b, struct frame_text *t, int k)
+{
+    int c = js_peek(&b->js);
+    if (c == '-' || (c >= '0' && c <= '9')) {
+        int64_t v;
+        int r = js_number_int(&b->js, &v);
+        if (r < 0) return -1;
+        t->state[k] = r == 1 && v >= -1 && v < INT32_MAX ? FIELD_SET : FIELD_BAD;
+        t->pos[k - FIELD_LINE] = v;
+        return 0;
+    }
+    t->state[k] = c == 'n' ? FIELD_ABSENT : FIELD_BAD;
+    return js_skip(&b->js);
+}
+
+static int read_frame_text(struct builder *b, struct frame_text *t)
+{
+    const char *key;
+    size_t len;
+    int r;
+    unsigned seen = 0;
+    if (js_begin_object(&b->js)) return -1;
+    while ((r = js_next_member(&b->js, &key, &len)) == 1) {
+        int k = frame_key(key, len);
+        if (k < 0 || (seen & 1u << k)) {
+            if (js_skip(&b->js)) return -1; /* scriptId, a later duplicate */
+            continue;
+        }
+        seen |= 1u << k;
+        if ((k <= FIELD_URL ? read_frame_string(b, t, k) : read_frame_position(b, t, k))) return -1;
+    }
+    return r;
+}
+
+/* The string's id; decodes its escapes first if it has any. */
+static int64_t intern_field(struct builder *b, const struct frame_text *t, int k, int anonymous)
+{
+    const char *s = t->state[k] == FIELD_SET ? t->str[k] : "";
+    size_t len = t->state[k] == FIELD_SET ? t->len[k] : 0;
+    if (t->state[k] == FIELD_SET && t->escaped[k]) {
+        if (grow_array(b, (void **)&b->scratch, &b->scratch_cap, len + 1, 1)) return -1;
+        long n = js_unescape(s, len, b->scratch);
+        if (n < 0) return fail(b, "callFrame.%s has a lone surrogate in a \\u escape", field_names[k]);
+        s = b->scratch;
+        len = (size_t)n;
+        const char *nul = memchr(s, '\0', len); /* the string ends there, as in C */
+        if (nul) len = (size_t)(nul - s);
+    }
+    /* DevTools shows an empty function name as "(anonymous)". */
+    if (anonymous && len == 0) {
+        s = "(anonymous)";
+        len = strlen(s);
+    }
+    int64_t id = np_intern(&b->strings, s, len);
+    return id < 0 ? fail(b, "out of memory") : id;
 }
 
 /* Reads a callFrame object at the cursor into a frame index. */
 static int read_call_frame(struct builder *b, int64_t node_id, uint32_t *frame)
 {
-    cJSON *cf = js_cjson(&b->js);
-    if (!cf) return -1;
-    const char *name, *url;
+    struct frame_text t;
+    memset(&t, 0, sizeof t);
+    if (js_peek(&b->js) != '{') {
+        if (js_skip(&b->js)) return -1;
+        return fail(b, "node %lld: callFrame is not an object", (long long)node_id);
+    }
+    if (read_frame_text(b, &t)) return -1;
+    for (int k = 0; k < NFIELDS; k++) {
+        if (t.state[k] != FIELD_BAD) continue;
+        if (k <= FIELD_URL) return fail(b, "node %lld: callFrame.%s is not a string", (long long)node_id, field_names[k]);
+        return fail(b, "node %lld: callFrame.%s is not a line or column number", (long long)node_id, field_names[k]);
+    }
     struct np_frame f;
-    int rc = -1;
-    if (!cJSON_IsObject(cf)) {
-        fail(b, "node %lld: callFrame is not an object", (long long)node_id);
-        goto out;
-    }
-    if (frame_string(b, cf, "functionName", node_id, &name) || frame_string(b, cf, "url", node_id, &url) ||
-        frame_position(b, cf, "lineNumber", node_id, &f.line) ||
-        frame_position(b, cf, "columnNumber", node_id, &f.column))
-        goto out;
-    /* DevTools shows an empty function name as "(anonymous)". */
-    if (!*name) name = "(anonymous)";
-    int64_t name_id = np_intern(&b->strings, name, strlen(name));
-    int64_t url_id = np_intern(&b->strings, url, strlen(url));
-    if (name_id < 0 || url_id < 0) {
-        fail(b, "out of memory");
-        goto out;
-    }
+    int64_t name_id = intern_field(b, &t, FIELD_NAME, 1);
+    if (name_id < 0) return -1;
+    int64_t url_id = intern_field(b, &t, FIELD_URL, 0);
+    if (url_id < 0) return -1;
     f.name = (uint32_t)name_id;
     f.url = (uint32_t)url_id;
+    f.line = t.state[FIELD_LINE] == FIELD_SET ? (int32_t)t.pos[0] + 1 : 0;
+    f.column = t.state[FIELD_COLUMN] == FIELD_SET ? (int32_t)t.pos[1] + 1 : 0;
     int64_t index = intern_frame(b, &f);
-    if (index >= 0) {
-        *frame = (uint32_t)index;
-        rc = 0;
-    }
-out:
-    cJSON_Delete(cf);
-    return rc;
+    if (index < 0) return -1;
+    *frame = (uint32_t)index;
+    return 0;
 }
 
 /* ---- raw nodes ------------------------------------------------------------ */
@@ -462,6 +535,53 @@ static int read_heap_sample(struct builder *b)
     return push_i64(b, &b->sample_ids, node) || push_i64(b, &b->sample_sizes, size) ? -1 : 0;
 }
 
+/* Moves the sample ids read so far to 8 bytes each. */
+static int widen_sample_ids(struct builder *b)
+{
+    if (grow_array(b, (void **)&b->sample_ids.v, &b->sample_ids.cap, b->n32 ? b->n32 : 1, sizeof(int64_t))) return -1;
+    for (size_t i = 0; i < b->n32; i++) b->sample_ids.v[i] = b->ids32[i];
+    b->sample_ids.n = b->n32;
+    free(b->ids32);
+    b->ids32 = NULL;
+    b->n32 = b->cap32 = 0;
+    b->wide_ids = true;
+    return 0;
+}
+
+/* CPU sample ids take 4 bytes each while they fit (V8 numbers its nodes
+ * from 1), 8 once one does not: 23 MB less for a 100 MB profile. */
+static int append_sample_ids(struct builder *b, const int64_t *v, size_t n)
+{
+    if (!b->wide_ids) {
+        size_t fit = 0;
+        while (fit < n && v[fit] >= 0 && v[fit] < UINT32_MAX) fit++;
+        if (fit == n) {
+            if (grow_array(b, (void **)&b->ids32, &b->cap32, b->n32 + n, sizeof *b->ids32)) return -1;
+            for (size_t i = 0; i < n; i++) b->ids32[b->n32 + i] = (uint32_t)v[i];
+            b->n32 += n;
+            return 0;
+        }
+        if (widen_sample_ids(b)) return -1;
+    }
+    if (grow_array(b, (void **)&b->sample_ids.v, &b->sample_ids.cap, b->sample_ids.n + n, sizeof(int64_t))) return -1;
+    memcpy(b->sample_ids.v + b->sample_ids.n, v, n * sizeof *v);
+    b->sample_ids.n += n;
+    return 0;
+}
+
+/* The node ids of a .cpuprofile's samples, from the first element on. */
+static int read_sample_ids(struct builder *b)
+{
+    int64_t chunk[1024];
+    size_t got = 1;
+    int r = js_int(&b->js, -MAX_EXACT, MAX_EXACT, &chunk[0]) ? -1 : 1;
+    for (;;) {
+        if (r < 0 || append_sample_ids(b, chunk, got)) return -1;
+        if (r == 0) return 0;
+        r = js_int_array(&b->js, -MAX_EXACT, MAX_EXACT, chunk, sizeof chunk / sizeof chunk[0], &got);
+    }
+}
+
 /* "samples" is a list of node ids in a .cpuprofile and a list of objects in
  * a .heapprofile; each element must have the form of the first. */
 static int read_samples(struct builder *b)
@@ -476,8 +596,7 @@ static int read_samples(struct builder *b)
             if (read_heap_sample(b)) return -1;
             continue;
         }
-        int64_t id;
-        if (js_int(&b->js, -MAX_EXACT, MAX_EXACT, &id) || push_i64(b, &b->sample_ids, id)) return -1;
+        return read_sample_ids(b); /* node ids: this one and the rest in bulk */
     }
     return r;
 }
@@ -523,7 +642,7 @@ static int read_document(struct builder *b)
     while ((r = js_next_member(&b->js, &key, &len)) == 1)
         if (read_top_member(b, key, len)) return -1;
     if (r < 0 || js_finish(&b->js)) return -1;
-    if (b->sample_ids.n >= UINT32_MAX) return fail(b, "too many samples");
+    if (b->sample_ids.n + b->n32 >= UINT32_MAX) return fail(b, "too many samples");
     return 0;
 }
 
@@ -606,16 +725,52 @@ fail:
     return NULL;
 }
 
+/* Each sample's node, written over the sample ids as they are read: the
+ * uint32_t of sample i ends where the id of sample i + 1 begins, or before.
+ * Wide ids then shrink in place, which saves a new array of 4 bytes per
+ * sample (23 MB of peak memory for a 100 MB profile). */
 static int map_cpu_samples(struct builder *b, struct np_profile *p, const uint32_t *pre)
 {
-    size_t n = b->sample_ids.n;
-    p->sample_node = malloc((n ? n : 1) * sizeof *p->sample_node);
-    if (!p->sample_node) return fail(b, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        int64_t j = find_id(b, b->sample_ids.v[i]);
-        if (j < 0) return fail(b, "sample %zu names node %lld, which does not exist", i + 1, (long long)b->sample_ids.v[i]);
-        p->sample_node[i] = pre[j];
+    size_t n = b->wide_ids ? b->sample_ids.n : b->n32;
+    char *v = b->wide_ids ? (char *)b->sample_ids.v : (char *)b->ids32;
+    if (!v) {
+        p->sample_node = malloc(sizeof *p->sample_node);
+        return p->sample_node ? 0 : fail(b, "out of memory");
     }
+    /* With dense ids, one table from id to node: one random access per
+     * sample instead of two (id -> raw node -> node). */
+    uint32_t *node_of = b->ids.dense ? malloc(b->ids.span * sizeof *node_of) : NULL;
+    for (size_t k = 0; node_of && k < b->ids.span; k++)
+        node_of[k] = b->ids.dense[k] ? pre[b->ids.dense[k] - 1] : NP_NO_NODE;
+    for (size_t i = 0; i < n; i++) {
+        int64_t id;
+        if (b->wide_ids) {
+            memcpy(&id, v + i * sizeof id, sizeof id);
+        } else {
+            uint32_t narrow;
+            memcpy(&narrow, v + i * sizeof narrow, sizeof narrow);
+            id = narrow;
+        }
+        uint32_t node;
+        if (node_of) {
+            uint64_t k = (uint64_t)id - (uint64_t)b->ids.min;
+            node = k < b->ids.span ? node_of[k] : NP_NO_NODE;
+        } else {
+            int64_t j = find_id(b, id);
+            node = j < 0 ? NP_NO_NODE : pre[j];
+        }
+        if (node == NP_NO_NODE) {
+            free(node_of);
+            return fail(b, "sample %zu names node %lld, which does not exist", i + 1, (long long)id);
+        }
+        memcpy(v + i * sizeof node, &node, sizeof node);
+    }
+    free(node_of);
+    b->sample_ids.v = NULL;
+    b->ids32 = NULL;
+    p->sample_node = (uint32_t *)v;
+    uint32_t *shrunk = realloc(v, (n ? n : 1) * sizeof *p->sample_node);
+    if (shrunk) p->sample_node = shrunk;
     p->nsamples = n;
     return 0;
 }
@@ -658,7 +813,7 @@ static int folded_counts(struct builder *b, struct np_profile *p, const uint32_t
 
 static int cpu_samples(struct builder *b, struct np_profile *p, const uint32_t *map)
 {
-    size_t n = b->sample_ids.n;
+    size_t n = b->wide_ids ? b->sample_ids.n : b->n32;
     if (b->deltas.n != n) return fail(b, "%zu samples but %zu timeDeltas", n, b->deltas.n);
     int64_t last;
     const char *why;
@@ -740,8 +895,10 @@ static void builder_free(struct builder *b)
     np_index_free(&b->ids.hash);
     free(b->child_ids.v);
     free(b->sample_ids.v);
+    free(b->ids32);
     free(b->sample_sizes.v);
     free(b->deltas.v);
+    free(b->scratch);
 }
 
 /* Moves the strings and frames into the profile. */

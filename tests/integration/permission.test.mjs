@@ -23,7 +23,7 @@ test(`${FLAG}: the app runs as without the library, nothing is written`, (t) => 
 
 test('a permission-model child of a profiled parent is not broken by the inherited NODE_OPTIONS', (t) => {
   const dir = tempDir(t);
-  const child = writeScript(dir, 'child.js', "console.log('child ok', process.env.NODE_OPTIONS.includes('nodeprof'));\n");
+  const child = writeScript(dir, 'child.js', "console.log('child ok', (process.env.NODE_OPTIONS ?? '').includes('nodeprof'));\n");
   const parent = writeScript(dir, 'parent.js', `
 const { execFileSync } = require('node:child_process');
 process.stdout.write(execFileSync(process.execPath, ['${FLAG}', '--allow-fs-read=${child}', '${child}'], { stdio: ['ignore', 'pipe', 'ignore'] }));

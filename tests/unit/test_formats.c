@@ -524,6 +524,75 @@ static void test_hits_without_samples(void)
     np_profile_free(p);
 }
 
+/* Call frames are read field by field, as cJSON read them before: escapes
+ * decoded (surrogate pairs to one 4-byte character), the first of two equal
+ * keys counts, null is absent, a string cut at \u0000, positions written
+ * as any number whose value is an integer; integer arrays with spaces and
+ * long numbers take the general path. */
+static void test_call_frames(void)
+{
+    char err[256];
+    struct np_profile *p = parse_text(
+        "{\"nodes\":[{\"id\":1,\"callFrame\":{\"url\":\"a\\/b\\ud83d\\ude00\\u0041\",\"scriptId\":\"7\","
+        "\"functionName\":\"f\",\"functionName\":7,\"lineNumber\":1e1,\"columnNumber\":4.0,\"lineNumber\":\"x\"},"
+        "\"children\":[ 2 , 3 ]},"
+        "{\"id\":2,\"callFrame\":{\"functionName\":null,\"functionName\":\"g\",\"url\":\"\\u0000z\"}},"
+        "{\"id\":3,\"callFrame\":{\"functionName\":\"\\u0000h\",\"lineNumber\":-1,\"columnNumber\":5}}],"
+        "\"samples\":[2, 3,2 ,3],\"timeDeltas\":[123456789012,-0,1E2,2]}",
+        err, sizeof err);
+    CHECK(p != NULL, "call frames: %s", err);
+    if (!p) return;
+    const struct np_frame *root = &p->frames[p->nodes[0].frame];
+    CHECK_STR(np_frame_name(p, root), "f");
+    CHECK_STR(np_frame_url(p, root), "a/b\xf0\x9f\x98\x80" "A");
+    CHECK(root->line == 11 && root->column == 5, "positions %d %d", (int)root->line, (int)root->column);
+    CHECK_STR(np_frame_name(p, &p->frames[p->nodes[1].frame]), "(anonymous)"); /* null, then a duplicate */
+    CHECK_STR(np_frame_url(p, &p->frames[p->nodes[1].frame]), "");
+    CHECK_STR(np_frame_name(p, &p->frames[p->nodes[2].frame]), "(anonymous)"); /* cut at \u0000 */
+    CHECK(p->frames[p->nodes[2].frame].line == 0, "line -1 is none");
+    CHECK(p->nsamples == 4 && p->sample_node[0] == 1 && p->sample_node[1] == 2, "samples");
+    np_profile_free(p);
+    static const char *const bad[] = {
+        "{\"nodes\":[{\"id\":1,\"callFrame\":{\"functionName\":\"\\ud83d\"}}]}",
+        "{\"nodes\":[{\"id\":1,\"callFrame\":{\"url\":\"\\ude00\\ud83d\"}}]}",
+        "{\"nodes\":[{\"id\":1,\"callFrame\":{\"lineNumber\":2147483647}}]}",
+        "{\"nodes\":[{\"id\":1,\"callFrame\":{\"columnNumber\":-2}}]}",
+        "{\"nodes\":[{\"id\":1,\"callFrame\":{\"url\":true}}]}",
+        "{\"nodes\":[{\"id\":1,\"callFrame\":{}}],\"samples\":[1,1 x],\"timeDeltas\":[1,1]}",
+    };
+    static const char *const why[] = { "surrogate", "surrogate", "lineNumber", "columnNumber", "url is not a string", "expected ',' or ']'" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        p = parse_text(bad[i], err, sizeof err);
+        CHECK(p == NULL && strstr(err, why[i]), "bad frame %zu: %s", i, p ? "accepted" : err);
+        np_profile_free(p);
+    }
+}
+
+/* Sample ids are kept in 4 bytes while they fit, in 8 from the first
+ * that does not (here after 1500, across the reader's 1024-id chunks). */
+static void test_wide_sample_ids(void)
+{
+    char err[256];
+    size_t cap = 64 * 1024, len = 0;
+    char *json = malloc(cap);
+    len += (size_t)snprintf(json + len, cap - len,
+                            "{\"nodes\":[{\"id\":-5,\"callFrame\":{\"functionName\":\"r\"},\"children\":[5000000000]},"
+                            "{\"id\":5000000000,\"callFrame\":{\"functionName\":\"w\"}}],\"samples\":[");
+    for (int i = 0; i < 1500; i++) len += (size_t)snprintf(json + len, cap - len, "-5,");
+    len += (size_t)snprintf(json + len, cap - len, "5000000000,-5],\"timeDeltas\":[");
+    for (int i = 0; i < 1502; i++) len += (size_t)snprintf(json + len, cap - len, i ? ",1" : "1");
+    len += (size_t)snprintf(json + len, cap - len, "]}");
+    struct np_profile *p = np_profile_parse(json, len, err, sizeof err);
+    CHECK(p != NULL, "wide sample ids: %s", err);
+    if (p) {
+        CHECK(p->nsamples == 1502 && p->sample_node[0] == 0 && p->sample_node[1500] == 1 && p->sample_node[1501] == 0,
+              "wide sample ids map to their nodes");
+        CHECK(p->nodes[1].self_count == 1 && p->nodes[0].self_count == 1501, "wide sample counts");
+    }
+    np_profile_free(p);
+    free(json);
+}
+
 static void test_strings(void)
 {
     char err[256];
@@ -665,6 +734,8 @@ int main(void)
     test_hits_without_samples();
     test_median();
     test_strings();
+    test_call_frames();
+    test_wide_sample_ids();
     test_deep();
     test_deep_skip();
     test_extensions();
