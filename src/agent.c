@@ -136,6 +136,7 @@ static void free_thread(void *arg)
 {
     struct np_thread *t = arg;
     if (t == np_agent.main) np_agent.main = NULL;
+    np_cpu_forget_thread(t);
     if (t->session.session) napi_delete_reference(t->env, t->session.session);
     free(t);
 }

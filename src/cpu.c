@@ -152,6 +152,12 @@ static void fold_cleanup(void *arg)
     uv_close((uv_handle_t *)&fold->timer, fold_closed);
 }
 
+void np_cpu_forget_thread(struct np_thread *t)
+{
+    if (t->cpu_fold) t->cpu_fold->t = NULL;
+    t->cpu_fold = NULL;
+}
+
 static struct np_cpu_fold *fold_state(struct np_thread *t)
 {
     if (t->cpu_fold) return t->cpu_fold;

@@ -26,4 +26,8 @@ int np_cpu_stop_and_write(struct np_thread *t, struct np_written *w);
 /* Writes the profile so far and goes on profiling. Returns files written. */
 int np_cpu_dump(struct np_thread *t, struct np_written *w);
 
+/* t is about to be freed (node's cleanup hooks run last-registered first,
+ * so the folding timer's own hook may run after that): forget it. */
+void np_cpu_forget_thread(struct np_thread *t);
+
 #endif
