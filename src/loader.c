@@ -106,13 +106,15 @@ static bool beside_library(const char *lib_path, char *out, size_t outlen, char 
     return n > 0 && (size_t)n < outlen && usable(out, why, whylen);
 }
 
-/* As root only: /run is root's, so is what we make in it. Made readable by
- * all whatever the umask, since children may run as any uid. */
+/* /run is root's, so is what we make in it, as root only; any uid uses it
+ * once it is there (a child that setpriv made nobody, say). Made readable
+ * by all whatever the umask, since children may run as any uid. */
 static bool in_run_dir(char *out, size_t outlen, char *why, size_t whylen)
 {
-    if (geteuid() != 0) return false;
+    char missing[512];
     snprintf(out, outlen, RUN_DIR "/" NP_LOADER_NAME);
-    if (usable(out, why, whylen)) return true;
+    if (usable(out, missing, sizeof missing)) return true;
+    if (geteuid() != 0) return false;
     if (mkdir(RUN_DIR, 0755) != 0 && errno != EEXIST) return false;
     int dfd = open(RUN_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;

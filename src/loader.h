@@ -18,8 +18,9 @@
  *      does not count: a /tmp cleaner empties it and anyone may re-create
  *      what it removed), readable by all, and the file is this build's
  *      loader, byte for byte;
- *   2. as root: /run/nodeprof/nodeprof-loader.cjs, written on first use
- *      (0755 directory, 0644 file, both root's), checked the same way;
+ *   2. /run/nodeprof/nodeprof-loader.cjs, written on first use by root
+ *      (0755 directory, 0644 file, both root's), checked the same way and
+ *      used by any uid once it is there;
  *   3. otherwise no file at all: --import=data:text/javascript;base64,...
  *      That one always works, but makes node load a CommonJS main through
  *      its ESM loader (measured on node 20, 22 and 24: the app's error

@@ -127,7 +127,9 @@ function fnv1a(s) {
   return h.toString(16).padStart(16, '0');
 }
 
-async function runParent(t, uid, { preload, env = {}, cmd, attack }) {
+// emptyRun: in a private mount namespace whose /run is an empty tmpfs (no
+// /run/nodeprof loader that an earlier root process wrote).
+async function runParent(t, uid, { preload, env = {}, cmd, attack, emptyRun = false }) {
   const go = path.join(markers, `go-${process.hrtime.bigint()}`);
   const out = fs.mkdtempSync(path.join(base, 'out-'));
   fs.chmodSync(out, 0o777);
@@ -135,7 +137,11 @@ async function runParent(t, uid, { preload, env = {}, cmd, attack }) {
   const [setpriv, ...rest] = as(uid);
   const full = childEnv({ NODEPROF_DIR: out, REPORT: report, ...env }, { preload: false });
   if (preload) full.LD_PRELOAD = preload;
-  const child = startProcess(setpriv, [...rest, node, path.join(apps, 'parent.js'), go, ...cmd], { env: full, cwd: apps });
+  const argv = [setpriv, ...rest, node, path.join(apps, 'parent.js'), go, ...cmd];
+  const wrapped = emptyRun
+    ? ['unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o mode=0755 tmpfs /run && exec "$@"', 'sh', ...argv]]
+    : [argv[0], argv.slice(1)];
+  const child = startProcess(wrapped[0], wrapped[1], { env: full, cwd: apps });
   await child.ready;
   if (attack) attack();
   fs.writeFileSync(go, '');
@@ -218,7 +224,7 @@ test('the child\'s own /tmp/nodeprof-<uid> pre-created by another user: refused,
   assert.equal(filesIn(withLib.out, '.cpuprofile').length, 2);
 });
 
-test('not root, no trusted loader beside the library: the agent comes in through --import=data:, and the app is profiled', { skip: !canSwitchUid && 'needs root and setpriv' }, async (t) => {
+test('not root, no trusted loader beside the library nor in /run: the agent comes in through --import=data:, and the app is profiled', { skip: !canSwitchUid && 'needs root and setpriv' }, async (t) => {
   fs.rmSync(`/tmp/nodeprof-${VICTIM}`, { recursive: true, force: true });
   // The library alone, in a directory the user can read but with no loader.
   const alone = fs.mkdtempSync(path.join(base, 'alone-'));
@@ -227,8 +233,8 @@ test('not root, no trusted loader beside the library: the agent comes in through
   fs.copyFileSync(LIB, copy);
   fs.chmodSync(copy, 0o755);
   const cmd = [node, path.join(apps, 'child.js')];
-  const withLib = await runParent(t, VICTIM, { preload: copy, cmd });
-  const plain = await runParent(t, VICTIM, { preload: null, cmd });
+  const withLib = await runParent(t, VICTIM, { preload: copy, cmd, emptyRun: true });
+  const plain = await runParent(t, VICTIM, { preload: null, cmd, emptyRun: true });
   assert.equal(withLib.stdout, plain.stdout, withLib.stderr);
   assert.equal(withLib.status, plain.status);
   assert.equal(withLib.stderr, plain.stderr);
@@ -237,4 +243,21 @@ test('not root, no trusted loader beside the library: the agent comes in through
   assert.match(tokens[0], /^--import=data:text\/javascript;base64,/);
   assert.deepEqual(fs.readdirSync(alone), ['profiler.so'], 'nothing written beside the library');
   assert.equal(filesIn(withLib.out, '.cpuprofile').length, 2);
+});
+
+test('a root parent and its preloaded child of another uid, the library alone: both take /run/nodeprof\'s loader', { skip: !canSwitchUid && 'needs root and setpriv' }, async (t) => {
+  const alone = fs.mkdtempSync(path.join(base, 'alone-'));
+  fs.chmodSync(alone, 0o755);
+  const copy = path.join(alone, 'profiler.so');
+  fs.copyFileSync(LIB, copy);
+  fs.chmodSync(copy, 0o755);
+  const cmd = [...as(NOBODY), node, path.join(apps, 'child.js')];
+  const withLib = await runParent(t, 0, { preload: copy, cmd });
+  const plain = await runParent(t, 0, { preload: null, cmd });
+  assert.equal(withLib.stdout, plain.stdout, withLib.stderr);
+  assert.equal(withLib.status, plain.status);
+  assert.equal(withLib.stderr, plain.stderr);
+  assert.deepEqual(loaderTokens(withLib.nodeOptions), ['--require=/run/nodeprof/nodeprof-loader.cjs']);
+  assertTokenFilesTrusted(withLib.nodeOptions, NOBODY);
+  assert.equal(filesIn(withLib.out, '.cpuprofile').length, 2, withLib.stderr);
 });
