@@ -143,10 +143,10 @@ fuzz: $(FUZZERS:%=fuzz-%)
 # what is missing (apt-get update first); otherwise it prints the exact
 # command and stops. APT_GET='echo apt-get' shows what it would run.
 DEB_DEPS   = build-essential libcjson-dev libunwind-dev zlib1g-dev
-# COMMAND:PACKAGE. valgrind for the unit tests; go tool pprof and Chromium
+# COMMAND:PACKAGE. valgrind for the unit tests; man checks our manual pages; go tool pprof and Chromium
 # read our profiles back; ss shows that no port is open; clang builds us
 # with CC=clang (tests/integration/build.test.mjs) and runs make fuzz.
-TEST_TOOLS = valgrind:valgrind go:golang-go $(or $(NP_CHROMIUM),chromium):chromium ss:iproute2 clang:clang
+TEST_TOOLS = valgrind:valgrind man:man-db go:golang-go $(or $(NP_CHROMIUM),chromium):chromium ss:iproute2 clang:clang
 FUZZ_TOOLS = clang:clang
 APT_GET   ?= apt-get
 # Wait for another apt (unattended-upgrades on a fresh boot) instead of
@@ -198,9 +198,13 @@ install: all
 	install -m 0755 $(BUILD)/libnodeprof.so $(DESTDIR)$(PREFIX)/lib/libnodeprof.so
 	install -m 0644 $(BUILD)/nodeprof-loader.cjs $(DESTDIR)$(PREFIX)/lib/nodeprof-loader.cjs
 	install -m 0755 $(BUILD)/nodeprof $(DESTDIR)$(PREFIX)/bin/nodeprof
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 0644 man/nodeprof.1 $(DESTDIR)$(PREFIX)/share/man/man1/nodeprof.1
+	install -m 0644 man/libnodeprof.7 $(DESTDIR)$(PREFIX)/share/man/man7/libnodeprof.7
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/libnodeprof.so $(DESTDIR)$(PREFIX)/lib/nodeprof-loader.cjs $(DESTDIR)$(PREFIX)/bin/nodeprof
+	rm -f $(DESTDIR)$(PREFIX)/lib/libnodeprof.so $(DESTDIR)$(PREFIX)/lib/nodeprof-loader.cjs $(DESTDIR)$(PREFIX)/bin/nodeprof \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/nodeprof.1 $(DESTDIR)$(PREFIX)/share/man/man7/libnodeprof.7
 
 clean:
 	rm -rf $(BUILD)

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,16 +55,35 @@ struct loaded {
     mode_t mode; /* the input's permission bits, for the output */
 };
 
+static void say(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+static void say(const char *fmt, va_list ap)
+{
+    fputs("nodeprof: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+/* A failure: exit status 1. */
 __attribute__((format(printf, 1, 2)))
 static int error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("nodeprof: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say(fmt, ap);
     va_end(ap);
     return 1;
+}
+
+/* A usage error: exit status 2, as in every command of nodeprof. */
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say(fmt, ap);
+    va_end(ap);
+    return 2;
 }
 
 /* Reads all of in; size_hint (a regular file's size) saves the regrowing. */
@@ -126,12 +146,17 @@ static void unload(struct loaded *l)
 /* Matches option `-s VALUE`, `--long VALUE` or `--long=VALUE` at argv[*i];
  * returns 1 (with *value, *i moved past it), 0 if not this option, -1 if
  * the value is missing. */
+/* --long VALUE, --long=VALUE, -s VALUE and -sVALUE (as getopt takes them). */
 static int option(int argc, char **argv, int *i, const char *shrt, const char *lng, const char **value)
 {
     const char *a = argv[*i];
     size_t n = strlen(lng);
     if (!strncmp(a, lng, n) && a[n] == '=') {
         *value = a + n + 1;
+        return 1;
+    }
+    if (shrt && !strncmp(a, shrt, 2) && a[2] != '\0') {
+        *value = a + 2;
         return 1;
     }
     if (strcmp(a, lng) && (!shrt || strcmp(a, shrt))) return 0;
@@ -283,8 +308,8 @@ static int write_output(const struct write_job *job, const char *input, const ch
 static int parse_format(const char *s, unsigned *format)
 {
     const char *why;
-    if (np_parse_formats(s, format, &why)) return error("--format %s: %s", s, why);
-    if (*format == 0 || (*format & (*format - 1))) return error("--format: give exactly one format");
+    if (np_parse_formats(s, format, &why)) return usage_error("--format %s: %s", s, why);
+    if (*format == 0 || (*format & (*format - 1))) return usage_error("--format: give exactly one format");
     return 0;
 }
 
@@ -294,32 +319,35 @@ int cli_convert(int argc, char **argv)
     unsigned format = NP_FMT_PPROF;
     long max_output = DEFAULT_MAX_OUTPUT;
     struct cli_sourcemaps sm = { 0 };
+    bool options = true; /* until "--": then a FILE may start with '-' */
     for (int i = 1; i < argc; i++) {
         int r;
-        if (is_help(argv[i])) {
+        if (options && !strcmp(argv[i], "--")) {
+            options = false;
+        } else if (options && is_help(argv[i])) {
             fputs(convert_usage, stdout);
             return 0;
-        } else if ((r = cli_sourcemap_option(argc, argv, &i, &sm)) != 0) {
-            if (r < 0) return 1;
-        } else if ((r = option(argc, argv, &i, "-f", "--format", &value)) != 0) {
-            if (r < 0) return error("--format needs a value");
-            if (parse_format(value, &format)) return 1;
-        } else if ((r = option(argc, argv, &i, "-o", "--output", &value)) != 0) {
-            if (r < 0) return error("-o needs a value");
+        } else if (options && (r = cli_sourcemap_option(argc, argv, &i, &sm)) != 0) {
+            if (r < 0) return 2;
+        } else if (options && (r = option(argc, argv, &i, "-f", "--format", &value)) != 0) {
+            if (r < 0) return usage_error("--format needs a value");
+            if (parse_format(value, &format)) return 2;
+        } else if (options && (r = option(argc, argv, &i, "-o", "--output", &value)) != 0) {
+            if (r < 0) return usage_error("-o needs a value");
             output = value;
-        } else if ((r = option(argc, argv, &i, NULL, "--max-output", &value)) != 0) {
-            if (r < 0) return error("--max-output needs a value");
+        } else if (options && (r = option(argc, argv, &i, NULL, "--max-output", &value)) != 0) {
+            if (r < 0) return usage_error("--max-output needs a value");
             if (np_parse_bytes(value, &max_output, &why) || max_output < 0)
-                return error("--max-output %s: %s", value, max_output < 0 ? "negative" : why);
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            return error("convert: unknown option %s (see nodeprof convert --help)", argv[i]);
+                return usage_error("--max-output %s: %s", value, max_output < 0 ? "negative" : why);
+        } else if (options && argv[i][0] == '-' && argv[i][1] != '\0') {
+            return usage_error("convert: unknown option %s (see nodeprof convert --help)", argv[i]);
         } else if (input) {
-            return error("convert: one FILE only (see nodeprof convert --help)");
+            return usage_error("convert: one FILE only (see nodeprof convert --help)");
         } else {
             input = argv[i];
         }
     }
-    if (!input) return error("convert: no FILE given (see nodeprof convert --help)");
+    if (!input) return usage_error("convert: no FILE given (see nodeprof convert --help)");
     struct loaded l;
     if (load(input, &l)) return 1;
     if (cli_sourcemap_apply(l.profile, &sm)) {
@@ -336,7 +364,7 @@ static int parse_order(const char *s, enum np_top_order *by)
 {
     if (!strcmp(s, "self")) *by = NP_TOP_BY_SELF;
     else if (!strcmp(s, "total")) *by = NP_TOP_BY_TOTAL;
-    else return error("--by %s: use self or total", s);
+    else return usage_error("--by %s: use self or total", s);
     return 0;
 }
 
@@ -346,28 +374,31 @@ int cli_top(int argc, char **argv)
     long n = 25;
     enum np_top_order by = NP_TOP_BY_SELF;
     struct cli_sourcemaps sm = { 0 };
+    bool options = true;
     for (int i = 1; i < argc; i++) {
         int r;
-        if (is_help(argv[i])) {
+        if (options && !strcmp(argv[i], "--")) {
+            options = false;
+        } else if (options && is_help(argv[i])) {
             fputs(top_usage, stdout);
             return 0;
-        } else if ((r = cli_sourcemap_option(argc, argv, &i, &sm)) != 0) {
-            if (r < 0) return 1;
-        } else if ((r = option(argc, argv, &i, "-n", "--count", &value)) != 0) {
-            if (r < 0) return error("-n needs a value");
-            if (np_parse_long(value, 1, 1000000, &n, &why)) return error("-n %s: %s", value, why);
-        } else if ((r = option(argc, argv, &i, NULL, "--by", &value)) != 0) {
-            if (r < 0) return error("--by needs a value");
-            if (parse_order(value, &by)) return 1;
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            return error("top: unknown option %s (see nodeprof top --help)", argv[i]);
+        } else if (options && (r = cli_sourcemap_option(argc, argv, &i, &sm)) != 0) {
+            if (r < 0) return 2;
+        } else if (options && (r = option(argc, argv, &i, "-n", "--count", &value)) != 0) {
+            if (r < 0) return usage_error("-n needs a value");
+            if (np_parse_long(value, 1, 1000000, &n, &why)) return usage_error("-n %s: %s", value, why);
+        } else if (options && (r = option(argc, argv, &i, NULL, "--by", &value)) != 0) {
+            if (r < 0) return usage_error("--by needs a value");
+            if (parse_order(value, &by)) return 2;
+        } else if (options && argv[i][0] == '-' && argv[i][1] != '\0') {
+            return usage_error("top: unknown option %s (see nodeprof top --help)", argv[i]);
         } else if (input) {
-            return error("top: one FILE only (see nodeprof top --help)");
+            return usage_error("top: one FILE only (see nodeprof top --help)");
         } else {
             input = argv[i];
         }
     }
-    if (!input) return error("top: no FILE given (see nodeprof top --help)");
+    if (!input) return usage_error("top: no FILE given (see nodeprof top --help)");
     struct loaded l;
     if (load(input, &l)) return 1;
     char err[300];

@@ -34,6 +34,12 @@ static int cli_version(int argc, char **argv)
     return 0;
 }
 
+static void report_config_problem(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "nodeprof: %s\n", msg);
+}
+
 int cli_config(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "--markdown")) {
@@ -48,7 +54,8 @@ int cli_config(int argc, char **argv)
     }
     extern char **environ;
     struct np_config cfg;
-    np_config_load(&cfg, environ, NULL, NULL);
+    /* Bad values and misspelt names, as the agent reports them. */
+    np_config_load(&cfg, environ, report_config_problem, NULL);
     np_config_print(&cfg, stdout);
     return 0;
 }

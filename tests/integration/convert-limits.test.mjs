@@ -62,7 +62,7 @@ test('--max-output: the same cap on standard output; bad values are refused', (t
   assert.ok(r.stdout.length <= 64 * 1024, `${r.stdout.length} bytes on stdout`);
   for (const bad of ['abc', '-5', '1x']) {
     const b = nodeprof('convert', input, '--max-output', bad);
-    assert.equal(b.status, 1);
+    assert.equal(b.status, 2, 'a usage error');
     assert.match(b.stderr, new RegExp(`^nodeprof: --max-output ${bad}: `));
   }
   assert.deepEqual(treeOf(dir), ['deep.heapprofile']);

@@ -46,3 +46,20 @@ test('nodeprof --help and each subcommand --help', () => {
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /^nodeprof: unknown command 'frobnicate'/);
 });
+
+// nodeprof(1) and libnodeprof(7): no warnings from man itself, and every
+// command of `nodeprof --help` has its entry.
+test('the man pages format without warnings and name every command', () => {
+  for (const page of ['man/nodeprof.1', 'man/libnodeprof.7']) {
+    const r = run('man', ['--warnings', '-E', 'UTF-8', '-l', path.join(ROOT, page)],
+      { env: { ...process.env, MANWIDTH: '80', MAN_KEEP_FORMATTING: '', LC_ALL: 'C.UTF-8' } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '', `${page}: ${r.stderr}`);
+    assert.ok(r.stdout.length > 1000, page);
+  }
+  const help = run(CLI, ['--help'], { env: process.env }).stdout;
+  const commands = [...help.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]);
+  assert.ok(commands.length >= 6, help);
+  const page = fs.readFileSync(path.join(ROOT, 'man/nodeprof.1'), 'utf8');
+  for (const c of commands) assert.match(page, new RegExp(`^\\.B nodeprof ${c}\\b`, 'm'), `nodeprof(1) lacks ${c}`);
+});

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import zlib from 'node:zlib';
 
-import { CLI, NODE, ROOT } from './helpers.mjs';
+import { CLI, FIXTURES, NODE, ROOT, run, tempDir } from './helpers.mjs';
 
 const OPTIONAL = process.env.NP_TEST_OPTIONAL_TOOLS === 'skip';
 const HOT_CPU = 'burnCpu';
@@ -332,22 +332,25 @@ describe('nodeprof convert and top: files and errors', () => {
   test('errors: one line on stderr, exit status 1, nothing written', () => {
     const bad = path.join(dir, 'bad.cpuprofile');
     fs.writeFileSync(bad, '{"nodes":[{"id":1,"callFrame":{}}],"samples":[7],"timeDeltas":[1]}');
+    // Status 1: the work failed; 2: the command line was wrong.
     const cases = [
-      [['convert', path.join(dir, 'missing.cpuprofile')], /cannot open .*missing\.cpuprofile/],
-      [['convert', bad], /bad\.cpuprofile: sample 1 names node 7, which does not exist/],
-      [['convert', file, '--format', 'gif'], /unknown format/],
-      [['convert', file, '--format', 'pprof,collapsed'], /exactly one format/],
-      [['convert', file, '--bogus'], /unknown option --bogus/],
-      [['convert'], /no FILE/],
-      [['convert', file, '-o', path.join(dir, 'no/such/dir/x.pb.gz')], /cannot create/],
-      [['convert', file, '-f', 'cpuprofile'], /overwrite the input/],
-      [['top', file, '-n', '0'], /-n 0: out of range/],
-      [['top', file, '--by', 'name'], /use self or total/],
-      [['top', bad], /names node 7/],
+      [['convert', path.join(dir, 'missing.cpuprofile')], /cannot open .*missing\.cpuprofile/, 1],
+      [['convert', bad], /bad\.cpuprofile: sample 1 names node 7, which does not exist/, 1],
+      [['convert', file, '--format', 'gif'], /unknown format/, 2],
+      [['convert', file, '--format', 'pprof,collapsed'], /exactly one format/, 2],
+      [['convert', file, '--bogus'], /unknown option --bogus/, 2],
+      [['convert'], /no FILE/, 2],
+      [['convert', file, file], /one FILE only/, 2],
+      [['convert', file, '-o', path.join(dir, 'no/such/dir/x.pb.gz')], /cannot create/, 1],
+      [['convert', file, '-f', 'cpuprofile'], /overwrite the input/, 1],
+      [['top', file, '-n', '0'], /-n 0: out of range/, 2],
+      [['top', file, '-n0'], /-n 0: out of range/, 2],
+      [['top', file, '--by', 'name'], /use self or total/, 2],
+      [['top', bad], /names node 7/, 1],
     ];
-    for (const [args, why] of cases) {
+    for (const [args, why, status] of cases) {
       const r = nodeprof(...args);
-      assert.equal(r.status, 1, `${args.join(' ')}: status ${r.status}`);
+      assert.equal(r.status, status, `${args.join(' ')}: status ${r.status}`);
       assert.match(r.stderr, /^nodeprof: [^\n]*\n$/, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, why);
       assert.equal(r.stdout, '');
@@ -361,5 +364,19 @@ describe('nodeprof convert and top: files and errors', () => {
       assert.equal(r.status, 0);
       assert.match(r.stdout, new RegExp(`^usage: nodeprof ${cmd} FILE`));
     }
+  });
+
+  test('a FILE that starts with "-" after --, and -nN as getopt takes it', (t) => {
+    const dir = tempDir(t);
+    const dashed = path.join(dir, '-31617.cpuprofile');
+    fs.copyFileSync(path.join(FIXTURES, 'profiles/small.cpuprofile'), dashed);
+    const top = run(CLI, ['top', '-n1', '--', path.basename(dashed)], { env: process.env, cwd: dir });
+    assert.equal(top.status, 0, top.stderr);
+    assert.equal(top.stdout.trim().split('\n').length, 3, top.stdout); // header, columns, one row
+    const conv = run(CLI, ['convert', '-fcollapsed', '--', path.basename(dashed)], { env: process.env, cwd: dir });
+    assert.equal(conv.status, 0, conv.stderr);
+    assert.ok(fs.existsSync(path.join(dir, '-31617.collapsed.txt')));
+    // Without --, it is an unknown option: a usage error.
+    assert.equal(run(CLI, ['top', path.basename(dashed)], { env: process.env, cwd: dir }).status, 2);
   });
 });

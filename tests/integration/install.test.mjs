@@ -40,6 +40,8 @@ test('make install honours PREFIX and DESTDIR; the installed command finds the i
   // The loader beside the library, readable by all, writable only by its owner.
   assert.equal(fs.statSync(loader).mode & 0o777, 0o644);
   assert.equal(fs.readFileSync(loader, 'utf8'), fs.readFileSync(path.join(ROOT, 'src/loader/nodeprof-loader.cjs'), 'utf8'));
+  for (const page of ['man1/nodeprof.1', 'man7/libnodeprof.7'])
+    assert.ok(fs.statSync(path.join(dest, 'opt/np/share/man', page)).isFile(), page);
   const app = writeScript(dest, 'app.js', APP);
   const ran = run(cli, ['run', '--dir', path.join(dest, 'out'), '--', NODE, app], { env: childEnv({}, { preload: false }) });
   assert.equal(ran.status, 0, ran.stderr);
@@ -47,4 +49,5 @@ test('make install honours PREFIX and DESTDIR; the installed command finds the i
   const u = run('make', ['-s', 'uninstall', `DESTDIR=${dest}`, 'PREFIX=/opt/np'], { env: process.env, cwd: ROOT });
   assert.equal(u.status, 0);
   assert.ok(!fs.existsSync(lib) && !fs.existsSync(cli) && !fs.existsSync(loader));
+  assert.ok(!fs.existsSync(path.join(dest, 'opt/np/share/man/man1/nodeprof.1')));
 });

@@ -104,9 +104,10 @@ test('PID 1 without a listener: SIGTERM, SIGINT, SIGHUP leave it running, as pla
   const files = cpuProfilesIn(lib.dir);
   assert.equal(files.length, 4, `three dumps and the exit profile: ${treeOf(lib.dir)}`);
   for (const f of files) assert.match(path.basename(f), /^nodeprof-1-\d{8}T\d{6}Z-[1-4]\.cpuprofile$/);
-  const last = readCpuProfile(files.find((f) => f.endsWith('-4.cpuprofile')));
-  assert.ok(hasFunction(last, 'workAsPid1'), topSelf(last));
-  for (const f of files) readCpuProfile(f);
+  // The app works 5 ms in every 50: the files together name it (the last,
+  // from the third signal to the stop, may be too short to catch it).
+  const profiles = files.map(readCpuProfile);
+  assert.ok(profiles.some((p) => hasFunction(p, 'workAsPid1')), profiles.map(topSelf).join('\n'));
   assert.deepEqual(tempLeftovers(lib.dir), []);
   assert.deepEqual(cpuProfilesIn(plain.dir), []);
 });
