@@ -16,7 +16,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  CLI, NODE, childEnv, cpuProfilesIn, nodeprofLines, run, startProcess, tempDir, writeScript,
+  CLI, NODE, childEnv, cpuProfilesIn, nodeprofLines, reachableByAll, run, startProcess, tempDir, writeScript,
 } from './helpers.mjs';
 import {
   NO_SUCH_PID, RUNDIR, appStderr, assertNoLeftovers, ctl, ctlOk, finishIdle, lstatOrNull, sleep,
@@ -286,7 +286,7 @@ const asUser = (uid, cmd, args) => ['setpriv', ['--reuid', String(uid), '--regid
 
 function ctlAs(uid, pid, words) {
   return new Promise((resolve) => {
-    const [cmd, args] = asUser(uid, CLI, ['ctl', String(pid), ...words]);
+    const [cmd, args] = asUser(uid, reachableByAll(uid).cli, ['ctl', String(pid), ...words]);
     execFile(cmd, args, { env: childEnv({}, { preload: false }), encoding: 'utf8', timeout: 60000 },
       (error, stdout, stderr) => resolve({ status: error ? error.code : 0, stdout, stderr }));
   });
@@ -301,8 +301,9 @@ test('the run directory deleted: the FIFO is back within seconds; re-created by 
   const cwd = tempDir(t);
   const out = tempDir(t);
   for (const d of [cwd, out]) fs.chownSync(d, UID2, UID2);
-  const [cmd, args] = asUser(UID2, NODE, [appScript(t), 'gate']);
-  const app = startProcess(cmd, args, { env: childEnv({ NODEPROF_DIR: out }), cwd });
+  const { node, lib } = reachableByAll(UID2);
+  const [cmd, args] = asUser(UID2, node, [appScript(t), 'gate']);
+  const app = startProcess(cmd, args, { env: childEnv({ NODEPROF_DIR: out, LD_PRELOAD: lib }), cwd });
   app.cwd = cwd;
   t.after(() => { if (app.exitCode === null && app.signalCode === null) app.kill('SIGKILL'); });
   await app.ready;

@@ -273,3 +273,27 @@ export function defaultNameRe(pid, seq = '\\d+') {
 // The control FIFO a profiled process opens (NODEPROF_FIFO=on); it must be
 // gone once the process has ended, however it ended.
 export const controlFifo = (pid) => `/tmp/nodeprof-${process.getuid()}/${pid}.ctl`;
+
+// The library, node and the CLI as any uid can load and run them: a clone may sit in
+// a private (0700) directory, such as mktemp's. Copies, made once per test
+// file into a 0755 directory, when the originals are out of reach of uid.
+let sharedCopies = null;
+export function reachableByAll(uid = 65534) {
+  if (sharedCopies) return sharedCopies;
+  const canRun = (file, args) => spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', ...file, ...args],
+    { env: process.env, cwd: '/' }).status === 0;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-shared-'));
+  fs.chmodSync(dir, 0o755);
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const copy = (file, name) => {
+    const to = path.join(dir, name);
+    fs.copyFileSync(file, to);
+    fs.chmodSync(to, 0o755);
+    return to;
+  };
+  const node = canRun([NODE], ['-e', '0']) ? NODE : copy(NODE, 'node');
+  const lib = canRun(['/bin/cat'], [LIB]) ? LIB : copy(LIB, 'libnodeprof.so');
+  const cli = canRun([CLI], ['version']) ? CLI : copy(CLI, 'nodeprof');
+  sharedCopies = { node, lib, cli };
+  return sharedCopies;
+}
