@@ -280,8 +280,10 @@ export const controlFifo = (pid) => `/tmp/nodeprof-${process.getuid()}/${pid}.ct
 let sharedCopies = null;
 export function reachableByAll(uid = 65534) {
   if (sharedCopies) return sharedCopies;
-  const canRun = (file, args) => spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', ...file, ...args],
-    { env: process.env, cwd: '/' }).status === 0;
+  // Through sh: setpriv looks the program up before it drops root's
+  // capabilities, so only a second exec shows what the uid can reach.
+  const canRun = (file, args) => spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups',
+    '/bin/sh', '-c', 'exec "$@"', 'sh', ...file, ...args], { env: process.env, cwd: '/' }).status === 0;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-shared-'));
   fs.chmodSync(dir, 0o755);
   process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));

@@ -41,7 +41,9 @@ before(() => {
   privateLib = path.join(priv, 'libnodeprof.so');
   fs.copyFileSync(LIB, privateLib);
   node = NODE;
-  if (runAs(NOBODY, [NODE, '-e', '0'], { env: process.env, cwd: '/' }).status !== 0) {
+  // Through sh: setpriv itself looks the program up before it drops root's
+  // capabilities, so only a second exec shows what the uid can reach.
+  if (runAs(NOBODY, ['/bin/sh', '-c', 'exec "$0" -e 0', NODE], { env: process.env, cwd: '/' }).status !== 0) {
     node = path.join(base, 'node');
     fs.copyFileSync(NODE, node);
     fs.chmodSync(node, 0o755);
