@@ -85,7 +85,9 @@ test('NODEPROF_CPU_INTERVAL=100 samples more often than the default for the same
   const slow = runPair(t, NODE, [ENDS, 'drain']);
   const pf = assertHotProfile(onlyProfile(fast.libDir), 'hotLoop');
   const ps = assertHotProfile(onlyProfile(slow.libDir), 'hotLoop');
-  assert.ok(pf.samples.length > 2 * ps.samples.length,
+  // How many more depends on how fast V8's sampler thread gets the CPU (a
+  // loaded machine gave 1.7 times); the interval is what the setting sets.
+  assert.ok(pf.samples.length > ps.samples.length,
     `${pf.samples.length} samples at 100 us, ${ps.samples.length} at the default`);
   assert.ok(intervalOf(pf) < 500, `interval at 100 us: ${intervalOf(pf)}`);
   assert.ok(intervalOf(ps) > 700, `default interval: ${intervalOf(ps)}`);
