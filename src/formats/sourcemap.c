@@ -436,10 +436,10 @@ void np_sourcemap_free(struct np_sourcemap *m)
     free(m);
 }
 
-int np_sourcemap_lookup(const struct np_sourcemap *m, uint32_t line, uint32_t column,
-                        struct np_sm_origin *o)
+/* The index of the first segment after (line, column): the segments are
+ * sorted by generated position. */
+static size_t first_after(const struct np_sourcemap *m, uint32_t line, uint32_t column)
 {
-    /* The first segment after (line, column). */
     size_t lo = 0, hi = m->nseg;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -447,6 +447,13 @@ int np_sourcemap_lookup(const struct np_sourcemap *m, uint32_t line, uint32_t co
         if (s->gen_line < line || (s->gen_line == line && s->gen_col <= column)) lo = mid + 1;
         else hi = mid;
     }
+    return lo;
+}
+
+int np_sourcemap_lookup(const struct np_sourcemap *m, uint32_t line, uint32_t column,
+                        struct np_sm_origin *o)
+{
+    size_t lo = first_after(m, line, column);
     if (lo == 0 || m->seg[lo - 1].gen_line != line) return -1;
     size_t i = lo - 1;
     /* Of several mappings at one position, the first. */
@@ -471,13 +478,7 @@ const char *np_sourcemap_name_of(const struct np_sourcemap *m, uint32_t line, ui
 {
     size_t n = strlen(ident);
     if (n == 0) return NULL;
-    size_t lo = 0, hi = m->nseg;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const struct segment *s = &m->seg[mid];
-        if (s->gen_line < line || (s->gen_line == line && s->gen_col <= column)) lo = mid + 1;
-        else hi = mid;
-    }
+    size_t lo = first_after(m, line, column);
     for (size_t i = lo, tried = 0; i-- > 0 && tried < 16 && m->seg[i].gen_line == line; tried++) {
         const struct segment *s = &m->seg[i];
         if (s->name == NP_SM_NONE || s->gen_col > len || len - s->gen_col < n) continue;
