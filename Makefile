@@ -10,8 +10,10 @@
 # CFLAGS, CPPFLAGS, LDFLAGS and CC are the user's (make CFLAGS='-O1 -fsanitize=address',
 # make CC=clang); what the build needs is in NP_CFLAGS, always added.
 #
-# Layout: preload/ (constructor), src/ (agent), src/formats/ (profile converters,
-# pure C, shared with the CLI), scripts/cli/ (the nodeprof command).
+# Layout, by layer (README "Module map"): src/formats/ (profile converters,
+# pure C), src/common/ (pure C: configuration, logging, files, commands),
+# src/ (the agent, on Node-API), preload/ (the constructor), cli/ (the
+# nodeprof command, on common/ and formats/ only).
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -31,12 +33,15 @@ LIBS    = -lcjson -lz -lpthread
 
 PRELOAD_SRCS = $(wildcard preload/*.c)
 AGENT_SRCS   = $(wildcard src/*.c)
+COMMON_SRCS  = $(wildcard src/common/*.c)
 FORMAT_SRCS  = $(wildcard src/formats/*.c)
-CLI_SRCS     = $(wildcard scripts/cli/*.c)
+CLI_SRCS     = $(wildcard cli/*.c)
 HTML_ASSETS  = $(wildcard src/formats/html/*)
 
-LIB_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(PRELOAD_SRCS) $(AGENT_SRCS) $(FORMAT_SRCS))
-CLI_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS) $(FORMAT_SRCS)) $(BUILD)/obj/src/config.o $(BUILD)/obj/src/log.o $(BUILD)/obj/src/outfile.o $(BUILD)/obj/src/rundir.o $(BUILD)/obj/src/command.o $(BUILD)/obj/src/namepat.o
+LIB_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(PRELOAD_SRCS) $(AGENT_SRCS) $(COMMON_SRCS) $(FORMAT_SRCS))
+# The CLI links the pure layers as archives: it takes what it uses.
+PURE_LIBS = $(BUILD)/libnp-common.a $(BUILD)/libnp-formats.a
+CLI_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS))
 
 .PHONY: all test unit-test integration-test test-nodes fuzz $(FUZZERS:%=fuzz-%) clean install uninstall deps check-deps test-deps test-debs fuzz-deps
 all: $(BUILD)/libnodeprof.so $(BUILD)/nodeprof $(BUILD)/nodeprof-loader.cjs
@@ -44,8 +49,13 @@ all: $(BUILD)/libnodeprof.so $(BUILD)/nodeprof $(BUILD)/nodeprof-loader.cjs
 $(BUILD)/libnodeprof.so: $(LIB_OBJS) src/exports.map
 	$(CC) $(NP_CFLAGS) $(CFLAGS) $(LDFLAGS) $(LIB_LDFLAGS) -o $@ $(LIB_OBJS) $(LIBS)
 
-$(BUILD)/nodeprof: $(CLI_OBJS)
-	$(CC) $(NP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIBS)
+$(BUILD)/nodeprof: $(CLI_OBJS) $(PURE_LIBS)
+	$(CC) $(NP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(PURE_LIBS) $(LIBS)
+
+$(BUILD)/libnp-common.a: $(patsubst %.c,$(BUILD)/obj/%.o,$(COMMON_SRCS))
+	rm -f $@ && $(AR) rcs $@ $^
+$(BUILD)/libnp-formats.a: $(patsubst %.c,$(BUILD)/obj/%.o,$(FORMAT_SRCS))
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/obj/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
@@ -59,14 +69,14 @@ $(BUILD)/gen/html_assets.h: $(HTML_ASSETS) scripts/embed.sh
 $(BUILD)/obj/src/formats/html.o: $(BUILD)/gen/html_assets.h
 $(BUILD)/obj/src/formats/html.o: NP_CFLAGS += -I$(BUILD)/gen
 
-# The loader that NODE_OPTIONS names (src/loader.h): embedded in the library,
+# The loader that NODE_OPTIONS names (src/common/loader.h): embedded in the library,
 # which checks the copy installed beside it byte for byte.
 LOADER_SRC = src/loader/nodeprof-loader.cjs
 $(BUILD)/gen/loader_asset.h: $(LOADER_SRC) scripts/embed.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed.sh $@ $(LOADER_SRC)
-$(BUILD)/obj/src/loader.o: $(BUILD)/gen/loader_asset.h
-$(BUILD)/obj/src/loader.o: NP_CFLAGS += -I$(BUILD)/gen
+$(BUILD)/obj/src/common/loader.o: $(BUILD)/gen/loader_asset.h
+$(BUILD)/obj/src/common/loader.o: NP_CFLAGS += -I$(BUILD)/gen
 $(BUILD)/nodeprof-loader.cjs: $(LOADER_SRC)
 	install -m 0644 $< $@
 
@@ -75,8 +85,8 @@ SAN_FLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 UNIT_SRCS  = $(wildcard tests/unit/test_*.c)
 UNIT_BINS  = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 UNIT_PLAIN = $(patsubst tests/unit/%.c,$(BUILD)/unit-plain/%,$(UNIT_SRCS))
-# Pure modules: everything that does not need a live node.
-PURE_SRCS  = src/config.c src/log.c src/namepat.c src/outfile.c src/rundir.c src/nodeopts.c src/command.c src/headroom.c src/loader.c $(FORMAT_SRCS)
+# The pure layers: everything that does not need a live node.
+PURE_SRCS  = $(COMMON_SRCS) $(FORMAT_SRCS)
 UNIT_GEN   = $(BUILD)/gen/html_assets.h $(BUILD)/gen/loader_asset.h
 
 $(BUILD)/unit/%: tests/unit/%.c $(PURE_SRCS) tests/unit/check.h $(UNIT_GEN)

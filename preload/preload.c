@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "log.h"
-#include "nodeopts.h"
-#include "loader.h"
+#include "common/log.h"
+#include "common/nodeopts.h"
+#include "common/loader.h"
 
 /* node exports node::Start and the Node-API; sh, ls and python3 neither.
  * Weak, so that this object links and loads everywhere. */

@@ -12,10 +12,10 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "config.h"
+#include "common/config.h"
 #include "control.h"
-#include "log.h"
-#include "outfile.h"
+#include "common/log.h"
+#include "common/outfile.h"
 #include "napi_weak.h"
 #include "retention.h"
 #include "rescue.h"

@@ -6,8 +6,8 @@
 
 #include "agent.h"
 #include "control.h"
-#include "log.h"
-#include "outfile.h"
+#include "common/log.h"
+#include "common/outfile.h"
 #include "rescue.h"
 #include "shutdown.h"
 

@@ -12,10 +12,10 @@
 #include "agent.h"
 #include "agent_thread.h"
 #include "execute.h"
-#include "log.h"
+#include "common/log.h"
 #include "reply.h"
 #include "rescue.h"
-#include "rundir.h"
+#include "common/rundir.h"
 
 #define NP_QUEUE_MAX 128
 /* How long the main thread's event loop gets before we take the rescue path. */

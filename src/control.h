@@ -24,8 +24,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "command.h"
-#include "log.h"
+#include "common/command.h"
+#include "common/log.h"
 #include "napi_weak.h"
 
 struct np_request {

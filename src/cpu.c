@@ -6,7 +6,7 @@
 
 #include "formats/cpufold.h"
 #include "js.h"
-#include "log.h"
+#include "common/log.h"
 
 /* A window holds at most this many samples (10 s at the default 1 ms
  * interval), so that a short NODEPROF_CPU_INTERVAL cannot make V8 keep

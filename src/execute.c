@@ -9,7 +9,7 @@
 #include "cpu.h"
 #include "heap.h"
 #include "js.h"
-#include "log.h"
+#include "common/log.h"
 #include "snapshot.h"
 #include "stack.h"
 #include "trace.h"

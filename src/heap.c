@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "js.h"
-#include "log.h"
+#include "common/log.h"
 
 int np_heap_start(struct np_thread *t, long interval_bytes)
 {

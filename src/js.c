@@ -2,7 +2,7 @@
 
 #include <stdlib.h>
 
-#include "log.h"
+#include "common/log.h"
 
 void js_clear_exception(napi_env env, const char *context)
 {

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "command.h"
+#include "common/command.h"
 #include "control.h"
 
 #define OPEN_RETRY_MS 10

@@ -9,7 +9,7 @@
 #include "agent.h"
 #include "control.h"
 #include "js.h"
-#include "log.h"
+#include "common/log.h"
 #include "shutdown.h"
 
 #define RESCUE_SYMBOL "nodeprof"

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "log.h"
+#include "common/log.h"
 
 static void append(struct np_retention *r, struct np_retained *item)
 {

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "js.h"
-#include "log.h"
+#include "common/log.h"
 
 static napi_value session_object(napi_env env, struct np_session *s)
 {

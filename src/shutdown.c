@@ -10,7 +10,7 @@
 #include "control.h"
 #include "trace.h"
 #include "js.h"
-#include "log.h"
+#include "common/log.h"
 
 const int np_term_signals[NP_NTERMSIG] = { SIGINT, SIGTERM, SIGHUP };
 

@@ -8,10 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "headroom.h"
+#include "common/headroom.h"
 #include "js.h"
-#include "log.h"
-#include "outfile.h"
+#include "common/log.h"
+#include "common/outfile.h"
 
 static double heap_used(napi_env env)
 {

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "js.h"
-#include "log.h"
-#include "outfile.h"
+#include "common/log.h"
+#include "common/outfile.h"
 
 /* NodeTracing.dataCollected: {params: {value: [event, ...]}}. Each batch is
  * appended without its brackets. */

@@ -12,9 +12,9 @@
 
 #include "agent.h"
 #include "formats/remap.h"
-#include "log.h"
-#include "namepat.h"
-#include "outfile.h"
+#include "common/log.h"
+#include "common/namepat.h"
+#include "common/outfile.h"
 #include "retention.h"
 
 extern char **environ;

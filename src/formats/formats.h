@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "config.h" /* enum np_format */
+#include "common/config.h" /* enum np_format */
 
 enum np_profile_kind { NP_PROFILE_CPU, NP_PROFILE_HEAP };
 

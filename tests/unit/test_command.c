@@ -2,8 +2,8 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "command.h"
-#include "headroom.h"
+#include "common/command.h"
+#include "common/headroom.h"
 
 static int parse(const char *line, struct np_command *cmd, char *why)
 {

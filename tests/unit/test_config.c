@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "config.h"
-#include "log.h"
+#include "common/config.h"
+#include "common/log.h"
 
 /* ---- collecting reports ------------------------------------------------- */
 

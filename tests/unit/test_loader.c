@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "loader.h"
-#include "nodeopts.h"
+#include "common/loader.h"
+#include "common/nodeopts.h"
 
 static char base[256];
 

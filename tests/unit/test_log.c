@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "log.h"
+#include "common/log.h"
 
 static void test_admit(void)
 {

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "check.h"
-#include "namepat.h"
+#include "common/namepat.h"
 
 static char *env[] = {
     "APP=web",

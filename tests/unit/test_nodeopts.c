@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "nodeopts.h"
+#include "common/nodeopts.h"
 
 #define OURS "--require=/usr/local/lib/nodeprof-loader.cjs"
 #define LOADER OURS

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "outfile.h"
+#include "common/outfile.h"
 
 static char base[64];
 static char err[1024];

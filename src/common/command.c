@@ -1,10 +1,10 @@
-#include "command.h"
+#include "common/command.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
+#include "common/config.h"
 
 const char np_command_help[] =
     "cpu start [interval=US]     start CPU profiling\n"

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "config.h"
+#include "common/config.h"
 
 #define NP_VERSION "0.1.0"
 

@@ -1,4 +1,4 @@
-#include "rundir.h"
+#include "common/rundir.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "namepat.h"
+#include "common/namepat.h"
 
 #include <stdio.h>
 #include <string.h>

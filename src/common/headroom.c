@@ -1,4 +1,4 @@
-#include "headroom.h"
+#include "common/headroom.h"
 
 #include <stdio.h>
 #include <stdlib.h>

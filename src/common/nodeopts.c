@@ -1,4 +1,4 @@
-#include "nodeopts.h"
+#include "common/nodeopts.h"
 
 #include <stdio.h>
 #include <string.h>

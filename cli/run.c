@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "config.h"
-#include "rundir.h"
+#include "common/config.h"
+#include "common/rundir.h"
 
 static const char run_usage[] =
     "usage: nodeprof run [OPTIONS] -- CMD [ARGS...]\n"

@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "config.h"
+#include "common/config.h"
 #include "formats/formats.h"
 #include "formats/intern.h"
-#include "outfile.h"
+#include "common/outfile.h"
 
 #define SOURCEMAP_USAGE \
     "  --source-maps DIR search DIR (at any depth) for NAME.js.map of each script\n" \

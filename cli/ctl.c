@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "command.h"
-#include "config.h"
-#include "rundir.h"
+#include "common/command.h"
+#include "common/config.h"
+#include "common/rundir.h"
 
 static const char ctl_usage[] =
     "usage: nodeprof ctl [--timeout SECONDS] [--fifo PATH] PID COMMAND...\n"

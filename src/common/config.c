@@ -1,4 +1,4 @@
-#include "config.h"
+#include "common/config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "log.h"
-#include "namepat.h"
+#include "common/log.h"
+#include "common/namepat.h"
 
 enum opt_kind {
     OPT_BOOL,     /* 1/0, on/off, true/false, yes/no */

@@ -1,4 +1,4 @@
-#include "loader.h"
+#include "common/loader.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "loader_asset.h"
-#include "nodeopts.h"
-#include "outfile.h"
+#include "common/nodeopts.h"
+#include "common/outfile.h"
 
 #define RUN_DIR "/run/nodeprof"
 
