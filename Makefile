@@ -43,7 +43,7 @@ LIB_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(PRELOAD_SRCS) $(AGENT_SRCS) $(COMMO
 PURE_LIBS = $(BUILD)/libnp-common.a $(BUILD)/libnp-formats.a
 CLI_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS))
 
-.PHONY: all test unit-test integration-test test-nodes fuzz $(FUZZERS:%=fuzz-%) clean install uninstall deps check-deps test-deps test-debs fuzz-deps
+.PHONY: all test layers unit-test integration-test test-nodes fuzz $(FUZZERS:%=fuzz-%) clean install uninstall deps check-deps test-deps test-debs fuzz-deps
 all: $(BUILD)/libnodeprof.so $(BUILD)/nodeprof $(BUILD)/nodeprof-loader.cjs
 
 $(BUILD)/libnodeprof.so: $(LIB_OBJS) src/exports.map
@@ -85,17 +85,35 @@ SAN_FLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 UNIT_SRCS  = $(wildcard tests/unit/test_*.c)
 UNIT_BINS  = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 UNIT_PLAIN = $(patsubst tests/unit/%.c,$(BUILD)/unit-plain/%,$(UNIT_SRCS))
-# The pure layers: everything that does not need a live node.
-PURE_SRCS  = $(COMMON_SRCS) $(FORMAT_SRCS)
 UNIT_GEN   = $(BUILD)/gen/html_assets.h $(BUILD)/gen/loader_asset.h
 
-$(BUILD)/unit/%: tests/unit/%.c $(PURE_SRCS) tests/unit/check.h $(UNIT_GEN)
-	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I/usr/include/cjson -I$(BUILD)/gen $(SAN_FLAGS) -o $@ $< $(PURE_SRCS) $(LIBS)
+# Each pure source is compiled once per flavour (sanitized, plain) and the
+# tests link the two layers as archives.
+UNIT_CFLAGS  = -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I/usr/include/cjson -I$(BUILD)/gen
+SAN_LIBS   = $(BUILD)/san/libnp-common.a $(BUILD)/san/libnp-formats.a
+PLAIN_LIBS = $(BUILD)/plain/libnp-common.a $(BUILD)/plain/libnp-formats.a
 
-$(BUILD)/unit-plain/%: tests/unit/%.c $(PURE_SRCS) tests/unit/check.h $(UNIT_GEN)
+$(BUILD)/san/obj/%.o: %.c $(UNIT_GEN)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I/usr/include/cjson -I$(BUILD)/gen -O0 -g -o $@ $< $(PURE_SRCS) $(LIBS)
+	$(CC) $(UNIT_CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -c -o $@ $<
+$(BUILD)/plain/obj/%.o: %.c $(UNIT_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -O0 -g $(DEPFLAGS) -c -o $@ $<
+$(BUILD)/%/libnp-common.a: $(patsubst %.c,$(BUILD)/\%/obj/%.o,$(COMMON_SRCS))
+	rm -f $@ && $(AR) rcs $@ $^
+$(BUILD)/%/libnp-formats.a: $(patsubst %.c,$(BUILD)/\%/obj/%.o,$(FORMAT_SRCS))
+	rm -f $@ && $(AR) rcs $@ $^
+
+# Kept: make would delete them as intermediate files.
+.PRECIOUS: $(BUILD)/san/obj/%.o $(BUILD)/plain/obj/%.o $(BUILD)/%/libnp-common.a $(BUILD)/%/libnp-formats.a
+
+$(BUILD)/unit/%: tests/unit/%.c tests/unit/check.h $(SAN_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) $(SAN_FLAGS) -o $@ $< $(SAN_LIBS) $(LIBS)
+
+$(BUILD)/unit-plain/%: tests/unit/%.c tests/unit/check.h $(PLAIN_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -O0 -g -o $@ $< $(PLAIN_LIBS) $(LIBS)
 
 unit-test: $(UNIT_BINS) $(UNIT_PLAIN) | test-deps
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t (ASan/UBSan)"; $$t; done
@@ -109,7 +127,11 @@ INTEGRATION_TESTS ?= $(sort $(wildcard tests/integration/*.test.mjs))
 integration-test: all | test-deps
 	NP_TEST_NODE=$(NODE) $(NODE) --test --test-concurrency=2 $(INTEGRATION_TESTS)
 
-test: test-deps unit-test integration-test
+# The layering of README.md's module map: no include upwards, no circle.
+layers:
+	sh scripts/layers.sh
+
+test: test-deps layers unit-test integration-test
 
 # The integration tests on each of NODE_MAJORS, fetched from the npm registry
 # into $(NODES_DIR) once (scripts/fetch-node.sh).
@@ -219,4 +241,4 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/san $(BUILD)/plain -name '*.d' 2>/dev/null)

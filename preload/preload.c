@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "napi_weak.h"
+#include "process.h"
 #include "common/log.h"
 #include "common/nodeopts.h"
 #include "common/loader.h"
@@ -82,7 +83,7 @@ static void strip_tokens(void)
 static void inject_agent(void)
 {
     char token[8192], why[600];
-    int kind = np_loader_token(np_agent.lib_path, token, sizeof token, why, sizeof why);
+    int kind = np_loader_token(np_process.lib_path, token, sizeof token, why, sizeof why);
     if (kind < 0) {
         np_err("%s; not profiling this process", why);
         strip_tokens();
@@ -107,10 +108,10 @@ __attribute__((constructor)) static void nodeprof_preload(int argc, char **argv,
 {
     (void)envp;
     if (!process_is_node()) return;
-    if (!find_own_path(np_agent.lib_path)) return;
-    np_agent.in_node = true;
-    np_agent.preloaded = listed_in_ld_preload(np_agent.lib_path);
-    if (!np_agent.preloaded) return;
+    if (!find_own_path(np_process.lib_path)) return;
+    np_process.in_node = true;
+    np_process.preloaded = listed_in_ld_preload(np_process.lib_path);
+    if (!np_process.preloaded) return;
     if (env_says_disabled()) {
         strip_tokens();
     } else if (argv && permission_model_on(argc, argv)) {

@@ -1,33 +1,28 @@
-/* The agent's entry point: node calls napi_register_module_v1 when the
- * loader (loader.h) runs process.dlopen on this object, once per
- * JavaScript thread, before any user code of that thread. */
 #include "agent.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agent_thread.h"
-#include "control.h"
+#include "common/log.h"
 #include "cpu.h"
 #include "heap.h"
-#include "rescue.h"
+#include "heapwatch.h"
 #include "js.h"
+#include "output.h"
+#include "process.h"
+#include "rescue.h"
+#include "service.h"
 #include "shutdown.h"
+#include "signals.h"
+#include "thread.h"
+#include "wake.h"
 
 extern char **environ;
-
-/* All process-wide mutable state of nodeprof. */
-struct np_agent np_agent = {
-    .log = { NP_LOG_WARN, 2 },
-    .retention = { .lock = PTHREAD_MUTEX_INITIALIZER },
-    .wake_lock = PTHREAD_MUTEX_INITIALIZER,
-};
 
 static void report_config_problem(void *ctx, const char *msg)
 {
@@ -37,45 +32,26 @@ static void report_config_problem(void *ctx, const char *msg)
 
 static void setup_logging(void)
 {
-    np_agent.log.level = np_agent.cfg.log_level;
-    if (np_agent.cfg.log_file[0]) {
-        int fd = open(np_agent.cfg.log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-        if (fd >= 0) np_agent.log.fd = fd;
-        else np_warn("NODEPROF_LOG_FILE=%s: cannot open: %s; logging to stderr", np_agent.cfg.log_file, strerror(errno));
+    struct np_process *p = &np_process;
+    p->log.level = p->cfg.log_level;
+    if (p->cfg.log_file[0]) {
+        int fd = open(p->cfg.log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0) p->log.fd = fd;
+        else np_warn("NODEPROF_LOG_FILE=%s: cannot open: %s; logging to stderr", p->cfg.log_file, strerror(errno));
     }
-    np_log_attach(&np_agent.log);
+    np_log_attach(&p->log);
 }
 
 /* Reads the configuration once per process (the main thread comes first). */
 static void configure(void)
 {
-    if (np_agent.configured) return;
-    np_agent.configured = true;
-    struct np_config probe;
+    if (np_process.configured) return;
+    np_process.configured = true;
     /* Parse quietly first to learn where log lines go, then for real. */
-    np_config_load(&probe, environ, NULL, NULL);
-    np_agent.cfg = probe;
+    np_config_load(&np_process.cfg, environ, NULL, NULL);
     setup_logging();
-    np_config_load(&np_agent.cfg, environ, report_config_problem, NULL);
-    if (np_agent.cfg.dir[0] == '/') {
-        snprintf(np_agent.out_dir, sizeof np_agent.out_dir, "%s", np_agent.cfg.dir);
-    } else {
-        char cwd[PATH_MAX];
-        const char *rel = np_agent.cfg.dir;
-        if (!getcwd(cwd, sizeof cwd)) strcpy(cwd, ".");
-        while (rel[0] == '.' && rel[1] == '/') rel += 2;
-        if (!strcmp(rel, ".")) rel = "";
-        if (snprintf(np_agent.out_dir, sizeof np_agent.out_dir, "%s%s%s", cwd, *rel ? "/" : "", rel) >=
-            (int)sizeof np_agent.out_dir)
-            np_warn("NODEPROF_DIR=%.200s: path too long; profiles will not be written", np_agent.cfg.dir);
-    }
-    size_t len = strlen(np_agent.out_dir);
-    while (len > 1 && np_agent.out_dir[len - 1] == '/') np_agent.out_dir[--len] = '\0';
-    /* Exactly this mode: profiles name the app's functions and files, so
-     * they are private unless NODEPROF_FILE_MODE says otherwise. */
-    np_agent.file_mode = (mode_t)np_agent.cfg.file_mode;
-    if (gethostname(np_agent.host, sizeof np_agent.host) != 0) strcpy(np_agent.host, "localhost");
-    np_agent.host[sizeof np_agent.host - 1] = '\0';
+    np_config_load(&np_process.cfg, environ, report_config_problem, NULL);
+    np_output_init(&np_process.cfg);
 }
 
 /* worker_threads.threadId: 0 on the main thread. */
@@ -89,53 +65,32 @@ static int current_thread_id(napi_env env)
 
 static bool main_script_matches(napi_env env)
 {
-    if (!np_agent.cfg.match[0]) return true;
+    if (!np_cfg()->match[0]) return true;
     napi_value argv = js_get(env, js_get(env, js_global(env), "process"), "argv");
     napi_value script;
     size_t len;
     char *path = NULL;
     if (argv && napi_get_element(env, argv, 1, &script) == napi_ok) path = js_to_utf8(env, script, &len);
-    bool match = path && fnmatch(np_agent.cfg.match, path, 0) == 0;
-    np_debug("NODEPROF_MATCH=%s %s %s", np_agent.cfg.match, match ? "matches" : "does not match",
+    bool match = path && fnmatch(np_cfg()->match, path, 0) == 0;
+    np_debug("NODEPROF_MATCH=%s %s %s", np_cfg()->match, match ? "matches" : "does not match",
              path ? path : "(no script)");
     free(path);
     return match;
 }
 
-static void on_main_wake(napi_env env, napi_value js_cb, void *context, void *data)
-{
-    (void)js_cb; (void)context; (void)data;
-    /* After the exit listener, node is tearing the environment down. */
-    if (!env || !np_agent.main || np_agent.main->finished) return;
-    np_shutdown_handle_signals();
-    np_control_run_pending();
-}
-
-static void on_main_wake_finalized(napi_env env, void *data, void *hint)
-{
-    (void)env; (void)data; (void)hint;
-    pthread_mutex_lock(&np_agent.wake_lock);
-    atomic_store(&np_agent.main_wake_alive, false);
-    pthread_mutex_unlock(&np_agent.wake_lock);
-}
-
+/* The main thread's services: requests and signals from the agent thread
+ * (through the main loop, or the rescue path), and the agent thread. */
 static int start_main_services(napi_env env)
 {
-    napi_value name = js_string(env, "nodeprof");
-    if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, on_main_wake_finalized, NULL,
-                                        on_main_wake, &np_agent.main_wake) != napi_ok)
-        return -1;
-    atomic_store(&np_agent.main_wake_alive, true);
     /* Never keeps the app's event loop alive. */
-    napi_unref_threadsafe_function(env, np_agent.main_wake);
-    if (np_agent_thread_start()) return -1;
-    return 0;
+    if (np_wake_bind(NP_WAKE_MAIN, env, np_service_run, false)) return -1;
+    return np_agent_thread_start();
 }
 
 static void free_thread(void *arg)
 {
     struct np_thread *t = arg;
-    if (t == np_agent.main) np_agent.main = NULL;
+    if (t == np_main_thread()) np_set_main_thread(NULL);
     np_cpu_forget_thread(t);
     if (t->session.session) napi_delete_reference(t->env, t->session.session);
     free(t);
@@ -151,34 +106,41 @@ static struct np_thread *start_thread(napi_env env, int thread_id)
         free(t);
         return NULL;
     }
-    if (np_agent.cfg.cpu && np_cpu_start(t, np_agent.cfg.cpu_interval_us))
-        np_err("cannot start the CPU profiler");
-    if (np_agent.cfg.heap && np_heap_start(t, np_agent.cfg.heap_interval))
-        np_err("cannot start the sampling heap profiler");
+    const struct np_config *cfg = np_cfg();
+    if (cfg->cpu && np_cpu_start(t, cfg->cpu_interval_us)) np_err("cannot start the CPU profiler");
+    if (cfg->heap && np_heap_start(t, cfg->heap_interval)) np_err("cannot start the sampling heap profiler");
     np_shutdown_install(t);
+    if (thread_id == 0) np_signals_track_app(env);
     napi_add_env_cleanup_hook(env, free_thread, t);
     return t;
 }
 
+/* The helper worker, and the heap watch that uses it. */
+static void start_helper(napi_env env)
+{
+    if (np_cfg()->heapsnapshot_near_limit > 0) np_heapwatch_init(env);
+    np_rescue_install(env, np_service_run);
+}
+
 static void agent_init(napi_env env)
 {
-    if (!np_agent.preloaded) return; /* dlopen()ed by a stale loader, not asked for */
+    if (!np_process.preloaded) return; /* dlopen()ed by a stale loader, not asked for */
     int thread_id = current_thread_id(env);
     if (thread_id == 0) {
         configure();
-        if (np_agent.cfg.disable || !main_script_matches(env)) return;
-        np_agent.active = true;
+        if (np_cfg()->disable || !main_script_matches(env)) return;
+        np_process.active = true;
         /* The helper, now: this is the one moment we are sure to run on the
          * main thread before the app's code, which may keep it busy for
          * good. Its isolate boots on its own thread, in parallel. Before the
          * profiler starts: its start-up is ours, not the app's. */
-        if (np_agent.cfg.helper) np_rescue_install(env);
-    } else if (!np_agent.active || np_rescue_is_helper(env) || !np_agent.cfg.workers) {
+        if (np_cfg()->helper) start_helper(env);
+    } else if (!np_process.active || np_rescue_is_helper(env) || !np_cfg()->workers) {
         return;
     }
     struct np_thread *t = start_thread(env, thread_id);
     if (t && thread_id == 0) {
-        np_agent.main = t;
+        np_set_main_thread(t);
         if (start_main_services(env)) np_err("signals and control commands are unavailable");
     }
 }
@@ -188,30 +150,13 @@ static void agent_init(napi_env env)
  * NODE_OPTIONS, so that children of an unprofiled process inherit none. */
 __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_env env, napi_value exports)
 {
-    if (np_agent.in_node) agent_init(env);
+    if (np_process.in_node) agent_init(env);
     js_clear_exception(env, "nodeprof agent");
-    if (np_agent.active) js_set(env, exports, "nodeprof", js_string(env, "active"));
+    if (np_process.active) js_set(env, exports, "nodeprof", js_string(env, "active"));
     return exports;
 }
 
 __attribute__((visibility("default"))) int32_t node_api_module_get_api_version_v1(void)
 {
     return NAPI_VERSION;
-}
-
-double np_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
-}
-
-bool np_wake_main(void)
-{
-    bool sent = false;
-    pthread_mutex_lock(&np_agent.wake_lock);
-    if (!atomic_load(&np_agent.shutting_down) && atomic_load(&np_agent.main_wake_alive))
-        sent = napi_call_threadsafe_function(np_agent.main_wake, NULL, napi_tsfn_nonblocking) == napi_ok;
-    pthread_mutex_unlock(&np_agent.wake_lock);
-    return sent;
 }

@@ -7,6 +7,8 @@
 #include "formats/cpufold.h"
 #include "js.h"
 #include "common/log.h"
+#include "common/clock.h"
+#include "process.h"
 
 /* A window holds at most this many samples (10 s at the default 1 ms
  * interval), so that a short NODEPROF_CPU_INTERVAL cannot make V8 keep
@@ -129,8 +131,8 @@ static int write_folded(struct np_thread *t, char *json, size_t len, struct np_w
 
 static long window_ms(const struct np_thread *t)
 {
-    long interval = t->cpu_interval_us > 0 ? t->cpu_interval_us : np_agent.cfg.cpu_interval_us;
-    long ms = np_agent.cfg.cpu_window_ms;
+    long interval = t->cpu_interval_us > 0 ? t->cpu_interval_us : np_cfg()->cpu_interval_us;
+    long ms = np_cfg()->cpu_window_ms;
     if (interval > 0 && MAX_WINDOW_SAMPLES * interval / 1000 < ms) ms = MAX_WINDOW_SAMPLES * interval / 1000;
     return ms < MIN_WINDOW_MS ? MIN_WINDOW_MS : ms;
 }
@@ -225,7 +227,7 @@ static void on_fold_timer(uv_timer_t *timer)
 /* The next fold comes one window after the current profile began. */
 static void fold_arm(struct np_thread *t)
 {
-    if (!np_agent.cfg.cpu_window_ms) return;
+    if (!np_cfg()->cpu_window_ms) return;
     struct np_cpu_fold *fold = fold_state(t);
     if (!fold || fold->failed) return;
     long ms = window_ms(t);

@@ -17,7 +17,7 @@
 #ifndef NP_CPU_H
 #define NP_CPU_H
 
-#include "agent.h"
+#include "thread.h"
 #include "writer.h"
 
 int np_cpu_start(struct np_thread *t, long interval_us);

@@ -5,14 +5,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "common/log.h"
 #include "cpu.h"
+#include "fifo.h"
 #include "heap.h"
 #include "js.h"
-#include "common/log.h"
+#include "output.h"
+#include "process.h"
+#include "rescue.h"
 #include "snapshot.h"
 #include "stack.h"
+#include "thread.h"
 #include "trace.h"
+
+static unsigned long commands_run; /* main thread */
 
 /* One command's outcome: error text, or the files written. */
 static void finish(struct np_request *req, FILE *out, const struct np_written *w, const char *error)
@@ -34,7 +40,7 @@ static void do_cpu(struct np_thread *t, struct np_request *req, FILE *out)
     switch (req->cmd.verb) {
     case NP_CMD_CPU_START:
         if (t->cpu_running) error = "the CPU profiler is already running";
-        else if (np_cpu_start(t, req->cmd.interval ? req->cmd.interval : np_agent.cfg.cpu_interval_us))
+        else if (np_cpu_start(t, req->cmd.interval ? req->cmd.interval : np_cfg()->cpu_interval_us))
             error = "cannot start the CPU profiler";
         break;
     case NP_CMD_CPU_STOP:
@@ -43,7 +49,7 @@ static void do_cpu(struct np_thread *t, struct np_request *req, FILE *out)
         break;
     case NP_CMD_CPU_TOGGLE:
         if (t->cpu_running) np_cpu_stop_and_write(t, &w);
-        else if (np_cpu_start(t, np_agent.cfg.cpu_interval_us)) error = "cannot start the CPU profiler";
+        else if (np_cpu_start(t, np_cfg()->cpu_interval_us)) error = "cannot start the CPU profiler";
         break;
     default: /* dump */
         if (!t->cpu_running) error = "the CPU profiler is not running (cpu start)";
@@ -63,7 +69,7 @@ static void do_heap(struct np_thread *t, struct np_request *req, FILE *out)
         break;
     case NP_CMD_HEAP_START:
         if (t->heap_running) error = "the sampling heap profiler is already running";
-        else if (np_heap_start(t, req->cmd.interval ? req->cmd.interval : np_agent.cfg.heap_interval))
+        else if (np_heap_start(t, req->cmd.interval ? req->cmd.interval : np_cfg()->heap_interval))
             error = "cannot start the sampling heap profiler";
         break;
     case NP_CMD_HEAP_STOP:
@@ -125,17 +131,17 @@ static void do_status(struct np_thread *t, FILE *out)
     print_since(out, "cpu", t->cpu_running, t->cpu_started_ms);
     print_since(out, "heap sampling", t->heap_running, t->heap_started_ms);
     print_since(out, "trace", np_trace_running(t), t->trace_started_ms);
-    fprintf(out, "files written: %lu\n", atomic_load(&np_agent.files_written));
-    fprintf(out, "commands run: %lu\n", np_agent.control.commands_run);
-    fprintf(out, "fifo: %s\n", np_agent.control.fifo_path[0] ? np_agent.control.fifo_path : "off");
-    fprintf(out, "helper thread: %s\n", atomic_load(&np_agent.rescue.ready) ? "ready" : "off");
-    fprintf(out, "directory: %s\n", np_agent.out_dir);
-    np_config_print(&np_agent.cfg, out);
+    fprintf(out, "files written: %lu\n", np_output_files_written());
+    fprintf(out, "commands run: %lu\n", commands_run);
+    fprintf(out, "fifo: %s\n", np_fifo_path()[0] ? np_fifo_path() : "off");
+    fprintf(out, "helper thread: %s\n", np_rescue_ready() ? "ready" : "off");
+    fprintf(out, "directory: %s\n", np_output_dir());
+    np_config_print(np_cfg(), out);
 }
 
 void np_execute(struct np_request *req)
 {
-    struct np_thread *t = np_agent.main;
+    struct np_thread *t = np_main_thread();
     FILE *out = open_memstream(&req->reply, &req->reply_len);
     if (!out) return;
     if (!t || t->finished) {
@@ -154,5 +160,6 @@ void np_execute(struct np_request *req)
         }
     }
     fclose(out);
+    commands_run++;
     np_debug("%s command %d: %s", req->cmd.origin, (int)req->cmd.verb, req->failed ? "failed" : "done");
 }

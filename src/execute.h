@@ -4,7 +4,7 @@
 #ifndef NP_EXECUTE_H
 #define NP_EXECUTE_H
 
-#include "control.h"
+#include "request.h"
 
 void np_execute(struct np_request *req);
 

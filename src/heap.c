@@ -4,6 +4,7 @@
 
 #include "js.h"
 #include "common/log.h"
+#include "common/clock.h"
 
 int np_heap_start(struct np_thread *t, long interval_bytes)
 {

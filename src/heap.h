@@ -4,7 +4,7 @@
 #ifndef NP_HEAP_H
 #define NP_HEAP_H
 
-#include "agent.h"
+#include "thread.h"
 #include "writer.h"
 
 int np_heap_start(struct np_thread *t, long interval_bytes);

@@ -66,6 +66,7 @@
 #pragma weak uv_signal_start
 #pragma weak uv_signal_stop
 #pragma weak uv_stop
+#pragma weak uv_is_active
 #pragma weak uv_timer_init
 #pragma weak uv_timer_start
 #pragma weak uv_timer_stop

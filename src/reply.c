@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent.h"
 #include "common/command.h"
-#include "control.h"
+#include "common/log.h"
+#include "wake.h"
 
 #define OPEN_RETRY_MS 10
 
@@ -70,7 +70,7 @@ static void pump(struct pending *p)
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && errno == EAGAIN) {
             if (!p->polling) {
-                if (uv_poll_init(&np_agent.loop, &p->poll, p->fd)) {
+                if (uv_poll_init(np_agent_loop(), &p->poll, p->fd)) {
                     finish(p, "cannot watch it");
                     return;
                 }
@@ -138,7 +138,7 @@ static void send_to_fifo(const char *path, char *text, size_t len)
     snprintf(p->path, sizeof p->path, "%s", path);
     p->text = text;
     p->len = len;
-    uv_timer_init(&np_agent.loop, &p->timer);
+    uv_timer_init(np_agent_loop(), &p->timer);
     p->timer.data = p;
     try_open(p);
 }

@@ -6,26 +6,37 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent.h"
-#include "control.h"
-#include "js.h"
+#include <limits.h>
+#include <stdatomic.h>
+
+#include "common/clock.h"
 #include "common/log.h"
-#include "shutdown.h"
+#include "js.h"
+#include "process.h"
+#include "wake.h"
 
 #define RESCUE_SYMBOL "nodeprof"
-#define HEAP_POLL_MS 50
 
-static struct np_rescue *rs(void) { return &np_agent.rescue; }
+/* The helper as the main thread and the agent thread see it. */
+static struct np_rescue {
+    char token[40];                 /* marks our helper among workers */
+    napi_ref worker;                /* main thread: the Worker object */
+    void (*serve)(napi_env env);    /* what the rescue runs on the main thread */
+    _Atomic(void (*)(double bytes)) on_heap_used; /* np_rescue_read_heap's listener */
+    atomic_bool in_flight;          /* a rescue evaluation is under way */
+    atomic_bool rescue_wanted;
+    atomic_bool heap_wanted;        /* a heap-size reading is asked for */
+} rescue;
+
+static struct np_rescue *rs(void) { return &rescue; }
 
 /* ---- main thread ------------------------------------------------------- */
 
 /* process[Symbol.for('nodeprof')](): what the helper evaluates. */
 static napi_value rescue_entry(napi_env env, napi_callback_info info)
 {
-    (void)env; (void)info;
-    if (atomic_load(&np_agent.shutting_down) || !np_agent.main) return NULL;
-    np_shutdown_handle_signals();
-    np_control_run_pending();
+    (void)info;
+    rs()->serve(env);
     return NULL;
 }
 
@@ -46,7 +57,7 @@ static napi_value ignore_error(napi_env env, napi_callback_info info)
 {
     (void)env; (void)info;
     np_debug("the helper worker failed; commands wait for the event loop");
-    atomic_store(&np_agent.rescue.ready, false);
+    np_wake_forget(NP_WAKE_HELPER);
     return NULL;
 }
 
@@ -128,7 +139,7 @@ static int start_helper(napi_env env)
 {
     char code[PATH_MAX + 128];
     char quoted[PATH_MAX + 8];
-    snprintf(quoted, sizeof quoted, "%s", np_agent.lib_path);
+    snprintf(quoted, sizeof quoted, "%s", np_process.lib_path);
     for (char *p = quoted; *p; p++) if (*p == '\'' || *p == '\\' || *p == '\n') return -1;
     snprintf(code, sizeof code, "process.dlopen({ exports: {} }, '%s');", quoted);
     make_token(rs()->token, sizeof rs()->token);
@@ -155,59 +166,16 @@ static int start_helper(napi_env env)
     return napi_create_reference(env, worker, 1, &rs()->worker) == napi_ok ? 0 : -1;
 }
 
-/* The value of a "--flag=N" (MiB) in node's own arguments or NODE_OPTIONS;
- * the last one wins, as in node. 0 if absent. */
-static double flag_mb(napi_env env, const char *flag)
+int np_rescue_install(napi_env env, void (*serve)(napi_env env))
 {
-    napi_value process = js_get(env, js_global(env), "process");
-    napi_value args = js_call_method(env, js_get(env, process, "execArgv"), "join", 0, NULL);
-    size_t len, flen = strlen(flag);
-    char *argv = args ? js_to_utf8(env, args, &len) : NULL;
-    const char *sources[2] = { getenv("NODE_OPTIONS"), argv };
-    double mb = 0;
-    for (int i = 0; i < 2; i++)
-        for (const char *hit = sources[i]; hit && (hit = strstr(hit, flag)); hit += flen)
-            if (hit[flen] == '=') mb = strtod(hit + flen + 1, NULL);
-    free(argv);
-    return mb;
-}
-
-/* The old generation's limit, where node dies of "heap out of memory".
- * Exact when --max-old-space-size is given (the usual case in containers).
- * Otherwise heap_size_limit less the young generation, whose size V8 does
- * not expose: three semi-spaces of 16 MiB (node 20 and 22; larger on 24,
- * which makes the thresholds a little late there). */
-static void read_heap_limit(napi_env env)
-{
-    double old_mb = flag_mb(env, "--max-old-space-size");
-    if (old_mb > 0) {
-        rs()->heap_limit = old_mb * 1048576;
-        return;
-    }
-    double limit = 0, semi = flag_mb(env, "--max-semi-space-size");
-    napi_value stats = js_call_method(env, js_builtin(env, "node:v8"), "getHeapStatistics", 0, NULL);
-    js_to_double(env, js_get(env, stats, "heap_size_limit"), &limit);
-    double young = 3 * (semi > 0 ? semi : 16) * 1048576;
-    rs()->heap_limit = limit > 2 * young ? limit - young : limit;
-}
-
-static double thread_cpu_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
-}
-
-int np_rescue_install(napi_env env)
-{
-    double wall = np_wall_ms(), cpu = thread_cpu_ms();
-    read_heap_limit(env);
+    double wall = np_wall_ms(), cpu = np_thread_cpu_ms();
+    rs()->serve = serve;
     if (define_entry(env) || start_helper(env)) {
         np_warn("no helper thread: commands wait while the main thread is busy");
         return -1;
     }
     np_debug("helper worker started: %.2f ms of the main thread (%.2f ms CPU)", np_wall_ms() - wall,
-             thread_cpu_ms() - cpu);
+             np_thread_cpu_ms() - cpu);
     return 0;
 }
 
@@ -215,7 +183,7 @@ int np_rescue_install(napi_env env)
 
 struct rescue_call {
     napi_ref session;
-    bool poll;  /* a heap-size poll, not a rescue */
+    bool poll;  /* a heap-size reading, not a rescue */
 };
 
 static napi_value session_of(napi_env env, struct rescue_call *call)
@@ -232,30 +200,15 @@ static void end_call(napi_env env, struct rescue_call *call)
     free(call);
 }
 
-/* NODEPROF_HEAPSNAPSHOT_NEAR_LIMIT: the k-th snapshot (k = 0, 1, ...) when
- * the heap passes 1 - 0.25 / 2^k of its limit: 75 %, 87.5 %, 93.75 %... */
-static void check_heap_usage(napi_env env, napi_value result)
-{
-    double used = 0;
-    struct np_rescue *r = rs();
-    if (js_to_double(env, js_get(env, result, "usedSize"), &used) || r->heap_limit <= 0) return;
-    if (r->near_limit_taken >= np_agent.cfg.heapsnapshot_near_limit) return;
-    double threshold = r->heap_limit * (1.0 - 0.25 / (double)(1 << r->near_limit_taken));
-    np_debug("heap %.1f MB, next snapshot at %.1f MB", used / 1048576, threshold / 1048576);
-    if (used < threshold) return;
-    r->near_limit_taken++;
-    np_info("heap at %.0f MB of %.0f MB: taking a heap snapshot", used / 1048576, r->heap_limit / 1048576);
-    np_control_submit_internal(NP_CMD_HEAP_SNAPSHOT, "near-limit");
-    np_rescue_request();
-}
-
 static napi_value on_evaluated(napi_env env, napi_callback_info info)
 {
     size_t argc = 2;
     napi_value argv[2];
     struct rescue_call *call;
     if (napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&call) != napi_ok) return NULL;
-    if (call->poll && argc > 1) check_heap_usage(env, argv[1]);
+    double used = 0;
+    if (call->poll && argc > 1 && !js_to_double(env, js_get(env, argv[1], "usedSize"), &used) && atomic_load(&rs()->on_heap_used))
+        atomic_load(&rs()->on_heap_used)(used);
     end_call(env, call);
     return NULL;
 }
@@ -281,31 +234,10 @@ static void start_call(napi_env env, bool poll)
     if (!js_call_method(env, session, "post", 3, args)) end_call(env, call);
 }
 
-static void on_helper_wake(napi_env env, napi_value js_cb, void *context, void *data)
+static void on_helper_wake(napi_env env)
 {
-    (void)js_cb; (void)context; (void)data;
-    if (!env) return;
     if (atomic_exchange(&rs()->rescue_wanted, false)) start_call(env, false);
-    if (atomic_exchange(&rs()->poll_wanted, false)) start_call(env, true);
-}
-
-static void on_helper_finalized(napi_env env, void *data, void *hint)
-{
-    (void)env; (void)data; (void)hint;
-    pthread_mutex_lock(&np_agent.wake_lock);
-    atomic_store(&rs()->ready, false);
-    pthread_mutex_unlock(&np_agent.wake_lock);
-}
-
-/* Calls the helper's thread-safe function unless it is gone (see wake_lock). */
-static bool wake_helper(void)
-{
-    bool sent = false;
-    pthread_mutex_lock(&np_agent.wake_lock);
-    if (atomic_load(&rs()->ready) && !atomic_load(&np_agent.shutting_down))
-        sent = napi_call_threadsafe_function(rs()->wake, NULL, napi_tsfn_nonblocking) == napi_ok;
-    pthread_mutex_unlock(&np_agent.wake_lock);
-    return sent;
+    if (atomic_exchange(&rs()->heap_wanted, false)) start_call(env, true);
 }
 
 bool np_rescue_is_helper(napi_env env)
@@ -315,47 +247,34 @@ bool np_rescue_is_helper(napi_env env)
     char *token = js_to_utf8(env, js_get(env, data, "nodeprofHelper"), &len);
     bool ours = token && rs()->token[0] && !strcmp(token, rs()->token);
     free(token);
-    if (!ours || atomic_load(&rs()->ready)) return ours;
-    napi_value name = js_string(env, "nodeprof-helper");
-    /* Referenced: keeps the helper's loop alive (the Worker is unref'd). */
-    if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, on_helper_finalized, NULL,
-                                        on_helper_wake, &rs()->wake) != napi_ok)
-        return true;
-    atomic_store(&rs()->ready, true);
+    if (!ours || np_wake_bound(NP_WAKE_HELPER)) return ours;
+    /* Kept alive: the helper's loop waits for us (the Worker is unref'd). */
+    if (np_wake_bind(NP_WAKE_HELPER, env, on_helper_wake, true)) return true;
     /* Requests made while it booted (a signal, `stack`, in the first
      * milliseconds of a process busy from its first line). */
-    if (atomic_load(&rs()->rescue_wanted)) wake_helper();
+    if (atomic_load(&rs()->rescue_wanted)) np_wake(NP_WAKE_HELPER);
     return true;
 }
+
+bool np_rescue_ready(void) { return np_wake_bound(NP_WAKE_HELPER); }
 
 void np_rescue_request(void)
 {
     struct np_rescue *r = rs();
-    if (atomic_load(&np_agent.shutting_down)) return;
+    if (np_shutting_down()) return;
     if (atomic_exchange(&r->in_flight, true)) return; /* one at a time */
     atomic_store(&r->rescue_wanted, true);
     /* A helper still booting takes it when ready (np_rescue_is_helper):
      * both sides store, then look at the other's flag. */
-    if (atomic_load(&r->ready) && !wake_helper()) {
+    if (np_wake_bound(NP_WAKE_HELPER) && !np_wake(NP_WAKE_HELPER)) {
         atomic_store(&r->rescue_wanted, false);
         atomic_store(&r->in_flight, false);
     }
 }
 
-static void on_poll_timer(uv_timer_t *timer)
+void np_rescue_read_heap(void (*on_used)(double bytes))
 {
-    (void)timer;
-    struct np_rescue *r = rs();
-    if (!atomic_load(&r->ready) || atomic_load(&np_agent.shutting_down) ||
-        r->near_limit_taken >= np_agent.cfg.heapsnapshot_near_limit)
-        return;
-    atomic_store(&r->poll_wanted, true);
-    wake_helper();
-}
-
-void np_rescue_start_heap_watch(void)
-{
-    if (np_agent.cfg.heapsnapshot_near_limit <= 0) return;
-    uv_timer_init(&np_agent.loop, &rs()->poll_timer);
-    uv_timer_start(&rs()->poll_timer, on_poll_timer, HEAP_POLL_MS, HEAP_POLL_MS);
+    atomic_store(&rs()->on_heap_used, on_used);
+    atomic_store(&rs()->heap_wanted, true);
+    np_wake(NP_WAKE_HELPER);
 }

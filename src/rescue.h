@@ -12,36 +12,25 @@
  * stack. The session is disconnected at once: a worker session left
  * connected makes node print "Waiting for the debugger to disconnect...".
  *
- * The same helper polls the main heap's size for
- * NODEPROF_HEAPSNAPSHOT_NEAR_LIMIT. */
+ * The same helper reads the main heap's size for heapwatch.h. */
 #ifndef NP_RESCUE_H
 #define NP_RESCUE_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "napi_weak.h"
 
-struct np_rescue {
-    char token[40];                 /* marks our helper among workers */
-    napi_ref worker;                /* main thread: the Worker object */
-    napi_threadsafe_function wake;  /* runs on the helper's thread */
-    atomic_bool ready;
-    atomic_bool in_flight;          /* a rescue evaluation is under way */
-    atomic_bool poll_wanted;        /* a heap-size poll is asked for */
-    atomic_bool rescue_wanted;
-    double heap_limit;              /* bytes: the old generation's limit */
-    atomic_int near_limit_taken;
-    uv_timer_t poll_timer;          /* agent thread */
-};
-
-/* Main thread, at start-up: the hidden function and the helper worker. */
-int np_rescue_install(napi_env env);
+/* Main thread, at start-up: the hidden function, which calls serve, and
+ * the helper worker. */
+int np_rescue_install(napi_env env, void (*serve)(napi_env env));
 /* Helper worker's init: true if this worker is our helper (and set it up). */
 bool np_rescue_is_helper(napi_env env);
-/* Any thread: ask the helper to run the main thread's queue now. */
+/* Whether the helper is up and can be asked. */
+bool np_rescue_ready(void);
+/* Any thread: ask the helper to serve the main thread now. */
 void np_rescue_request(void);
-/* Agent thread: start polling the heap size (near-limit snapshots). */
-void np_rescue_start_heap_watch(void);
+/* Any thread: have the helper read the main heap's used size (Runtime.
+ * getHeapUsage); on_used gets it, on the helper's thread. */
+void np_rescue_read_heap(void (*on_used)(double bytes));
 
 #endif

@@ -1,11 +1,23 @@
 #include "retention.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "agent.h"
 #include "common/log.h"
+
+struct np_retained {
+    char *path;
+    const char *ext;  /* static string from np_format_extension */
+    struct np_retained *next;
+};
+
+/* Every file this process wrote and still keeps, oldest first. */
+static struct np_retention {
+    pthread_mutex_t lock;
+    struct np_retained *head;
+} retention = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void append(struct np_retention *r, struct np_retained *item)
 {
@@ -38,7 +50,7 @@ static void drop_oldest(struct np_retention *r, const char *ext)
 
 void np_retention_apply(const char *path, const char *ext, long keep)
 {
-    struct np_retention *r = &np_agent.retention;
+    struct np_retention *r = &retention;
     struct np_retained *item = calloc(1, sizeof *item);
     if (!item || !(item->path = strdup(path))) {
         free(item);

@@ -5,21 +5,8 @@
 #ifndef NP_RETENTION_H
 #define NP_RETENTION_H
 
-#include <pthread.h>
-
-struct np_retained {
-    char *path;
-    const char *ext;  /* static string from np_format_extension */
-    struct np_retained *next;
-};
-
-struct np_retention {
-    pthread_mutex_t lock;
-    struct np_retained *head; /* oldest first */
-};
-
 /* Records path (of kind ext) and deletes the oldest files of that kind
- * beyond keep. Uses the retention list in np_agent. */
+ * beyond keep. Any thread. */
 void np_retention_apply(const char *path, const char *ext, long keep);
 
 #endif

@@ -12,6 +12,8 @@
 #include "js.h"
 #include "common/log.h"
 #include "common/outfile.h"
+#include "output.h"
+#include "process.h"
 
 static double heap_used(napi_env env)
 {
@@ -82,14 +84,14 @@ int np_snapshot_write(struct np_thread *t, bool force, struct np_written *w)
 {
     napi_env env = t->env;
     char err[1200];
-    if (!force && np_headroom_check(heap_used(env), np_agent.cfg.snapshot_factor, err, sizeof err))
+    if (!force && np_headroom_check(heap_used(env), np_cfg()->snapshot_factor, err, sizeof err))
         return np_written_fail(w, err);
     struct np_target target;
     if (np_target_open(t->thread_id, &target, w)) return -1;
     char name[1100];
     snprintf(name, sizeof name, "%s.heapsnapshot", target.name);
     struct np_stream stream;
-    int rc = np_stream_open_at(&stream, target.dirfd, np_agent.out_dir, name, err, sizeof err);
+    int rc = np_stream_open_at(&stream, target.dirfd, np_output_dir(), name, err, sizeof err);
     np_target_close(&target);
     if (rc) return np_written_fail(w, err);
     fflush(stream.out);
@@ -101,7 +103,7 @@ int np_snapshot_write(struct np_thread *t, bool force, struct np_written *w)
         return np_written_fail(w, err);
     }
     /* v8 wrote through its own descriptor; ours is still empty and clean. */
-    if (np_stream_commit(&stream, np_agent.file_mode, err, sizeof err)) return np_written_fail(w, err);
+    if (np_stream_commit(&stream, np_output_mode(), err, sizeof err)) return np_written_fail(w, err);
     np_file_written(stream.path, ".heapsnapshot", w);
     return 0;
 }

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "agent.h"
+#include "thread.h"
 #include "writer.h"
 
 /* Returns 0, or -1 with the reason in w->error. */

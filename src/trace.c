@@ -6,6 +6,8 @@
 #include "js.h"
 #include "common/log.h"
 #include "common/outfile.h"
+#include "common/clock.h"
+#include "output.h"
 
 /* NodeTracing.dataCollected: {params: {value: [event, ...]}}. Each batch is
  * appended without its brackets. */
@@ -85,7 +87,7 @@ int np_trace_stop(struct np_thread *t, struct np_written *w)
     fputs("]}\n", t->trace.out);
     char path[sizeof t->trace.path];
     memcpy(path, t->trace.path, sizeof path);
-    if (np_stream_commit(&t->trace, np_agent.file_mode, err, sizeof err)) return np_written_fail(w, err);
+    if (np_stream_commit(&t->trace, np_output_mode(), err, sizeof err)) return np_written_fail(w, err);
     np_file_written(path, ".trace.json", w);
     return 0;
 }

@@ -5,7 +5,7 @@
 #ifndef NP_TRACE_H
 #define NP_TRACE_H
 
-#include "agent.h"
+#include "thread.h"
 #include "writer.h"
 
 #define NP_TRACE_DEFAULT_CATEGORIES "v8,node,node.async_hooks"

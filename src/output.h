@@ -1,0 +1,56 @@
+/* Where and how files are written: NODEPROF_DIR (absolute, fixed at
+ * start-up), the mode of every file (NODEPROF_FILE_MODE), the host and the
+ * sequence number of NODEPROF_NAME, and what happens after each file
+ * (NODEPROF_MANIFEST, NODEPROF_KEEP). Engines open a target, create their
+ * files relative to its directory fd, and report each finished file here.
+ * Errors are logged as one line each; the app is never told. */
+#ifndef NP_OUTPUT_H
+#define NP_OUTPUT_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/config.h"
+
+/* What a write produced, for replies to control commands. */
+struct np_written {
+    char paths[4096]; /* newline-separated */
+    int count;
+    char error[1024]; /* first error, if any */
+};
+
+/* Where one write goes: NODEPROF_DIR, created if missing and opened once
+ * (np_dir_open_trusted: refused when another user could swap it), and the
+ * next expanded NODEPROF_NAME. Every file of the write is created and
+ * renamed relative to dirfd. */
+struct np_target {
+    int dirfd;
+    char base[PATH_MAX];  /* directory + name, no extension */
+    const char *name;     /* the name alone, in base */
+};
+
+/* Main thread, once, from the configuration (a relative NODEPROF_DIR is
+ * taken against the working directory of this moment). */
+void np_output_init(const struct np_config *cfg);
+
+const char *np_output_dir(void);
+mode_t np_output_mode(void);
+unsigned long np_output_files_written(void);
+
+/* Returns 0, or -1 with the error (naming NODEPROF_DIR and its value)
+ * logged and stored in w. Close with np_target_close. */
+int np_target_open(int thread_id, struct np_target *t, struct np_written *w);
+void np_target_close(struct np_target *t);
+
+/* np_target_open for a path (the directory is checked and closed again). */
+int np_next_base_path(int thread_id, char *out, size_t len, struct np_written *w);
+
+/* Logs msg as one line and keeps it as w's error (the first one wins).
+ * Returns -1, for `return np_written_fail(w, msg);`. */
+int np_written_fail(struct np_written *w, const char *msg);
+
+/* Records a finished file: manifest, retention, and w. */
+void np_file_written(const char *path, const char *kind_ext, struct np_written *w);
+
+#endif
