@@ -103,7 +103,7 @@ int np_snapshot_write(struct np_thread *t, bool force, struct np_written *w)
         return np_written_fail(w, err);
     }
     /* v8 wrote through its own descriptor; ours is still empty and clean. */
-    if (np_stream_commit(&stream, np_output_mode(), err, sizeof err)) return np_written_fail(w, err);
+    if (np_stream_commit_new(&stream, np_output_mode(), err, sizeof err)) return np_written_fail(w, err);
     np_file_written(stream.path, ".heapsnapshot", w);
     return 0;
 }

@@ -49,16 +49,19 @@ bool np_trace_running(const struct np_thread *t)
 int np_trace_start(struct np_thread *t, const char *categories, struct np_written *w)
 {
     napi_env env = t->env;
-    char base[PATH_MAX], path[PATH_MAX + 16], err[1024];
+    char name[NAME_MAX + 1], err[1024];
     if (np_trace_running(t)) return np_written_fail(w, "trace events are already being recorded");
     if (!t->trace_listening) {
         if (np_session_on(env, &t->session, "NodeTracing.dataCollected", on_data, t))
             return np_written_fail(w, "cannot listen for trace events");
         t->trace_listening = true;
     }
-    if (np_next_base_path(t->thread_id, base, sizeof base, w)) return -1;
-    snprintf(path, sizeof path, "%s.trace.json", base);
-    if (np_stream_open(&t->trace, path, err, sizeof err)) return np_written_fail(w, err);
+    struct np_target target;
+    if (np_target_open(t->thread_id, &target, w)) return -1;
+    snprintf(name, sizeof name, "%s.trace.json", target.name);
+    int rc = np_stream_open_at(&t->trace, target.dirfd, np_output_dir(), name, err, sizeof err);
+    np_target_close(&target);
+    if (rc) return np_written_fail(w, err);
     fputs("{\"traceEvents\":[", t->trace.out);
     t->trace_events = 0;
     napi_value config = js_object(env), params = js_object(env);
@@ -85,9 +88,7 @@ int np_trace_stop(struct np_thread *t, struct np_written *w)
         return np_written_fail(w, "the inspector could not stop tracing");
     }
     fputs("]}\n", t->trace.out);
-    char path[sizeof t->trace.path];
-    memcpy(path, t->trace.path, sizeof path);
-    if (np_stream_commit(&t->trace, np_output_mode(), err, sizeof err)) return np_written_fail(w, err);
-    np_file_written(path, ".trace.json", w);
+    if (np_stream_commit_new(&t->trace, np_output_mode(), err, sizeof err)) return np_written_fail(w, err);
+    np_file_written(t->trace.path, ".trace.json", w);
     return 0;
 }

@@ -24,24 +24,43 @@ static int fill_format(FILE *out, void *ctx, char *err, size_t errlen)
     return np_format_write(job->profile, job->json, job->len, job->format, out, err, errlen);
 }
 
-static void write_one(const struct np_target *t, enum np_profile_kind kind, unsigned format,
+static int fill_json(FILE *out, void *ctx, char *err, size_t errlen)
+{
+    (void)err; (void)errlen;
+    const struct format_job *job = ctx;
+    return fwrite(job->json, 1, job->len, out) == job->len ? 0 : -1;
+}
+
+/* The target's name becomes the one a file got (another process had
+ * taken it: output.h), so the write's other files take it too. */
+static void follow_variant(struct np_target *t, const char *name, const char *ext)
+{
+    size_t stem = strlen(name) - strlen(ext);
+    if (!strncmp(name, t->name, stem) && t->name[stem] == '\0') return;
+    size_t dir = (size_t)(t->name - t->base);
+    snprintf(t->base + dir, sizeof t->base - dir, "%.*s", (int)stem, name);
+}
+
+static void write_one(struct np_target *t, enum np_profile_kind kind, unsigned format,
                       const struct np_profile *profile, const char *json, size_t len,
                       struct np_written *w)
 {
-    char path[PATH_MAX + 64], name[1100], err[1200];
+    char path[PATH_MAX + 64], name[NAME_MAX + 1], err[1200];
     const char *ext = np_format_extension(format, kind);
-    snprintf(path, sizeof path, "%s%s", t->base, ext);
-    snprintf(name, sizeof name, "%s%s", t->name, ext);
-    int rc;
-    mode_t mode = np_output_mode();
-    if (format == NP_FMT_CPUPROFILE) {
-        rc = np_write_atomic_buf_at(t->dirfd, np_output_dir(), name, mode, json, len, err, sizeof err);
-    } else {
-        struct format_job job = { profile, json, len, format };
-        rc = np_write_atomic_at(t->dirfd, np_output_dir(), name, mode, fill_format, &job, err, sizeof err);
+    if (snprintf(name, sizeof name, "%s%s", t->name, ext) >= (int)sizeof name) {
+        np_written_fail(w, "profile name too long");
+        return;
     }
-    if (rc == 0) np_file_written(path, ext, w);
-    else np_written_fail(w, err);
+    struct format_job job = { profile, json, len, format };
+    np_fill_fn fill = format == NP_FMT_CPUPROFILE ? fill_json : fill_format;
+    if (np_write_new_at(t->dirfd, np_output_dir(), name, sizeof name, np_output_mode(), fill, &job, err,
+                        sizeof err)) {
+        np_written_fail(w, err);
+        return;
+    }
+    follow_variant(t, name, ext);
+    snprintf(path, sizeof path, "%s/%s", np_output_dir(), name);
+    np_file_written(path, ext, w);
 }
 
 /* One line per map that cannot be used, and at most 20 in the process's

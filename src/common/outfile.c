@@ -259,6 +259,50 @@ static int finish_temp(int dirfd, const char *tmp, const char *to)
     return rc;
 }
 
+int np_name_variant(const char *name, int n, char *out, size_t len)
+{
+    const char *dash = strrchr(name, '-');
+    const char *dot = strchr(dash ? dash : name, '.');
+    size_t stem = dot ? (size_t)(dot - name) : strlen(name);
+    int m = snprintf(out, len, "%.*s-%d%s", (int)stem, name, n, name + stem);
+    return m < 0 || (size_t)m >= len || m > NAME_MAX ? -1 : 0;
+}
+
+/* renameat2(RENAME_NOREPLACE), or where the file system lacks it (EINVAL)
+ * a hard link, which fails on an existing name too. */
+static int rename_noreplace(int dirfd, const char *from, const char *to)
+{
+    if (renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS) return -1;
+    if (linkat(dirfd, from, dirfd, to, 0) != 0) return -1;
+    unlinkat(dirfd, from, 0);
+    return 0;
+}
+
+/* Renames the temporary file to name, or when name is taken (another
+ * process writing into the same directory with the same name: two PID 1s
+ * sharing a volume) to its first free variant, which goes back into name.
+ * Never replaces a file. */
+static int publish_new(int dirfd, const char *tmp, char *name, size_t len)
+{
+    char variant[NAME_MAX + 1];
+    sigset_t old;
+    guard_block(&old);
+    int rc = rename_noreplace(dirfd, tmp, name);
+    for (int n = 2; rc != 0 && errno == EEXIST && n <= NP_NAME_VARIANTS; n++) {
+        if (np_name_variant(name, n, variant, sizeof variant) || strlen(variant) >= len) {
+            errno = ENAMETOOLONG;
+            break;
+        }
+        if ((rc = rename_noreplace(dirfd, tmp, variant)) == 0) memcpy(name, variant, strlen(variant) + 1);
+    }
+    int e = errno;
+    if (guard && rc == 0) guard->armed = 0;
+    guard_unblock(&old);
+    errno = e;
+    return rc;
+}
+
 void np_remove_temp_files(const char *dir)
 {
     char mark[48];
@@ -288,8 +332,10 @@ static int close_stream(FILE *out, int failed, int *saved)
     return failed;
 }
 
-int np_write_atomic_at(int dirfd, const char *dir, const char *name, mode_t mode,
-                       np_fill_fn fill, void *ctx, char *err, size_t errlen)
+/* The body of np_write_atomic_at and np_write_new_at: name_len is 0 to
+ * replace name, or the size of name's buffer to publish a new file. */
+static int write_at(int dirfd, const char *dir, char *name, size_t name_len, mode_t mode,
+                    np_fill_fn fill, void *ctx, char *err, size_t errlen)
 {
     char tmp[NAME_MAX + 1], shown[PATH_MAX + NAME_MAX + 2];
     joined(dir, name, shown, sizeof shown);
@@ -315,7 +361,8 @@ int np_write_atomic_at(int dirfd, const char *dir, const char *name, mode_t mode
     failed = close_stream(out, failed, &saved);
     if (rc == 0 && failed)
         snprintf(err, errlen, "cannot write %s: %s", shown, strerror(saved));
-    if (rc == 0 && !failed && finish_temp(dirfd, tmp, name) != 0) {
+    if (rc == 0 && !failed &&
+        (name_len ? publish_new(dirfd, tmp, name, name_len) : finish_temp(dirfd, tmp, name)) != 0) {
         snprintf(err, errlen, "cannot rename to %s: %s", shown, strerror(errno));
         failed = 1;
     }
@@ -325,6 +372,18 @@ int np_write_atomic_at(int dirfd, const char *dir, const char *name, mode_t mode
         return -1;
     }
     return 0;
+}
+
+int np_write_atomic_at(int dirfd, const char *dir, const char *name, mode_t mode,
+                       np_fill_fn fill, void *ctx, char *err, size_t errlen)
+{
+    return write_at(dirfd, dir, (char *)name, 0, mode, fill, ctx, err, errlen);
+}
+
+int np_write_new_at(int dirfd, const char *dir, char *name, size_t name_len, mode_t mode,
+                    np_fill_fn fill, void *ctx, char *err, size_t errlen)
+{
+    return write_at(dirfd, dir, name, name_len, mode, fill, ctx, err, errlen);
 }
 
 /* Splits path into its directory, opened as it is, and its name. */
@@ -428,7 +487,8 @@ int np_stream_open(struct np_stream *s, const char *path, char *err, size_t errl
     return rc;
 }
 
-int np_stream_commit(struct np_stream *s, mode_t mode, char *err, size_t errlen)
+/* np_stream_commit and np_stream_commit_new. */
+static int commit(struct np_stream *s, mode_t mode, bool keep_existing, char *err, size_t errlen)
 {
     int saved = errno;
     int failed = ferror(s->out);
@@ -438,7 +498,9 @@ int np_stream_commit(struct np_stream *s, mode_t mode, char *err, size_t errlen)
     failed = close_stream(s->out, failed, &saved);
     s->out = NULL;
     if (failed) snprintf(err, errlen, "cannot write %s: %s", s->path, strerror(saved));
-    else if (finish_temp(s->dirfd, s->tmp_name, s->name) != 0) {
+    else if ((keep_existing ? publish_new(s->dirfd, s->tmp_name, s->path + (s->name - s->path),
+                                          sizeof s->path - (size_t)(s->name - s->path))
+                            : finish_temp(s->dirfd, s->tmp_name, s->name)) != 0) {
         snprintf(err, errlen, "cannot rename to %s: %s", s->path, strerror(errno));
         failed = 1;
     }
@@ -446,6 +508,16 @@ int np_stream_commit(struct np_stream *s, mode_t mode, char *err, size_t errlen)
     close(s->dirfd);
     s->dirfd = -1;
     return failed ? -1 : 0;
+}
+
+int np_stream_commit(struct np_stream *s, mode_t mode, char *err, size_t errlen)
+{
+    return commit(s, mode, false, err, errlen);
+}
+
+int np_stream_commit_new(struct np_stream *s, mode_t mode, char *err, size_t errlen)
+{
+    return commit(s, mode, true, err, errlen);
 }
 
 void np_stream_abort(struct np_stream *s)

@@ -38,6 +38,21 @@ typedef int (*np_fill_fn)(FILE *out, void *ctx, char *err, size_t errlen);
 int np_write_atomic_at(int dirfd, const char *dir, const char *name, mode_t mode,
                        np_fill_fn fill, void *ctx, char *err, size_t errlen);
 
+/* The same for a new file, in a directory other processes may write to:
+ * an existing file is never replaced. If name is taken, the file gets the
+ * first free variant (np_name_variant, up to NP_NAME_VARIANTS), which is
+ * written back into name (a buffer of name_len bytes). The rename is
+ * renameat2(RENAME_NOREPLACE), or a hard link where the file system has
+ * no such rename: atomic either way. */
+int np_write_new_at(int dirfd, const char *dir, char *name, size_t name_len, mode_t mode,
+                    np_fill_fn fill, void *ctx, char *err, size_t errlen);
+
+/* "name-N" with N before the extension, which starts at the first dot
+ * after the name's last '-' (nodeprof-1-20261130T120000Z-1.cpu.pb.gz:
+ * nodeprof-1-20261130T120000Z-1-2.cpu.pb.gz). -1 if too long. */
+#define NP_NAME_VARIANTS 999
+int np_name_variant(const char *name, int n, char *out, size_t len);
+
 /* The same for a path: its directory is opened as it is (its owner's
  * checks are the caller's). */
 int np_write_atomic(const char *path, mode_t mode, np_fill_fn fill, void *ctx,
@@ -70,6 +85,9 @@ int np_stream_open(struct np_stream *s, const char *path, char *err, size_t errl
 int np_stream_open_at(struct np_stream *s, int dirfd, const char *dir, const char *name,
                       char *err, size_t errlen);
 int np_stream_commit(struct np_stream *s, mode_t mode, char *err, size_t errlen);
+/* Never replaces an existing file (see np_write_new_at); path and name
+ * then hold the name used. */
+int np_stream_commit_new(struct np_stream *s, mode_t mode, char *err, size_t errlen);
 void np_stream_abort(struct np_stream *s);
 
 /* For a program that must remove its temporary file when a signal kills it

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 
 import {
   APPS, LIB, NODE, reachableByAll, assertSameOutcome, childEnv, cpuProfilesIn, nodeprofLines, readCpuProfile, run, runPair,
-  tempDir, treeOf, withoutNodeprofLines,
+  tempDir, tempLeftovers, treeOf, withoutNodeprofLines,
 } from './helpers.mjs';
 import {
   assertNoLeftovers, ctl, ctlOk, finishIdle, onePath, readHeapSnapshot, startApp,
@@ -300,4 +300,28 @@ test('a heap snapshot that fills the disk gives the space back: the exit profile
   assert.equal(profiles.length, 1, treeOf(mnt).join(' '));
   assert.ok(readCpuProfile(profiles[0]).samples.length > 0);
   assertNoLeftovers(mnt);
+});
+
+// ---- never replacing another process's file --------------------------------------
+
+// Two processes given the same name for their files (two containers' PID 1
+// sharing a volume, NODEPROF_NAME without %p): the second gets the next free
+// variant for every file of its write, and the first is left as it was.
+test('the same name from two processes: nothing replaced, the second gets name-2', T, (t) => {
+  const dir = tempDir(t);
+  const env = childEnv({ NODEPROF_DIR: dir, NODEPROF_NAME: 'service', NODEPROF_FORMATS: 'cpuprofile,pprof' });
+  const script = "let x = 0; const end = Date.now() + 200; while (Date.now() < end) x += Math.sqrt(x + 1); console.log('done');";
+  const first = run(NODE, ['-e', script], { env });
+  assert.equal(first.status, 0, first.stderr);
+  const before = fs.readFileSync(path.join(dir, 'service.cpuprofile'));
+  const second = run(NODE, ['-e', script], { env });
+  assert.equal(second.status, 0, second.stderr);
+  assert.deepEqual(treeOf(dir).sort(), ['service-2.cpuprofile', 'service-2.pb.gz', 'service.cpuprofile', 'service.pb.gz']);
+  assert.ok(fs.readFileSync(path.join(dir, 'service.cpuprofile')).equals(before), 'the first profile was replaced');
+  for (const f of ['service.cpuprofile', 'service-2.cpuprofile']) readCpuProfile(path.join(dir, f));
+  // A third.
+  const third = run(NODE, ['-e', script], { env: { ...env, NODEPROF_FORMATS: 'cpuprofile' } });
+  assert.equal(third.status, 0, third.stderr);
+  assert.ok(fs.existsSync(path.join(dir, 'service-3.cpuprofile')), treeOf(dir).join(' '));
+  assert.deepEqual(tempLeftovers(dir), []);
 });

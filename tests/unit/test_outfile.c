@@ -293,6 +293,47 @@ static int fill_big(FILE *out, void *ctx, char *e, size_t elen)
     return 0;
 }
 
+/* Two processes writing the same name into one directory (two PID 1s
+ * sharing a volume): the second file gets the first free variant, and
+ * nothing is replaced, by files or by streams. */
+static void test_never_replaces(void)
+{
+    char out[NAME_MAX + 1], name[NAME_MAX + 1];
+    CHECK(np_name_variant("nodeprof-1-20261130T120000Z-1.cpu.pb.gz", 2, out, sizeof out) == 0, "variant");
+    CHECK_STR(out, "nodeprof-1-20261130T120000Z-1-2.cpu.pb.gz");
+    CHECK(np_name_variant("app.v1-7.cpuprofile", 12, out, sizeof out) == 0, "variant");
+    CHECK_STR(out, "app.v1-7-12.cpuprofile");
+    CHECK(np_name_variant("noext", 3, out, sizeof out) == 0 && !strcmp(out, "noext-3"), "%s", out);
+    char longname[NAME_MAX + 1];
+    memset(longname, 'a', NAME_MAX);
+    longname[NAME_MAX] = '\0';
+    CHECK(np_name_variant(longname, 2, out, sizeof out) == -1, "too long");
+
+    mkdir(at("shared"), 0700);
+    int fd = np_dir_open_trusted(at("shared"), false, 0700, err, sizeof err);
+    CHECK(fd >= 0, "open: %s", err);
+    const char *texts[3] = { "first", "second", "third" };
+    const char *expect[3] = { "p-1.cpuprofile", "p-1-2.cpuprofile", "p-1-3.cpuprofile" };
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "p-1.cpuprofile");
+        CHECK(np_write_new_at(fd, at("shared"), name, sizeof name, 0600, fill_text, (void *)texts[i], err,
+                              sizeof err) == 0, "write %d: %s", i, err);
+        CHECK_STR(name, expect[i]);
+    }
+    CHECK_STR(slurp(at("shared/p-1.cpuprofile")), "first");
+    CHECK_STR(slurp(at("shared/p-1-3.cpuprofile")), "third");
+    struct np_stream s;
+    CHECK(np_stream_open_at(&s, fd, at("shared"), "p-1.cpuprofile", err, sizeof err) == 0, "stream: %s", err);
+    fputs("fourth", s.out);
+    CHECK(np_stream_commit_new(&s, 0600, err, sizeof err) == 0, "commit: %s", err);
+    CHECK_STR(s.name, "p-1-4.cpuprofile");
+    CHECK(!strcmp(s.path, at("shared/p-1-4.cpuprofile")), "path %s", s.path);
+    CHECK_STR(slurp(at("shared/p-1-4.cpuprofile")), "fourth");
+    CHECK_STR(slurp(at("shared/p-1.cpuprofile")), "first");
+    CHECK(temp_files_in(at("shared")) == 0, "leftovers");
+    close(fd);
+}
+
 static void test_write_atomic(void)
 {
     mkdir(at("w"), 0700);
@@ -505,6 +546,7 @@ int main(void)
     test_remove_temp_files();
     test_trusted_walk();
     test_write_in_dirfd();
+    test_never_replaces();
     test_abort_frees_space();
     test_guard_names_temp();
     nftw(base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
