@@ -8,9 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "common/config.h" /* enum np_format */
-
-enum np_profile_kind { NP_PROFILE_CPU, NP_PROFILE_HEAP };
+#include "formats/kind.h"
 
 struct np_profile; /* parsed profile; see profile.h */
 

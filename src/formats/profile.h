@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "formats.h"
+#include "formats/kind.h"
 
 #define NP_NO_NODE UINT32_MAX
 
