@@ -36,3 +36,8 @@ const char *np_format_extension(unsigned format, enum np_profile_kind kind)
     }
     return NULL;
 }
+
+int np_format_is_binary(unsigned format)
+{
+    return format == NP_FMT_PPROF;
+}

@@ -28,6 +28,9 @@ int np_format_write(const struct np_profile *p, const char *json, size_t len,
  * NP_FMT_CPUPROFILE gives ".cpuprofile" or ".heapprofile". */
 const char *np_format_extension(unsigned format, enum np_profile_kind kind);
 
+/* 1 if the format is not text (pprof: gzip), which a terminal cannot show. */
+int np_format_is_binary(unsigned format);
+
 /* The top-functions table (also NP_FMT_TOP with n = 25, by self). */
 enum np_top_order { NP_TOP_BY_SELF, NP_TOP_BY_TOTAL };
 int np_top_write(const struct np_profile *p, FILE *out, int n, enum np_top_order by,
