@@ -26,14 +26,16 @@
     "  --no-source-maps  keep the positions in the generated JavaScript\n"
 
 static const char convert_usage[] =
-    "usage: nodeprof convert FILE [--format F] [-o OUT] [--force] [--max-output SIZE]\n"
+    "usage: nodeprof convert FILE... [--format F] [-o OUT] [--force] [--max-output SIZE]\n"
     "                        [--source-maps DIR]\n"
-    "Converts a .cpuprofile or .heapprofile (FILE, or - for standard input), and\n"
-    "prints the path of the file written (nothing when writing to standard output).\n"
+    "Converts a .cpuprofile or .heapprofile (FILE, or - for standard input), or each\n"
+    "of several, and prints the path of each file written, one per line (nothing\n"
+    "when writing to standard output).\n"
     "  -f, --format F    pprof (the default), collapsed, speedscope, html, top\n"
-    "  -o, --output OUT  where to write, - for standard output; by default FILE with\n"
-    "                    its .cpuprofile/.heapprofile extension replaced by .pb.gz,\n"
-    "                    .collapsed.txt, .speedscope.json, .html or .top.txt\n"
+    "  -o, --output OUT  where to write (one FILE only), - for standard output; by\n"
+    "                    default FILE with its .cpuprofile/.heapprofile extension\n"
+    "                    replaced by .pb.gz, .collapsed.txt, .speedscope.json, .html\n"
+    "                    or .top.txt\n"
     "  --force           write pprof's binary (gzip) output to a terminal too\n"
     "  --max-output SIZE give up when the output passes SIZE bytes (k, m, g suffixes;\n"
     "                    default 4g; 0: no limit). Stacks nested very deep make\n"
@@ -332,13 +334,33 @@ static int parse_format(const char *s, unsigned *format)
     return 0;
 }
 
-int cli_convert(int argc, char **argv)
+static int convert_one(const char *input, const char *output, const struct cli_sourcemaps *sm,
+                       struct write_job job)
 {
-    const char *input = NULL, *output = NULL, *value, *why;
-    bool force = false;
-    unsigned format = NP_FMT_PPROF;
-    long max_output = DEFAULT_MAX_OUTPUT;
-    struct cli_sourcemaps sm = { 0 };
+    struct loaded l;
+    if (load(input, &l)) return 1;
+    if (cli_sourcemap_apply(l.profile, sm)) {
+        unload(&l);
+        return 1;
+    }
+    job.l = &l;
+    int rc = write_output(&job, input, output);
+    unload(&l);
+    return rc;
+}
+
+struct convert_args {
+    const char **inputs; /* room for argc */
+    size_t ninputs;
+    const char *output;
+    struct write_job job;
+    struct cli_sourcemaps sm;
+};
+
+/* -1: --help shown; 0: parsed; 2: usage error (reported). */
+static int parse_convert_args(int argc, char **argv, struct convert_args *a)
+{
+    const char *value, *why;
     bool options = true; /* until "--": then a FILE may start with '-' */
     for (int i = 1; i < argc; i++) {
         int r;
@@ -346,40 +368,47 @@ int cli_convert(int argc, char **argv)
             options = false;
         } else if (options && is_help(argv[i])) {
             fputs(convert_usage, stdout);
-            return 0;
+            return -1;
         } else if (options && !strcmp(argv[i], "--force")) {
-            force = true;
-        } else if (options && (r = cli_sourcemap_option(argc, argv, &i, &sm)) != 0) {
+            a->job.force = true;
+        } else if (options && (r = cli_sourcemap_option(argc, argv, &i, &a->sm)) != 0) {
             if (r < 0) return 2;
         } else if (options && (r = option(argc, argv, &i, "-f", "--format", &value)) != 0) {
             if (r < 0) return usage_error("--format needs a value");
-            if (parse_format(value, &format)) return 2;
+            if (parse_format(value, &a->job.format)) return 2;
         } else if (options && (r = option(argc, argv, &i, "-o", "--output", &value)) != 0) {
             if (r < 0) return usage_error("-o needs a value");
-            output = value;
+            a->output = value;
         } else if (options && (r = option(argc, argv, &i, NULL, "--max-output", &value)) != 0) {
             if (r < 0) return usage_error("--max-output needs a value");
-            if (np_parse_bytes(value, &max_output, &why) || max_output < 0)
-                return usage_error("--max-output %s: %s", value, max_output < 0 ? "negative" : why);
+            if (np_parse_bytes(value, &a->job.max_output, &why) || a->job.max_output < 0)
+                return usage_error("--max-output %s: %s", value, a->job.max_output < 0 ? "negative" : why);
         } else if (options && argv[i][0] == '-' && argv[i][1] != '\0') {
             return usage_error("convert: unknown option %s (see nodeprof convert --help)", argv[i]);
-        } else if (input) {
-            return usage_error("convert: one FILE only (see nodeprof convert --help)");
         } else {
-            input = argv[i];
+            a->inputs[a->ninputs++] = argv[i];
         }
     }
-    if (!input) return usage_error("convert: no FILE given (see nodeprof convert --help)");
-    struct loaded l;
-    if (load(input, &l)) return 1;
-    if (cli_sourcemap_apply(l.profile, &sm)) {
-        unload(&l);
-        return 1;
-    }
-    struct write_job job = { &l, format, max_output, force };
-    int rc = write_output(&job, input, output);
-    unload(&l);
-    return rc;
+    if (!a->ninputs) return usage_error("convert: no FILE given (see nodeprof convert --help)");
+    if (a->ninputs > 1 && a->output)
+        return usage_error("convert: -o with one FILE only; several are each written next to their input");
+    return 0;
+}
+
+int cli_convert(int argc, char **argv)
+{
+    struct convert_args a = {
+        .inputs = calloc((size_t)argc, sizeof(char *)),
+        .job = { .format = NP_FMT_PPROF, .max_output = DEFAULT_MAX_OUTPUT },
+    };
+    if (!a.inputs) return error("out of memory");
+    int rc = parse_convert_args(argc, argv, &a);
+    /* Several files: each is converted, a failure does not stop the rest. */
+    int failed = 0;
+    for (size_t k = 0; rc == 0 && k < a.ninputs; k++) failed |= convert_one(a.inputs[k], a.output, &a.sm, a.job);
+    if (rc == 0) rc = failed;
+    free(a.inputs);
+    return rc < 0 ? 0 : rc;
 }
 
 static int parse_order(const char *s, enum np_top_order *by)

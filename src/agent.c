@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +13,7 @@
 
 #include "agent_thread.h"
 #include "control.h"
+#include "common/scriptmatch.h"
 #include "cpu.h"
 #include "heap.h"
 #include "rescue.h"
@@ -95,7 +95,7 @@ static bool main_script_matches(napi_env env)
     size_t len;
     char *path = NULL;
     if (argv && napi_get_element(env, argv, 1, &script) == napi_ok) path = js_to_utf8(env, script, &len);
-    bool match = path && fnmatch(np_agent.cfg.match, path, 0) == 0;
+    bool match = np_main_script_matches(np_agent.cfg.match, path); /* h-cli: common/scriptmatch.h */
     np_debug("NODEPROF_MATCH=%s %s %s", np_agent.cfg.match, match ? "matches" : "does not match",
              path ? path : "(no script)");
     free(path);

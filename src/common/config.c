@@ -57,7 +57,7 @@ static const struct opt opts[] = {
     { "WORKERS", OPT_BOOL, "off", 0, 0, NULL, F(workers),
       "`on`: each worker thread also writes its own CPU profile" },
     { "MATCH", OPT_STRING, "", 0, 0, NULL, F(match),
-      "glob matched against the main script's absolute path (`*/server.js`); other node processes are not profiled, but their children still are considered. Empty: every process" },
+      "glob matched against the main script node runs (symlinks resolved, `.js` completed): without `/`, against its file name with or without extension (`server.js`, `server`, `worker-*`); with `/`, against its absolute path, relative to the working directory unless it starts with `/` or `*` (`app/server.js`, `*/server.js`). Other node processes are not profiled, but their children still are considered. Empty: every process" },
     { "LOG", OPT_ENUM, "warn", 0, 0, "error|warn|info|debug", F(log_level),
       "log level of `nodeprof:` lines on stderr" },
     { "LOG_FILE", OPT_STRING, "", 0, 0, NULL, F(log_file),
