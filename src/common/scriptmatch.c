@@ -8,11 +8,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* base without its last extension ("server.js" -> "server"), into out. */
+/* base without a script extension ("server.js" -> "server"), into out;
+ * NULL if it has none ("hello.js.bak" keeps its name). */
 static const char *stem(const char *base, char *out, size_t len)
 {
+    static const char *const exts[] = { ".js", ".cjs", ".mjs", ".ts", ".cts", ".mts" };
     const char *dot = strrchr(base, '.');
-    size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    size_t k = 0;
+    while (dot && k < sizeof exts / sizeof *exts && strcmp(dot, exts[k])) k++;
+    if (!dot || dot == base || k == sizeof exts / sizeof *exts) return NULL;
+    size_t n = (size_t)(dot - base);
     if (n >= len) return NULL;
     memcpy(out, base, n);
     out[n] = '\0';

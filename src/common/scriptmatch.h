@@ -2,8 +2,9 @@
  * matched the way a user writes it.
  *
  * - A pattern without '/' (`server.js`, `server`, `worker-*.js`) matches
- *   the script's file name, with or without its extension: `server`
- *   matches /srv/app/server.js, as `node server` runs it.
+ *   the script's file name, with or without its extension (.js, .cjs,
+ *   .mjs, .ts, .cts, .mts): `server` matches /srv/app/server.js, as
+ *   `node server` runs it.
  * - A pattern that starts with '/' or '*' matches the whole absolute path
  *   (fnmatch without flags: `*` crosses '/', so `*server.js` matches every
  *   path that ends in server.js).
