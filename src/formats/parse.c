@@ -863,6 +863,17 @@ static int sum_totals(struct builder *b, struct np_profile *p)
     return 0;
 }
 
+/* p->source_index from the map raw index (= index in "nodes") -> node. */
+static int keep_source_index(struct builder *b, struct np_profile *p, const uint32_t *map)
+{
+    p->source_index = malloc((p->nnodes ? p->nnodes : 1) * sizeof *p->source_index);
+    if (!p->source_index) return fail(b, "out of memory");
+    for (size_t i = 0; i < p->nnodes; i++) p->source_index[i] = NP_NO_NODE;
+    for (size_t i = b->nraw; i-- > 0;) p->source_index[map[i]] = (uint32_t)i;
+    p->nsource = b->nraw;
+    return 0;
+}
+
 static int build_cpu(struct builder *b, struct np_profile *p)
 {
     uint32_t root;
@@ -871,6 +882,7 @@ static int build_cpu(struct builder *b, struct np_profile *p)
     uint32_t *map = shape_tree(b, p, root);
     if (!map) return -1;
     int rc = cpu_samples(b, p, map);
+    if (rc == 0) rc = keep_source_index(b, p, map);
     free(map);
     return rc;
 }
@@ -952,6 +964,7 @@ void np_profile_free(struct np_profile *p)
     free(p->sample_weight);
     free(p->remap_from);
     free(p->remap_to);
+    free(p->source_index);
     free(p);
 }
 
