@@ -14,6 +14,8 @@
 #include "common/config.h"
 #include "formats/formats.h"
 #include "formats/intern.h"
+#include "formats/merge.h"
+#include "formats/sniff.h"
 #include "common/outfile.h"
 
 #define SOURCEMAP_USAGE \
@@ -24,12 +26,17 @@
     "  --no-source-maps  keep the positions in the generated JavaScript\n"
 
 static const char convert_usage[] =
-    "usage: nodeprof convert FILE [--format F] [-o OUT] [--max-output SIZE] [--source-maps DIR]\n"
-    "Converts a .cpuprofile or .heapprofile (FILE, or - for standard input).\n"
+    "usage: nodeprof convert FILE... [--format F] [-o OUT] [--force] [--max-output SIZE]\n"
+    "                        [--source-maps DIR]\n"
+    "Converts a .cpuprofile or .heapprofile (FILE, or - for standard input), or each\n"
+    "of several, and prints the path of each file written, one per line (nothing\n"
+    "when writing to standard output).\n"
     "  -f, --format F    pprof (the default), collapsed, speedscope, html, top\n"
-    "  -o, --output OUT  where to write, - for standard output; by default FILE with\n"
-    "                    its .cpuprofile/.heapprofile extension replaced by .pb.gz,\n"
-    "                    .collapsed.txt, .speedscope.json, .html or .top.txt\n"
+    "  -o, --output OUT  where to write (one FILE only), - for standard output; by\n"
+    "                    default FILE with its .cpuprofile/.heapprofile extension\n"
+    "                    replaced by .pb.gz, .collapsed.txt, .speedscope.json, .html\n"
+    "                    or .top.txt\n"
+    "  --force           write pprof's binary (gzip) output to a terminal too\n"
     "  --max-output SIZE give up when the output passes SIZE bytes (k, m, g suffixes;\n"
     "                    default 4g; 0: no limit). Stacks nested very deep make\n"
     "                    collapsed and speedscope output grow as depth squared\n"
@@ -40,9 +47,11 @@ static const char convert_usage[] =
 #define DEFAULT_MAX_OUTPUT (4L << 30)
 
 static const char top_usage[] =
-    "usage: nodeprof top FILE [-n N] [--by self|total] [--source-maps DIR]\n"
+    "usage: nodeprof top FILE... [-n N] [--by self|total] [--source-maps DIR]\n"
     "Prints the functions of a .cpuprofile or .heapprofile (FILE, or - for standard\n"
-    "input) that cost the most, with self and total cost and their share.\n"
+    "input) that cost the most, with self and total cost and their share. Given\n"
+    "several files (of one kind), the top of their merge: the same stack in two\n"
+    "profiles counts once with both costs (nodeprof top nodeprof-*.cpuprofile).\n"
     "  -n N              how many functions (default 25)\n"
     "  --by self|total   order by own cost (default) or by cost including callees\n"
     SOURCEMAP_USAGE;
@@ -128,6 +137,11 @@ static int load(const char *path, struct loaded *l)
     int saved = errno;
     if (!is_stdin) fclose(in);
     if (rc) return error("cannot read %s: %s", path, strerror(saved));
+    const char *what = np_sniff_not_profile(l->json, l->len);
+    if (what) {
+        free(l->json);
+        return error("%s: %s", path, what);
+    }
     char err[300];
     l->profile = np_profile_parse(l->json, l->len, err, sizeof err);
     if (!l->profile) {
@@ -193,6 +207,7 @@ struct write_job {
     const struct loaded *l;
     unsigned format;
     long max_output; /* bytes; 0: no limit */
+    bool force;      /* --force: binary output to a terminal too */
 };
 
 /* ---- the output cap ------------------------------------------------------------- */
@@ -284,6 +299,9 @@ static void remove_temp_on_signals(void)
 static int write_stdout(const struct write_job *job)
 {
     char err[300] = "";
+    /* As gzip does: a terminal shows binary as garbage, and may act on it. */
+    if (np_format_is_binary(job->format) && !job->force && isatty(STDOUT_FILENO))
+        return error("binary output not written to a terminal; use -o FILE or redirect (or --force)");
     if (fill(stdout, (void *)job, err, sizeof err)) return error("%s", err);
     if (fflush(stdout) || ferror(stdout)) return error("cannot write to standard output: %s", strerror(errno));
     return 0;
@@ -302,6 +320,9 @@ static int write_output(const struct write_job *job, const char *input, const ch
     if (same_file(input, output)) return error("%s: the output would overwrite the input", output);
     remove_temp_on_signals();
     if (np_write_atomic(output, job->l->mode & 0666, fill, (void *)job, err, sizeof err)) return error("%s", err);
+    /* Where it went, for the user and for scripts ($(nodeprof convert x)). */
+    printf("%s\n", output);
+    if (fflush(stdout) || ferror(stdout)) return error("cannot write to standard output: %s", strerror(errno));
     return 0;
 }
 
@@ -313,12 +334,33 @@ static int parse_format(const char *s, unsigned *format)
     return 0;
 }
 
-int cli_convert(int argc, char **argv)
+static int convert_one(const char *input, const char *output, const struct cli_sourcemaps *sm,
+                       struct write_job job)
 {
-    const char *input = NULL, *output = NULL, *value, *why;
-    unsigned format = NP_FMT_PPROF;
-    long max_output = DEFAULT_MAX_OUTPUT;
-    struct cli_sourcemaps sm = { 0 };
+    struct loaded l;
+    if (load(input, &l)) return 1;
+    if (cli_sourcemap_apply(l.profile, sm)) {
+        unload(&l);
+        return 1;
+    }
+    job.l = &l;
+    int rc = write_output(&job, input, output);
+    unload(&l);
+    return rc;
+}
+
+struct convert_args {
+    const char **inputs; /* room for argc */
+    size_t ninputs;
+    const char *output;
+    struct write_job job;
+    struct cli_sourcemaps sm;
+};
+
+/* -1: --help shown; 0: parsed; 2: usage error (reported). */
+static int parse_convert_args(int argc, char **argv, struct convert_args *a)
+{
+    const char *value, *why;
     bool options = true; /* until "--": then a FILE may start with '-' */
     for (int i = 1; i < argc; i++) {
         int r;
@@ -326,38 +368,47 @@ int cli_convert(int argc, char **argv)
             options = false;
         } else if (options && is_help(argv[i])) {
             fputs(convert_usage, stdout);
-            return 0;
-        } else if (options && (r = cli_sourcemap_option(argc, argv, &i, &sm)) != 0) {
+            return -1;
+        } else if (options && !strcmp(argv[i], "--force")) {
+            a->job.force = true;
+        } else if (options && (r = cli_sourcemap_option(argc, argv, &i, &a->sm)) != 0) {
             if (r < 0) return 2;
         } else if (options && (r = option(argc, argv, &i, "-f", "--format", &value)) != 0) {
             if (r < 0) return usage_error("--format needs a value");
-            if (parse_format(value, &format)) return 2;
+            if (parse_format(value, &a->job.format)) return 2;
         } else if (options && (r = option(argc, argv, &i, "-o", "--output", &value)) != 0) {
             if (r < 0) return usage_error("-o needs a value");
-            output = value;
+            a->output = value;
         } else if (options && (r = option(argc, argv, &i, NULL, "--max-output", &value)) != 0) {
             if (r < 0) return usage_error("--max-output needs a value");
-            if (np_parse_bytes(value, &max_output, &why) || max_output < 0)
-                return usage_error("--max-output %s: %s", value, max_output < 0 ? "negative" : why);
+            if (np_parse_bytes(value, &a->job.max_output, &why) || a->job.max_output < 0)
+                return usage_error("--max-output %s: %s", value, a->job.max_output < 0 ? "negative" : why);
         } else if (options && argv[i][0] == '-' && argv[i][1] != '\0') {
             return usage_error("convert: unknown option %s (see nodeprof convert --help)", argv[i]);
-        } else if (input) {
-            return usage_error("convert: one FILE only (see nodeprof convert --help)");
         } else {
-            input = argv[i];
+            a->inputs[a->ninputs++] = argv[i];
         }
     }
-    if (!input) return usage_error("convert: no FILE given (see nodeprof convert --help)");
-    struct loaded l;
-    if (load(input, &l)) return 1;
-    if (cli_sourcemap_apply(l.profile, &sm)) {
-        unload(&l);
-        return 1;
-    }
-    struct write_job job = { &l, format, max_output };
-    int rc = write_output(&job, input, output);
-    unload(&l);
-    return rc;
+    if (!a->ninputs) return usage_error("convert: no FILE given (see nodeprof convert --help)");
+    if (a->ninputs > 1 && a->output)
+        return usage_error("convert: -o with one FILE only; several are each written next to their input");
+    return 0;
+}
+
+int cli_convert(int argc, char **argv)
+{
+    struct convert_args a = {
+        .inputs = calloc((size_t)argc, sizeof(char *)),
+        .job = { .format = NP_FMT_PPROF, .max_output = DEFAULT_MAX_OUTPUT },
+    };
+    if (!a.inputs) return error("out of memory");
+    int rc = parse_convert_args(argc, argv, &a);
+    /* Several files: each is converted, a failure does not stop the rest. */
+    int failed = 0;
+    for (size_t k = 0; rc == 0 && k < a.ninputs; k++) failed |= convert_one(a.inputs[k], a.output, &a.sm, a.job);
+    if (rc == 0) rc = failed;
+    free(a.inputs);
+    return rc < 0 ? 0 : rc;
 }
 
 static int parse_order(const char *s, enum np_top_order *by)
@@ -368,12 +419,66 @@ static int parse_order(const char *s, enum np_top_order *by)
     return 0;
 }
 
-int cli_top(int argc, char **argv)
+/* Loads, maps and merges the profiles of files[0..n); *merged is the only
+ * one when n == 1. Returns 0, or 1 (reported). */
+static int load_merged(const char *const *files, size_t n, const struct cli_sourcemaps *sm,
+                       struct np_profile **merged)
 {
-    const char *input = NULL, *value, *why;
-    long n = 25;
-    enum np_top_order by = NP_TOP_BY_SELF;
-    struct cli_sourcemaps sm = { 0 };
+    struct np_profile **ps = calloc(n, sizeof *ps);
+    int rc = ps ? 0 : error("out of memory");
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        struct loaded l;
+        if (load(files[k], &l)) {
+            rc = 1;
+            break;
+        }
+        free(l.json); /* the table needs only the model */
+        ps[k] = l.profile;
+        if (np_profile_kind(ps[k]) != np_profile_kind(ps[0]))
+            rc = error("%s is a %s profile and %s a %s profile: top merges profiles of one kind", files[k],
+                       np_profile_kind(ps[k]) == NP_PROFILE_CPU ? "CPU" : "heap", files[0],
+                       np_profile_kind(ps[0]) == NP_PROFILE_CPU ? "CPU" : "heap");
+        else if (cli_sourcemap_apply(ps[k], sm))
+            rc = 1;
+    }
+    char err[300];
+    if (rc == 0 && n == 1) {
+        *merged = ps[0];
+        ps[0] = NULL;
+    } else if (rc == 0 && !(*merged = np_profile_merge((const struct np_profile *const *)ps, n, err, sizeof err))) {
+        rc = error("%s", err);
+    }
+    for (size_t k = 0; ps && k < n; k++) np_profile_free(ps[k]);
+    free(ps);
+    return rc;
+}
+
+/* The table of the merge of inputs[0..n). */
+static int top_of(const char *const *inputs, size_t n, const struct cli_sourcemaps *sm, int count,
+                  enum np_top_order by)
+{
+    struct np_profile *p = NULL;
+    char err[300];
+    if (load_merged(inputs, n, sm, &p)) return 1;
+    if (n > 1) printf("%zu profiles merged\n", n);
+    int rc = np_top_write(p, stdout, count, by, err, sizeof err) ? error("%s", err) : 0;
+    if (rc == 0 && (fflush(stdout) || ferror(stdout))) rc = error("cannot write to standard output: %s", strerror(errno));
+    np_profile_free(p);
+    return rc;
+}
+
+struct top_args {
+    const char **inputs; /* room for argc */
+    size_t ninputs;
+    long n;
+    enum np_top_order by;
+    struct cli_sourcemaps sm;
+};
+
+/* -1: --help shown; 0: parsed; 2: usage error (reported). */
+static int parse_top_args(int argc, char **argv, struct top_args *a)
+{
+    const char *value, *why;
     bool options = true;
     for (int i = 1; i < argc; i++) {
         int r;
@@ -381,33 +486,31 @@ int cli_top(int argc, char **argv)
             options = false;
         } else if (options && is_help(argv[i])) {
             fputs(top_usage, stdout);
-            return 0;
-        } else if (options && (r = cli_sourcemap_option(argc, argv, &i, &sm)) != 0) {
+            return -1;
+        } else if (options && (r = cli_sourcemap_option(argc, argv, &i, &a->sm)) != 0) {
             if (r < 0) return 2;
         } else if (options && (r = option(argc, argv, &i, "-n", "--count", &value)) != 0) {
             if (r < 0) return usage_error("-n needs a value");
-            if (np_parse_long(value, 1, 1000000, &n, &why)) return usage_error("-n %s: %s", value, why);
+            if (np_parse_long(value, 1, 1000000, &a->n, &why)) return usage_error("-n %s: %s", value, why);
         } else if (options && (r = option(argc, argv, &i, NULL, "--by", &value)) != 0) {
             if (r < 0) return usage_error("--by needs a value");
-            if (parse_order(value, &by)) return 2;
+            if (parse_order(value, &a->by)) return 2;
         } else if (options && argv[i][0] == '-' && argv[i][1] != '\0') {
             return usage_error("top: unknown option %s (see nodeprof top --help)", argv[i]);
-        } else if (input) {
-            return usage_error("top: one FILE only (see nodeprof top --help)");
         } else {
-            input = argv[i];
+            a->inputs[a->ninputs++] = argv[i];
         }
     }
-    if (!input) return usage_error("top: no FILE given (see nodeprof top --help)");
-    struct loaded l;
-    if (load(input, &l)) return 1;
-    char err[300];
-    if (cli_sourcemap_apply(l.profile, &sm)) {
-        unload(&l);
-        return 1;
-    }
-    int rc = np_top_write(l.profile, stdout, (int)n, by, err, sizeof err) ? error("%s", err) : 0;
-    if (rc == 0 && (fflush(stdout) || ferror(stdout))) rc = error("cannot write to standard output: %s", strerror(errno));
-    unload(&l);
-    return rc;
+    if (!a->ninputs) return usage_error("top: no FILE given (see nodeprof top --help)");
+    return 0;
+}
+
+int cli_top(int argc, char **argv)
+{
+    struct top_args a = { .inputs = calloc((size_t)argc, sizeof(char *)), .n = 25, .by = NP_TOP_BY_SELF };
+    if (!a.inputs) return error("out of memory");
+    int rc = parse_top_args(argc, argv, &a);
+    if (rc == 0) rc = top_of(a.inputs, a.ninputs, &a.sm, (int)a.n, a.by);
+    free(a.inputs);
+    return rc < 0 ? 0 : rc;
 }

@@ -225,7 +225,11 @@ static void print_cmdline(long pid)
     FILE *f = fopen(path, "r");
     size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
     if (f) fclose(f);
-    for (size_t k = 0; k + 1 < n; k++) if (!buf[k]) buf[k] = ' ';
+    /* Arguments apart by one space, control characters (a newline in an
+     * argument) shown as spaces too, and none at the end: a process that set
+     * process.title leaves its old argv area padded with NULs. */
+    for (size_t k = 0; k < n; k++) if ((unsigned char)buf[k] < 0x20 || buf[k] == 0x7f) buf[k] = ' ';
+    while (n > 0 && buf[n - 1] == ' ') n--;
     buf[n] = '\0';
     printf("%s", buf);
 }

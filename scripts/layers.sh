@@ -3,9 +3,9 @@
 # module (a .c and its .h) of src/, preload/ and cli/ is in the table; each
 # includes only modules of its own layer or of layers listed before it; and
 # no include circle exists. Prints what is wrong and fails. `make test`
-# runs it; by hand: sh scripts/layers.sh
+# runs it; by hand: sh scripts/layers.sh [ROOT] (default: this checkout).
 set -eu
-cd "$(dirname "$0")/.."
+cd "${1:-$(dirname "$0")/..}"
 exec python3 - <<'PY'
 import os, re, sys
 
@@ -29,7 +29,9 @@ for root in ('src', 'preload', 'cli'):
             deps = includes.setdefault(mod, set())
             for inc in re.findall(r'^#include "([^"]+)\.h"', open(path).read(), re.M):
                 if inc in ('html_assets', 'loader_asset'): continue   # generated
-                if d != 'src' and '/' not in inc: inc = module_of(os.path.join(d, inc))
+                # As the compiler finds it: beside the file, then in src/ (-Isrc).
+                if os.path.exists(os.path.join(d, inc + '.h')) and d != 'src':
+                    inc = module_of(os.path.join(d, inc))
                 if inc != mod: deps.add(inc)
 
 problems = []

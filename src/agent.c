@@ -1,7 +1,6 @@
 #include "agent.h"
 
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include "agent_thread.h"
 #include "common/log.h"
+#include "common/scriptmatch.h"
 #include "cpu.h"
 #include "heap.h"
 #include "heapwatch.h"
@@ -71,7 +71,7 @@ static bool main_script_matches(napi_env env)
     size_t len;
     char *path = NULL;
     if (argv && napi_get_element(env, argv, 1, &script) == napi_ok) path = js_to_utf8(env, script, &len);
-    bool match = path && fnmatch(np_cfg()->match, path, 0) == 0;
+    bool match = np_main_script_matches(np_cfg()->match, path);
     np_debug("NODEPROF_MATCH=%s %s %s", np_cfg()->match, match ? "matches" : "does not match",
              path ? path : "(no script)");
     free(path);

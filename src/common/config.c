@@ -17,7 +17,7 @@ enum opt_kind {
     OPT_LONG,     /* integer in [min, max] */
     OPT_STRING,   /* any text up to the field's size */
     OPT_ENUM,     /* one word of a '|' list; stored as its index */
-    OPT_DURATION, /* 0/off or N with ms/s/m/h (no unit: seconds) */
+    OPT_DURATION, /* 0/off or N with ms/s/m/h (no unit: seconds, with a warning) */
     OPT_BYTES,    /* N with optional k/m/g (KiB, MiB, GiB) */
     OPT_SIGNAL,   /* SIGUSR2, USR2, 12 or off */
     OPT_FORMATS,  /* comma list of format names */
@@ -53,11 +53,11 @@ static const struct opt opts[] = {
     { "CPU_INTERVAL", OPT_LONG, "1000", 1, 1000000, NULL, F(cpu_interval_us),
       "CPU sampling interval in microseconds (like `--cpu-prof-interval`)" },
     { "CPU_WINDOW", OPT_DURATION, "10s", 0, 0, NULL, F(cpu_window_ms),
-      "bounds the CPU profile's memory: every window (or 10,000 sampling intervals, if sooner) V8's samples are folded into per-stack totals; written profiles keep every stack's samples and time, and the last window's timeline (see [CPU profile memory](#cpu-profile-memory)). `off`: V8 keeps every sample, about 25 MB an hour at 1 ms" },
+      "bounds the CPU profile's memory: every window (or 10,000 sampling intervals, if sooner) V8's samples are folded into per-stack totals (`ms`, `s`, `m`, `h`; a bare number is read as seconds, with a warning); written profiles keep every stack's samples and time, and the last window's timeline (see [CPU profile memory](#cpu-profile-memory)). `off`: V8 keeps every sample, about 25 MB an hour at 1 ms" },
     { "WORKERS", OPT_BOOL, "off", 0, 0, NULL, F(workers),
       "`on`: each worker thread also writes its own CPU profile" },
     { "MATCH", OPT_STRING, "", 0, 0, NULL, F(match),
-      "glob matched against the main script's absolute path (`*/server.js`); other node processes are not profiled, but their children still are considered. Empty: every process" },
+      "glob matched against the main script node runs (symlinks resolved, `.js` completed): without `/`, against its file name with or without extension (`server.js`, `server`, `worker-*`); with `/`, against its absolute path, relative to the working directory unless it starts with `/` or `*` (`app/server.js`, `*/server.js`). Other node processes are not profiled, but their children still are considered. Empty: every process" },
     { "LOG", OPT_ENUM, "warn", 0, 0, "error|warn|info|debug", F(log_level),
       "log level of `nodeprof:` lines on stderr" },
     { "LOG_FILE", OPT_STRING, "", 0, 0, NULL, F(log_file),
@@ -81,7 +81,7 @@ static const struct opt opts[] = {
     { "SNAPSHOT_FACTOR", OPT_LONG, "12", 0, 1000000, NULL, F(snapshot_factor),
       "a heap snapshot is refused (unless forced) when less than this many times the used heap is free (MemAvailable, cgroup limit; measured peak: 9.5 to 12 times); `0` never refuses" },
     { "PERIOD", OPT_DURATION, "off", 0, 0, NULL, F(period_ms),
-      "continuous mode: write the CPU (and heap) profile every period (`500ms`, `60s`, `5m`, `1h`) and go on profiling" },
+      "continuous mode: write the CPU (and heap) profile every period (`500ms`, `60s`, `5m`, `1h`; a bare number is read as seconds, with a warning) and go on profiling" },
     { "KEEP", OPT_LONG, "0", 0, 1000000, NULL, F(keep),
       "keep only the newest N files of each kind that this process wrote; `0` keeps all" },
     { "FORMATS", OPT_FORMATS, "cpuprofile", 0, 0, NULL, F(formats),
@@ -401,6 +401,20 @@ static void report_unknown(char *const *envp, np_config_report_fn report, void *
     }
 }
 
+/* A duration without a unit (NODEPROF_PERIOD=10) was read as seconds
+ * before units were required; it still is, for the deployments that have
+ * it, with one line that says how to write it. */
+static void report_bare_duration(const struct opt *o, const char *var, const char *val,
+                                 np_config_report_fn report, void *ctx)
+{
+    if (o->kind != OPT_DURATION || !report || !*val || strspn(val, "0123456789") != strlen(val) ||
+        !strcmp(val, "0"))
+        return;
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s=%.40s: no unit, read as %.40ss; write %.40ss", var, val, val, val);
+    report(ctx, msg);
+}
+
 void np_config_load(struct np_config *cfg, char *const *envp,
                     np_config_report_fn report, void *ctx)
 {
@@ -411,7 +425,10 @@ void np_config_load(struct np_config *cfg, char *const *envp,
         const char *val = env_lookup(envp, var);
         if (!val) continue;
         const char *why = "invalid";
-        if (parse_value(&opts[i], val, cfg, &why) == 0) continue;
+        if (parse_value(&opts[i], val, cfg, &why) == 0) {
+            report_bare_duration(&opts[i], var, val, report, ctx);
+            continue;
+        }
         char msg[512];
         snprintf(msg, sizeof msg, "invalid %s=%.200s: %s; using %s", var, val, why,
                  *opts[i].def ? opts[i].def : "(empty)");

@@ -7,19 +7,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "formats/kind.h" /* enum np_format */
+
 #define NP_PATH_MAX 4096
 
 enum np_signal_action { NP_SIGACT_DUMP, NP_SIGACT_TOGGLE, NP_SIGACT_HEAPSNAPSHOT };
-
-/* Output formats (NODEPROF_FORMATS), one bit each. */
-enum np_format {
-    NP_FMT_CPUPROFILE = 1u << 0, /* the inspector's own JSON (.cpuprofile / .heapprofile) */
-    NP_FMT_PPROF      = 1u << 1,
-    NP_FMT_COLLAPSED  = 1u << 2,
-    NP_FMT_SPEEDSCOPE = 1u << 3,
-    NP_FMT_HTML       = 1u << 4,
-    NP_FMT_TOP        = 1u << 5,
-};
 
 struct np_config {
     bool disable;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/emit.h"
 #include "formats/writers.h"
 
 static void put_escaped(FILE *out, const char *s)

@@ -1,5 +1,5 @@
 /* Folding CPU profile windows into an aggregate; see cpufold.h. Windows are
- * read with the profile reader (profile.c): its model already has each
+ * read with the profile reader (parse.c): its model already has each
  * node's samples and time, and the samples in time order with their times. */
 #include "formats/cpufold.h"
 
@@ -11,7 +11,7 @@
 #include "formats/formats.h"
 #include "formats/intern.h"
 #include "formats/profile.h"
-#include "formats/writers.h"
+#include "formats/emit.h"
 
 struct fold_node {
     uint32_t parent; /* NP_NO_NODE for the root (node 0) */

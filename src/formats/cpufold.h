@@ -27,7 +27,7 @@
  *   unfolded profile under either reading;
  * - startTime: the first window's; endTime: the current window's;
  * - "nodeprofFolded": {folds, foldedSamples, standInSamples}, which tells
- *   our reader (profile.c) to take sample counts from hitCount.
+ *   our reader (parse.c) to take sample counts from hitCount.
  * So every node's samples and time, and the profile's span, are those of
  * the unfolded profile. What is not kept once something is folded: the
  * timeline before the window, positionTicks (per-line hits), scriptId and

@@ -1,8 +1,6 @@
-/* np_format_write's dispatch, file extensions, and helpers shared by the
- * writers. */
-#include <stdlib.h>
-#include <string.h>
-
+/* np_format_write's dispatch and the file extension of each format. The
+ * helpers the writers share are in emit.c. */
+#include "formats/formats.h"
 #include "formats/writers.h"
 
 int np_format_write(const struct np_profile *p, const char *json, size_t len,
@@ -39,33 +37,7 @@ const char *np_format_extension(unsigned format, enum np_profile_kind kind)
     return NULL;
 }
 
-void np_json_string(FILE *out, const char *s)
+int np_format_is_binary(unsigned format)
 {
-    putc('"', out);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        switch (*c) {
-        case '"': fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\r': fputs("\\r", out); break;
-        case '\t': fputs("\\t", out); break;
-        default:
-            if (*c < 0x20) fprintf(out, "\\u%04x", *c);
-            else putc(*c, out);
-        }
-    }
-    putc('"', out);
-}
-
-long np_stack_frames(const struct np_profile *p, uint32_t node, uint32_t **frames, size_t *cap)
-{
-    size_t depth = p->nodes[node].depth;
-    if (depth > *cap) {
-        uint32_t *grown = realloc(*frames, depth * sizeof **frames);
-        if (!grown) return -1;
-        *frames = grown;
-        *cap = depth;
-    }
-    for (size_t i = depth; i-- > 0; node = p->nodes[node].parent) (*frames)[i] = p->nodes[node].frame;
-    return (long)depth;
+    return format == NP_FMT_PPROF;
 }

@@ -8,9 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "common/config.h" /* enum np_format */
-
-enum np_profile_kind { NP_PROFILE_CPU, NP_PROFILE_HEAP };
+#include "formats/kind.h"
 
 struct np_profile; /* parsed profile; see profile.h */
 
@@ -29,6 +27,9 @@ int np_format_write(const struct np_profile *p, const char *json, size_t len,
 /* File name extension for a format and kind, e.g. ".pb.gz", ".collapsed.txt";
  * NP_FMT_CPUPROFILE gives ".cpuprofile" or ".heapprofile". */
 const char *np_format_extension(unsigned format, enum np_profile_kind kind);
+
+/* 1 if the format is not text (pprof: gzip), which a terminal cannot show. */
+int np_format_is_binary(unsigned format);
 
 /* The top-functions table (also NP_FMT_TOP with n = 25, by self). */
 enum np_top_order { NP_TOP_BY_SELF, NP_TOP_BY_TOTAL };

@@ -10,6 +10,7 @@
  * without it no "</script" or "<!--" can end the data block early. When
  * source maps rewrote frames (remap.h), a second block lists the rewritten
  * call frames, and the page looks each frame it reads up there. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "formats/formats.h"
@@ -69,6 +70,30 @@ static void write_frame_map(FILE *out, const struct np_profile *p)
     putc(']', out);
 }
 
+/* The model's self time of each node of the text's "nodes" array, in µs,
+ * as top and every other writer count it (profile.h: a sample stands for
+ * the time since the one before it): the page takes these rather than
+ * computing its own, so that page and top agree. A node merged into an
+ * earlier one (same stack) has 0, and the earlier one the sum. null when
+ * there is no model (p NULL), no samples, or a heap profile (whose costs
+ * are the text's own selfSize). */
+static void write_node_costs(FILE *out, const struct np_profile *p)
+{
+    int64_t *cost = p && p->kind == NP_PROFILE_CPU && p->source_index && p->nsamples
+                        ? calloc(p->nsource ? p->nsource : 1, sizeof *cost)
+                        : NULL;
+    if (!cost) {
+        fputs("null", out);
+        return;
+    }
+    for (size_t k = 0; k < p->nnodes; k++)
+        if (p->source_index[k] < p->nsource) cost[p->source_index[k]] += p->nodes[k].self_weight;
+    putc('[', out);
+    for (size_t i = 0; i < p->nsource; i++) fprintf(out, i ? ",%lld" : "%lld", (long long)cost[i]);
+    putc(']', out);
+    free(cost);
+}
+
 /* The text a "@@NAME@@" marker of the template stands for; 0 if unknown. */
 static int write_marker(FILE *out, const struct np_profile *p, const char *name, size_t n, const char *json,
                         size_t len)
@@ -81,6 +106,8 @@ static int write_marker(FILE *out, const struct np_profile *p, const char *name,
         write_data(out, json, len);
     else if (n == 8 && !memcmp(name, "FRAMEMAP", 8))
         write_frame_map(out, p);
+    else if (n == 9 && !memcmp(name, "NODECOSTS", 9))
+        write_node_costs(out, p);
     else
         return 0;
     return 1;

@@ -9,7 +9,7 @@
  * number or string (a call each costs as much as the step). */
 #define HOT static inline __attribute__((always_inline))
 
-void js_init(struct js_reader *r, const char *text, size_t len, char *err, size_t errlen)
+void jscan_init(struct jscan_reader *r, const char *text, size_t len, char *err, size_t errlen)
 {
     r->base = text;
     r->p = text;
@@ -20,7 +20,7 @@ void js_init(struct js_reader *r, const char *text, size_t len, char *err, size_
     r->errlen = errlen;
 }
 
-int js_fail(struct js_reader *r, const char *what)
+int jscan_fail(struct jscan_reader *r, const char *what)
 {
     if (!r->failed && r->errlen > 0) {
         if (r->p >= r->end)
@@ -32,7 +32,7 @@ int js_fail(struct js_reader *r, const char *what)
     return -1;
 }
 
-HOT void skip_space(struct js_reader *r)
+HOT void skip_space(struct jscan_reader *r)
 {
     const char *p = r->p, *e = r->end;
     /* Every byte above ' ' ends it: one comparison in the usual case. */
@@ -41,14 +41,14 @@ HOT void skip_space(struct js_reader *r)
     r->p = p;
 }
 
-HOT int peek(struct js_reader *r)
+HOT int peek(struct jscan_reader *r)
 {
     if (r->failed) return -1;
     skip_space(r);
     return r->p < r->end ? (unsigned char)*r->p : -1;
 }
 
-int js_peek(struct js_reader *r)
+int jscan_peek(struct jscan_reader *r)
 {
     if (r->failed) return -1;
     skip_space(r);
@@ -56,21 +56,21 @@ int js_peek(struct js_reader *r)
 }
 
 /* Consumes the character c (after whitespace) or fails with `what`. */
-HOT int expect(struct js_reader *r, char c, const char *what)
+HOT int expect(struct jscan_reader *r, char c, const char *what)
 {
-    if (peek(r) != (unsigned char)c) return js_fail(r, what);
+    if (peek(r) != (unsigned char)c) return jscan_fail(r, what);
     r->p++;
     return 0;
 }
 
-int js_begin_object(struct js_reader *r)
+int jscan_begin_object(struct jscan_reader *r)
 {
     if (expect(r, '{', "expected an object")) return -1;
     r->first = 1;
     return 0;
 }
 
-int js_begin_array(struct js_reader *r)
+int jscan_begin_array(struct jscan_reader *r)
 {
     if (expect(r, '[', "expected an array")) return -1;
     r->first = 1;
@@ -111,7 +111,7 @@ HOT const char *next_special(const char *p, const char *e)
 }
 
 /* Consumes a string at the cursor ('"' included) and returns its raw body. */
-static int scan_string(struct js_reader *r, const char **body, size_t *len, int *escaped)
+static int scan_string(struct jscan_reader *r, const char **body, size_t *len, int *escaped)
 {
     if (expect(r, '"', "expected a string")) return -1;
     const char *start = r->p, *e = r->end;
@@ -127,25 +127,25 @@ static int scan_string(struct js_reader *r, const char **body, size_t *len, int 
             r->p++;
             return 0;
         }
-        if (c < 0x20) return js_fail(r, "control character in a string");
+        if (c < 0x20) return jscan_fail(r, "control character in a string");
         *escaped = 1;
         if (e - p < 2) break;
         char esc = p[1];
         if (esc == 'u') {
             if (e - p < 6) break;
             for (int i = 2; i < 6; i++)
-                if (!is_hex(p[i])) return js_fail(r, "bad \\u escape in a string");
+                if (!is_hex(p[i])) return jscan_fail(r, "bad \\u escape in a string");
             r->p += 6;
         } else if (strchr("\"\\/bfnrt", esc) && esc != '\0') {
             r->p += 2;
         } else {
-            return js_fail(r, "bad escape in a string");
+            return jscan_fail(r, "bad escape in a string");
         }
     }
-    return js_fail(r, "unterminated string");
+    return jscan_fail(r, "unterminated string");
 }
 
-int js_raw_string(struct js_reader *r, const char **body, size_t *len, int *escaped)
+int jscan_raw_string(struct jscan_reader *r, const char **body, size_t *len, int *escaped)
 {
     int rc = scan_string(r, body, len, escaped);
     r->first = 0;
@@ -201,7 +201,7 @@ static long unicode_escape(const char *p, const char *e, size_t *used)
     return (long)(0x10000 + ((cp & 0x3ff) << 10 | (low & 0x3ff)));
 }
 
-long js_unescape(const char *body, size_t len, char *out)
+long jscan_unescape(const char *body, size_t len, char *out)
 {
     const char *p = body, *e = body + len;
     char *o = out;
@@ -228,9 +228,9 @@ long js_unescape(const char *body, size_t len, char *out)
     return (long)(o - out);
 }
 
-int js_next_member(struct js_reader *r, const char **key, size_t *keylen)
+int jscan_next_member(struct jscan_reader *r, const char **key, size_t *keylen)
 {
-    int c = js_peek(r);
+    int c = jscan_peek(r);
     if (c < 0 && r->failed) return -1;
     if (c == '}') { r->p++; r->first = 0; return 0; }
     if (!r->first && expect(r, ',', "expected ',' or '}'")) return -1;
@@ -240,9 +240,9 @@ int js_next_member(struct js_reader *r, const char **key, size_t *keylen)
     return expect(r, ':', "expected ':'") ? -1 : 1;
 }
 
-int js_next_element(struct js_reader *r)
+int jscan_next_element(struct jscan_reader *r)
 {
-    int c = js_peek(r);
+    int c = jscan_peek(r);
     if (c < 0 && r->failed) return -1;
     if (c == ']') { r->p++; r->first = 0; return 0; }
     if (!r->first && expect(r, ',', "expected ',' or ']'")) return -1;
@@ -252,7 +252,7 @@ int js_next_element(struct js_reader *r)
 
 /* Consumes a number's text and returns its extent; `integral` tells whether
  * it had neither fraction nor exponent. */
-static int scan_number(struct js_reader *r, const char **start, size_t *len, int *integral)
+static int scan_number(struct jscan_reader *r, const char **start, size_t *len, int *integral)
 {
     const char *p = r->p, *e = r->end;
     *start = p;
@@ -260,17 +260,17 @@ static int scan_number(struct js_reader *r, const char **start, size_t *len, int
     if (p < e && *p == '-') p++;
     if (p < e && *p == '0') p++;
     else if (p < e && *p >= '1' && *p <= '9') while (p < e && *p >= '0' && *p <= '9') p++;
-    else return js_fail(r, "expected a value");
+    else return jscan_fail(r, "expected a value");
     if (p < e && *p == '.') {
         *integral = 0;
-        if (++p >= e || *p < '0' || *p > '9') { r->p = p; return js_fail(r, "bad number"); }
+        if (++p >= e || *p < '0' || *p > '9') { r->p = p; return jscan_fail(r, "bad number"); }
         while (p < e && *p >= '0' && *p <= '9') p++;
     }
     if (p < e && (*p == 'e' || *p == 'E')) {
         *integral = 0;
         p++;
         if (p < e && (*p == '+' || *p == '-')) p++;
-        if (p >= e || *p < '0' || *p > '9') { r->p = p; return js_fail(r, "bad number"); }
+        if (p >= e || *p < '0' || *p > '9') { r->p = p; return jscan_fail(r, "bad number"); }
         while (p < e && *p >= '0' && *p <= '9') p++;
     }
     *len = (size_t)(p - *start);
@@ -278,7 +278,7 @@ static int scan_number(struct js_reader *r, const char **start, size_t *len, int
     return 0;
 }
 
-static int scan_literal(struct js_reader *r)
+static int scan_literal(struct jscan_reader *r)
 {
     static const char *const words[] = { "true", "false", "null" };
     for (size_t i = 0; i < 3; i++) {
@@ -288,19 +288,19 @@ static int scan_literal(struct js_reader *r)
             return 0;
         }
     }
-    return js_fail(r, "expected a value");
+    return jscan_fail(r, "expected a value");
 }
 
 /* One scalar value (string, number, literal). */
-static int scan_scalar(struct js_reader *r)
+static int scan_scalar(struct jscan_reader *r)
 {
-    int c = js_peek(r);
+    int c = jscan_peek(r);
     const char *s;
     size_t n;
     int integral;
     if (c == '"') return scan_string(r, &s, &n, &integral);
     if (c == '-' || (c >= '0' && c <= '9')) return scan_number(r, &s, &n, &integral);
-    if (c < 0) return js_fail(r, "expected a value");
+    if (c < 0) return jscan_fail(r, "expected a value");
     return scan_literal(r);
 }
 
@@ -311,12 +311,12 @@ struct closers {
     size_t n, cap;
 };
 
-static int push_closer(struct js_reader *r, struct closers *st, char c)
+static int push_closer(struct jscan_reader *r, struct closers *st, char c)
 {
     if (st->n == st->cap) {
         size_t cap = st->cap ? st->cap * 2 : 64;
         char *v = realloc(st->v, cap);
-        if (!v) return js_fail(r, "out of memory");
+        if (!v) return jscan_fail(r, "out of memory");
         st->v = v;
         st->cap = cap;
     }
@@ -326,13 +326,13 @@ static int push_closer(struct js_reader *r, struct closers *st, char c)
 
 /* Opens a container if one is at the cursor: 1 if the caller must now read
  * a value inside it, 0 if it was empty or the value was a scalar, -1. */
-static int skip_open(struct js_reader *r, struct closers *st)
+static int skip_open(struct jscan_reader *r, struct closers *st)
 {
-    int c = js_peek(r);
+    int c = jscan_peek(r);
     if (c != '{' && c != '[') return scan_scalar(r);
     r->p++;
     int close = c == '{' ? '}' : ']';
-    if (js_peek(r) == close) { r->p++; return 0; }
+    if (jscan_peek(r) == close) { r->p++; return 0; }
     if (push_closer(r, st, (char)close)) return -1;
     if (close == '}') {
         const char *k;
@@ -343,7 +343,7 @@ static int skip_open(struct js_reader *r, struct closers *st)
     return 1;
 }
 
-int js_skip(struct js_reader *r)
+int jscan_skip(struct jscan_reader *r)
 {
     struct closers st = { 0 };
     int rc = skip_open(r, &st);
@@ -351,9 +351,9 @@ int js_skip(struct js_reader *r)
         if (rc == 1) { rc = skip_open(r, &st); continue; }
         if (st.n == 0) break; /* the value is complete */
         char close = st.v[st.n - 1];
-        int c = js_peek(r);
+        int c = jscan_peek(r);
         if (c == close) { r->p++; st.n--; continue; }
-        if (c != ',') { rc = js_fail(r, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'"); break; }
+        if (c != ',') { rc = jscan_fail(r, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'"); break; }
         r->p++;
         if (close == '}') {
             const char *k;
@@ -398,7 +398,7 @@ static int parse_integral(const char *s, size_t len, int64_t *out)
 
 /* The common case in one pass: up to 15 digits, no fraction, exponent or
  * leading zero. Returns 1 if it applied, 0 to take the general path. */
-HOT int fast_int(struct js_reader *r, int64_t *out)
+HOT int fast_int(struct jscan_reader *r, int64_t *out)
 {
     const char *p = r->p, *e = r->end;
     int neg = p < e && *p == '-';
@@ -422,7 +422,7 @@ enum number_kind { NUMBER_INT, NUMBER_FRACTION, NUMBER_HUGE };
 
 /* The general path: consumes a number, returns its kind (with *out for an
  * integer) or -1; *start is where it began. */
-static int number_value(struct js_reader *r, int64_t *out, const char **start)
+static int number_value(struct jscan_reader *r, int64_t *out, const char **start)
 {
     const char *s;
     size_t len;
@@ -438,10 +438,10 @@ static int number_value(struct js_reader *r, int64_t *out, const char **start)
     return NUMBER_INT;
 }
 
-HOT int read_int(struct js_reader *r, int64_t min, int64_t max, int64_t *out)
+HOT int read_int(struct jscan_reader *r, int64_t min, int64_t max, int64_t *out)
 {
     int c = peek(r);
-    if (c != '-' && (c < '0' || c > '9')) return js_fail(r, "expected an integer");
+    if (c != '-' && (c < '0' || c > '9')) return jscan_fail(r, "expected an integer");
     const char *start = r->p;
     int64_t v;
     if (fast_int(r, &v)) {
@@ -451,26 +451,26 @@ HOT int read_int(struct js_reader *r, int64_t min, int64_t max, int64_t *out)
             return 0;
         }
         r->p = start;
-        return js_fail(r, "number out of range");
+        return jscan_fail(r, "number out of range");
     }
     int kind = number_value(r, &v, &start);
     if (kind < 0) return -1;
     r->first = 0;
-    if (kind == NUMBER_FRACTION) { r->p = start; return js_fail(r, "expected an integer, not a fraction"); }
-    if (kind == NUMBER_HUGE || v < min || v > max) { r->p = start; return js_fail(r, "number out of range"); }
+    if (kind == NUMBER_FRACTION) { r->p = start; return jscan_fail(r, "expected an integer, not a fraction"); }
+    if (kind == NUMBER_HUGE || v < min || v > max) { r->p = start; return jscan_fail(r, "number out of range"); }
     *out = v;
     return 0;
 }
 
-int js_int(struct js_reader *r, int64_t min, int64_t max, int64_t *out)
+int jscan_int(struct jscan_reader *r, int64_t min, int64_t max, int64_t *out)
 {
     return read_int(r, min, max, out);
 }
 
-int js_number_int(struct js_reader *r, int64_t *out)
+int jscan_number_int(struct jscan_reader *r, int64_t *out)
 {
     const char *start;
-    if (peek(r) < 0) return js_fail(r, "expected a value");
+    if (peek(r) < 0) return jscan_fail(r, "expected a value");
     int kind = fast_int(r, out) ? NUMBER_INT : number_value(r, out, &start);
     if (kind < 0) return -1;
     r->first = 0;
@@ -543,7 +543,7 @@ HOT int fast_element(const char **pp, int first, int64_t min, int64_t max, int64
     return 1;
 }
 
-int js_int_array(struct js_reader *r, int64_t min, int64_t max, int64_t *out, size_t room,
+int jscan_int_array(struct jscan_reader *r, int64_t min, int64_t max, int64_t *out, size_t room,
                  size_t *got)
 {
     size_t n = 0;
@@ -567,7 +567,7 @@ int js_int_array(struct js_reader *r, int64_t min, int64_t max, int64_t *out, si
             break;
         }
         if (!r->first) {
-            if (c != ',') { rc = js_fail(r, "expected ',' or ']'"); break; }
+            if (c != ',') { rc = jscan_fail(r, "expected ',' or ']'"); break; }
             r->p++;
         }
         r->first = 0;
@@ -578,21 +578,21 @@ int js_int_array(struct js_reader *r, int64_t min, int64_t max, int64_t *out, si
     return rc;
 }
 
-cJSON *js_cjson(struct js_reader *r)
+cJSON *jscan_cjson(struct jscan_reader *r)
 {
-    if (js_peek(r) < 0) { js_fail(r, "expected a value"); return NULL; }
+    if (jscan_peek(r) < 0) { jscan_fail(r, "expected a value"); return NULL; }
     const char *start = r->p;
-    if (js_skip(r)) return NULL;
+    if (jscan_skip(r)) return NULL;
     cJSON *item = cJSON_ParseWithLength(start, (size_t)(r->p - start));
     if (!item) {
         r->p = start;
-        js_fail(r, "value nested too deeply or out of memory");
+        jscan_fail(r, "value nested too deeply or out of memory");
     }
     return item;
 }
 
-int js_finish(struct js_reader *r)
+int jscan_finish(struct jscan_reader *r)
 {
-    if (js_peek(r) >= 0) return js_fail(r, "unexpected text after the end");
+    if (jscan_peek(r) >= 0) return jscan_fail(r, "unexpected text after the end");
     return r->failed ? -1 : 0;
 }

@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "formats/pbenc.h"
+#include "formats/emit.h"
 #include "formats/writers.h"
 
 /* profile.proto field numbers. */

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "formats.h"
+#include "formats/kind.h"
 
 #define NP_NO_NODE UINT32_MAX
 
@@ -66,6 +66,14 @@ struct np_profile {
     int64_t interval_us;  /* CPU: median sampling interval, 0 if unknown */
 
     struct np_arena *arena; /* owns the strings */
+
+    /* CPU, as parsed: for each node, the index in the text's "nodes" array
+     * of the first node that became it (nsource of those in the text).
+     * The HTML page, which builds its tree from the text, takes each
+     * node's cost from the model through it, so that the page and top
+     * show one computation's numbers. NULL for heap and merged profiles. */
+    uint32_t *source_index;
+    size_t nsource;
 
     /* Set by np_profile_remap (remap.h): the frames as the profile named
      * them before source maps rewrote them, and the frame each became. The

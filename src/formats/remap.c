@@ -227,6 +227,14 @@ static int reshape(struct np_profile *p, const uint32_t *fmap)
         nodes[map[i]].self_count += p->nodes[i].self_count;
         nodes[map[i]].self_weight += p->nodes[i].self_weight;
     }
+    /* A merged node's first source node is the first of those merged.
+     * parent[] is free now, and count <= n: it takes the new indices. */
+    if (p->source_index) {
+        for (size_t k = 0; k < count; k++) parent[k] = NP_NO_NODE;
+        for (size_t i = 0; i < n; i++)
+            if (p->source_index[i] < parent[map[i]]) parent[map[i]] = p->source_index[i];
+        memcpy(p->source_index, parent, count * sizeof *parent);
+    }
     for (size_t i = 0; i < p->nsamples; i++) p->sample_node[i] = map[p->sample_node[i]];
     free(p->nodes);
     p->nodes = nodes;

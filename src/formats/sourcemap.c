@@ -45,7 +45,7 @@ struct map_part {
 };
 
 struct parser {
-    struct js_reader js;
+    struct jscan_reader js;
     struct np_sourcemap *m;
 };
 
@@ -256,7 +256,7 @@ static int append_tables(struct parser *ps, const struct map_part *part)
 static int read_string_array(struct parser *ps, const char *what, cJSON **out)
 {
     if (*out) return fail(ps, "\"%s\" appears twice", what);
-    cJSON *a = js_cjson(&ps->js);
+    cJSON *a = jscan_cjson(&ps->js);
     if (!a) return -1;
     *out = a;
     if (!cJSON_IsArray(a)) return fail(ps, "\"%s\" is not an array", what);
@@ -269,7 +269,7 @@ static int read_string_array(struct parser *ps, const char *what, cJSON **out)
 static int read_string(struct parser *ps, const char *what, cJSON **out)
 {
     if (*out) return fail(ps, "\"%s\" appears twice", what);
-    cJSON *s = js_cjson(&ps->js);
+    cJSON *s = jscan_cjson(&ps->js);
     if (!s) return -1;
     *out = s;
     if (!cJSON_IsString(s) && !cJSON_IsNull(s)) return fail(ps, "\"%s\" is not a string", what);
@@ -281,21 +281,21 @@ static int read_sections(struct parser *ps, struct map_part *part);
 static int read_member(struct parser *ps, struct map_part *part, cJSON **root, const char *key, size_t len,
                        int allow_sections)
 {
-    if (js_key_is(key, len, "version")) {
+    if (jscan_key_is(key, len, "version")) {
         part->seen_version = 1;
-        return js_int(&ps->js, 0, 1000, &part->version);
+        return jscan_int(&ps->js, 0, 1000, &part->version);
     }
-    if (js_key_is(key, len, "sources")) return read_string_array(ps, "sources", &part->sources);
-    if (js_key_is(key, len, "names")) return read_string_array(ps, "names", &part->names);
-    if (js_key_is(key, len, "mappings")) return read_string(ps, "mappings", &part->mappings);
-    if (js_key_is(key, len, "sourceRoot")) return read_string(ps, "sourceRoot", root);
-    if (js_key_is(key, len, "sections")) {
+    if (jscan_key_is(key, len, "sources")) return read_string_array(ps, "sources", &part->sources);
+    if (jscan_key_is(key, len, "names")) return read_string_array(ps, "names", &part->names);
+    if (jscan_key_is(key, len, "mappings")) return read_string(ps, "mappings", &part->mappings);
+    if (jscan_key_is(key, len, "sourceRoot")) return read_string(ps, "sourceRoot", root);
+    if (jscan_key_is(key, len, "sections")) {
         if (!allow_sections) return fail(ps, "a section's map has sections of its own");
         if (part->has_sections) return fail(ps, "\"sections\" appears twice");
         part->has_sections = 1;
         return read_sections(ps, part);
     }
-    return js_skip(&ps->js); /* file, sourcesContent, ignoreList, x_... */
+    return jscan_skip(&ps->js); /* file, sourcesContent, ignoreList, x_... */
 }
 
 static void part_free(struct map_part *part)
@@ -328,9 +328,9 @@ static int read_map(struct parser *ps, int64_t off_line, int64_t off_col, int al
     const char *key;
     size_t len;
     int r;
-    if (js_peek(&ps->js) != '{') return fail(ps, "not a source map: not a JSON object");
-    if (js_begin_object(&ps->js)) return -1;
-    while ((r = js_next_member(&ps->js, &key, &len)) == 1)
+    if (jscan_peek(&ps->js) != '{') return fail(ps, "not a source map: not a JSON object");
+    if (jscan_begin_object(&ps->js)) return -1;
+    while ((r = jscan_next_member(&ps->js, &key, &len)) == 1)
         if (read_member(ps, &part, &root, key, len, allow_sections)) break;
     if (r == 0 && !ps->js.failed) {
         part.root = root && cJSON_IsString(root) ? root->valuestring : NULL;
@@ -347,11 +347,11 @@ static int read_offset(struct parser *ps, int64_t *line, int64_t *col)
     const char *key;
     size_t len;
     int r;
-    if (js_begin_object(&ps->js)) return -1;
-    while ((r = js_next_member(&ps->js, &key, &len)) == 1) {
-        if (js_key_is(key, len, "line")) r = js_int(&ps->js, 0, UINT32_MAX - 1, line);
-        else if (js_key_is(key, len, "column")) r = js_int(&ps->js, 0, UINT32_MAX - 1, col);
-        else r = js_skip(&ps->js);
+    if (jscan_begin_object(&ps->js)) return -1;
+    while ((r = jscan_next_member(&ps->js, &key, &len)) == 1) {
+        if (jscan_key_is(key, len, "line")) r = jscan_int(&ps->js, 0, UINT32_MAX - 1, line);
+        else if (jscan_key_is(key, len, "column")) r = jscan_int(&ps->js, 0, UINT32_MAX - 1, col);
+        else r = jscan_skip(&ps->js);
         if (r) return -1;
     }
     return r;
@@ -363,21 +363,21 @@ static int read_section(struct parser *ps)
     size_t len;
     int r, has_map = 0;
     int64_t line = -1, col = -1;
-    if (js_begin_object(&ps->js)) return -1;
-    while ((r = js_next_member(&ps->js, &key, &len)) == 1) {
-        if (js_key_is(key, len, "offset")) {
+    if (jscan_begin_object(&ps->js)) return -1;
+    while ((r = jscan_next_member(&ps->js, &key, &len)) == 1) {
+        if (jscan_key_is(key, len, "offset")) {
             if (line >= 0) return fail(ps, "a section has two offsets");
             if (read_offset(ps, &line, &col)) return -1;
-        } else if (js_key_is(key, len, "map")) {
+        } else if (jscan_key_is(key, len, "map")) {
             /* The offset comes first in every generator's output; the spec
              * lists it first, and an offset after the map is refused. */
             if (has_map) return fail(ps, "a section has two maps");
             if (line < 0 || col < 0) return fail(ps, "a section's offset is missing or follows its map");
             has_map = 1;
             if (read_map(ps, line, col, 0)) return -1;
-        } else if (js_key_is(key, len, "url")) {
+        } else if (jscan_key_is(key, len, "url")) {
             return fail(ps, "index map sections with a \"url\" are not supported");
-        } else if (js_skip(&ps->js)) {
+        } else if (jscan_skip(&ps->js)) {
             return -1;
         }
     }
@@ -389,8 +389,8 @@ static int read_sections(struct parser *ps, struct map_part *part)
 {
     (void)part;
     int r;
-    if (js_begin_array(&ps->js)) return -1;
-    while ((r = js_next_element(&ps->js)) == 1)
+    if (jscan_begin_array(&ps->js)) return -1;
+    while ((r = jscan_next_element(&ps->js)) == 1)
         if (read_section(ps)) return -1;
     return r;
 }
@@ -405,7 +405,7 @@ struct np_sourcemap *np_sourcemap_parse(const char *json, size_t len, char *err,
         snprintf(err, errlen, "source map larger than %zu MiB", NP_SOURCEMAP_MAX_BYTES >> 20);
         return NULL;
     }
-    js_init(&ps.js, json, len, err, errlen);
+    jscan_init(&ps.js, json, len, err, errlen);
     ps.m = calloc(1, sizeof *ps.m);
     if (!ps.m) {
         snprintf(err, errlen, "out of memory");
@@ -417,7 +417,7 @@ struct np_sourcemap *np_sourcemap_parse(const char *json, size_t len, char *err,
         const char *nl = memchr(ps.js.p, '\n', (size_t)(ps.js.end - ps.js.p));
         ps.js.p = nl ? nl + 1 : ps.js.end;
     }
-    if (read_map(&ps, 0, 0, 1) || js_finish(&ps.js)) {
+    if (read_map(&ps, 0, 0, 1) || jscan_finish(&ps.js)) {
         np_sourcemap_free(ps.m);
         return NULL;
     }

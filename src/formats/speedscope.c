@@ -10,6 +10,7 @@
  * one sample per node with a cost, in bytes or microseconds. */
 #include <stdlib.h>
 
+#include "formats/emit.h"
 #include "formats/writers.h"
 
 struct speedscope_writer {

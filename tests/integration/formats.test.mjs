@@ -340,7 +340,7 @@ describe('nodeprof convert and top: files and errors', () => {
       [['convert', file, '--format', 'pprof,collapsed'], /exactly one format/, 2],
       [['convert', file, '--bogus'], /unknown option --bogus/, 2],
       [['convert'], /no FILE/, 2],
-      [['convert', file, file], /one FILE only/, 2],
+      [['convert', file, file, '-o', path.join(dir, 'x.pb.gz')], /-o with one FILE only/, 2],
       [['convert', file, '-o', path.join(dir, 'no/such/dir/x.pb.gz')], /cannot create/, 1],
       [['convert', file, '-f', 'cpuprofile'], /overwrite the input/, 1],
       [['top', file, '-n', '0'], /-n 0: out of range/, 2],

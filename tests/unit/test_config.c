@@ -269,6 +269,22 @@ static void test_duration(void)
     check_bad("NODEPROF_PERIOD=soon", "invalid NODEPROF_PERIOD=soon: not a number; using off");
 }
 
+/* A duration without a unit is still read as seconds, with one line. */
+static void test_bare_duration(void)
+{
+    struct np_config cfg;
+    CHECK(load1(&cfg, "NODEPROF_PERIOD=10") == 1 && cfg.period_ms == 10000, "period 10: %d reports", nreports);
+    CHECK_STR(reports[0], "NODEPROF_PERIOD=10: no unit, read as 10s; write 10s");
+    CHECK(load1(&cfg, "NODEPROF_CPU_WINDOW=30") == 1 && cfg.cpu_window_ms == 30000, "window 30");
+    CHECK_STR(reports[0], "NODEPROF_CPU_WINDOW=30: no unit, read as 30s; write 30s");
+    const char *quiet[] = { "NODEPROF_PERIOD=0", "NODEPROF_PERIOD=10s", "NODEPROF_PERIOD=off",
+                            "NODEPROF_CPU_WINDOW=500ms", "NODEPROF_CPU_INTERVAL=100" };
+    for (size_t i = 0; i < sizeof quiet / sizeof *quiet; i++)
+        CHECK(load1(&cfg, quiet[i]) == 0, "%s: %d reports", quiet[i], nreports);
+    /* A bad value gets its one "invalid" line, not this one too. */
+    check_bad("NODEPROF_PERIOD=700000", "invalid NODEPROF_PERIOD=700000: out of range 100ms..168h; using off");
+}
+
 static void test_bytes(void)
 {
     struct { const char *s; long v; } ok[] = {
@@ -548,6 +564,7 @@ int main(void)
     test_string();
     test_enum();
     test_duration();
+    test_bare_duration();
     test_bytes();
     test_signal();
     test_formats();

@@ -3,6 +3,7 @@
  * must give every stack the samples and time of the unfolded profile, span
  * the same time, stay the same size however many windows were folded, and
  * convert to every format. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +11,11 @@
 #include <cJSON.h>
 
 #include "check.h"
+#include "common/config.h" /* np_format_name */
 #include "formats/cpufold.h"
 #include "formats/formats.h"
 #include "formats/profile.h"
-#include "formats/writers.h"
+#include "formats/emit.h"
 
 /* ---- a generated profile ------------------------------------------------------ */
 

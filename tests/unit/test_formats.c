@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include "check.h"
+#include "common/config.h" /* np_format_name */
 #include "formats/formats.h"
 #include "formats/pbenc.h"
 #include "formats/profile.h"

@@ -170,9 +170,28 @@
     return Int32Array.from(order);
   }
 
+  /* Each node's self time as nodeprof's model counts it (#node-costs,
+   * written by html.c): the numbers `nodeprof top` shows. */
+  let nodeCosts = null;
+
+  function readNodeCosts() {
+    const el = $('node-costs');
+    const v = el ? JSON.parse(el.textContent || 'null') : null;
+    if (el) el.remove();
+    nodeCosts = Array.isArray(v) ? v : null;
+  }
+
   function cpuWeights(prof, index, n) {
     const self = new Float64Array(n);
     const samples = prof.samples, deltas = prof.timeDeltas;
+    if (nodeCosts && nodeCosts.length === n && Array.isArray(samples)) {
+      for (let i = 0; i < n; i++) self[i] = Number(nodeCosts[i]) || 0;
+      let count = samples.length;
+      if (prof.nodeprofFolded) count = prof.nodes.reduce((a, nd) => a + (Number(nd.hitCount) || 0), 0);
+      return { self: self, unit: 'us', samples: count };
+    }
+    /* A page written without nodeprof's model (the test driver): the
+     * text's own times. */
     if (Array.isArray(samples) && Array.isArray(deltas) && samples.length > 0 &&
         deltas.length === samples.length) {
       /* Each sample lasts until the next one (as DevTools counts it). */
@@ -876,6 +895,16 @@
       canvasRect: function () { const b = view.canvas.getBoundingClientRect(); return { x: b.left, y: b.top, w: b.width, h: b.height }; },
       scrollToNode: function (i) { view.wrap.scrollTop = Math.max(0, (m.tree.D[i] - 2) * ROW); view.draw(); },
       search: function (q) { $('search').value = q; search(); },
+      /* Every function with a cost: name, url, 1-based line, self, total. */
+      functions: function () {
+        const fr = m.frames, out = [];
+        for (let f = 0; f < fr.name.length; f++) {
+          if (m.stats.self[f] > 0 || m.stats.total[f] > 0) {
+            out.push({ name: fr.name[f], url: fr.url[f], line: fr.line[f] + 1, self: m.stats.self[f], total: m.stats.total[f] });
+          }
+        }
+        return out;
+      },
       redrawMs: function () { const t0 = performance.now(); view.draw(); return performance.now() - t0; },
     };
   }
@@ -896,6 +925,7 @@
     try { prof = JSON.parse(text); } catch (e) { fail(new Error('the embedded profile is not valid JSON (' + e.message + ')')); return; }
     text = null;
     try { readFrameMap(); } catch (e) { fail(new Error('the embedded frame map is not valid JSON (' + e.message + ')')); return; }
+    try { readNodeCosts(); } catch (e) { fail(new Error('the embedded node costs are not valid JSON (' + e.message + ')')); return; }
     let model;
     try { model = buildModel(prof); } catch (e) { fail(e); return; }
     prof = null;

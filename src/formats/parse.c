@@ -16,6 +16,7 @@
  * hitCounts. Everything else that does not make one tree with valid samples is an
  * error. */
 #include "formats/profile.h"
+#include "formats/formats.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -66,7 +67,7 @@ enum top_key { KEY_NODES = 1, KEY_HEAD = 2, KEY_SAMPLES = 4, KEY_DELTAS = 8, KEY
                KEY_FOLDED = 64 };
 
 struct builder {
-    struct js_reader js;
+    struct jscan_reader js;
     struct np_intern strings;
     struct np_frame *frames;
     size_t nframes, frames_cap;
@@ -133,7 +134,7 @@ static int read_int_elements(struct builder *b, struct i64_vec *vec, int64_t min
         if (vec->n == vec->cap && grow_array(b, (void **)&vec->v, &vec->cap, vec->n + 1, sizeof *vec->v))
             return -1;
         size_t got;
-        r = js_int_array(&b->js, min, max, vec->v + vec->n, vec->cap - vec->n, &got);
+        r = jscan_int_array(&b->js, min, max, vec->v + vec->n, vec->cap - vec->n, &got);
         vec->n += got;
     }
     return r;
@@ -142,7 +143,7 @@ static int read_int_elements(struct builder *b, struct i64_vec *vec, int64_t min
 /* Reads an array of integers within [min, max] onto vec. */
 static int read_int_array(struct builder *b, struct i64_vec *vec, int64_t min, int64_t max)
 {
-    return js_begin_array(&b->js) ? -1 : read_int_elements(b, vec, min, max);
+    return jscan_begin_array(&b->js) ? -1 : read_int_elements(b, vec, min, max);
 }
 
 /* ---- frames ------------------------------------------------------------- */
@@ -195,36 +196,36 @@ static const char *const field_names[NFIELDS] = { "functionName", "url", "lineNu
 static int frame_key(const char *key, size_t len)
 {
     for (int k = 0; k < NFIELDS; k++)
-        if (js_key_is(key, len, field_names[k])) return k;
+        if (jscan_key_is(key, len, field_names[k])) return k;
     return -1;
 }
 
 static int read_frame_string(struct builder *b, struct frame_text *t, int k)
 {
-    int c = js_peek(&b->js);
+    int c = jscan_peek(&b->js);
     if (c == '"') {
         t->state[k] = FIELD_SET;
-        return js_raw_string(&b->js, &t->str[k], &t->len[k], &t->escaped[k]);
+        return jscan_raw_string(&b->js, &t->str[k], &t->len[k], &t->escaped[k]);
     }
-    t->state[k] = c == 'n' ? FIELD_ABSENT : FIELD_BAD; /* null, or checked by js_skip */
-    return js_skip(&b->js);
+    t->state[k] = c == 'n' ? FIELD_ABSENT : FIELD_BAD; /* null, or checked by jscan_skip */
+    return jscan_skip(&b->js);
 }
 
 /* V8 positions are 0-based with -1 for none; accepted as cJSON read them:
  * any number whose value is an integer in [-1, INT32_MAX). */
 static int read_frame_position(struct builder *b, struct frame_text *t, int k)
 {
-    int c = js_peek(&b->js);
+    int c = jscan_peek(&b->js);
     if (c == '-' || (c >= '0' && c <= '9')) {
         int64_t v;
-        int r = js_number_int(&b->js, &v);
+        int r = jscan_number_int(&b->js, &v);
         if (r < 0) return -1;
         t->state[k] = r == 1 && v >= -1 && v < INT32_MAX ? FIELD_SET : FIELD_BAD;
         t->pos[k - FIELD_LINE] = v;
         return 0;
     }
     t->state[k] = c == 'n' ? FIELD_ABSENT : FIELD_BAD;
-    return js_skip(&b->js);
+    return jscan_skip(&b->js);
 }
 
 static int read_frame_text(struct builder *b, struct frame_text *t)
@@ -233,11 +234,11 @@ static int read_frame_text(struct builder *b, struct frame_text *t)
     size_t len;
     int r;
     unsigned seen = 0;
-    if (js_begin_object(&b->js)) return -1;
-    while ((r = js_next_member(&b->js, &key, &len)) == 1) {
+    if (jscan_begin_object(&b->js)) return -1;
+    while ((r = jscan_next_member(&b->js, &key, &len)) == 1) {
         int k = frame_key(key, len);
         if (k < 0 || (seen & 1u << k)) {
-            if (js_skip(&b->js)) return -1; /* scriptId, a later duplicate */
+            if (jscan_skip(&b->js)) return -1; /* scriptId, a later duplicate */
             continue;
         }
         seen |= 1u << k;
@@ -253,7 +254,7 @@ static int64_t intern_field(struct builder *b, const struct frame_text *t, int k
     size_t len = t->state[k] == FIELD_SET ? t->len[k] : 0;
     if (t->state[k] == FIELD_SET && t->escaped[k]) {
         if (grow_array(b, (void **)&b->scratch, &b->scratch_cap, len + 1, 1)) return -1;
-        long n = js_unescape(s, len, b->scratch);
+        long n = jscan_unescape(s, len, b->scratch);
         if (n < 0) return fail(b, "callFrame.%s has a lone surrogate in a \\u escape", field_names[k]);
         s = b->scratch;
         len = (size_t)n;
@@ -274,8 +275,8 @@ static int read_call_frame(struct builder *b, int64_t node_id, uint32_t *frame)
 {
     struct frame_text t;
     memset(&t, 0, sizeof t);
-    if (js_peek(&b->js) != '{') {
-        if (js_skip(&b->js)) return -1;
+    if (jscan_peek(&b->js) != '{') {
+        if (jscan_skip(&b->js)) return -1;
         return fail(b, "node %lld: callFrame is not an object", (long long)node_id);
     }
     if (read_frame_text(b, &t)) return -1;
@@ -381,7 +382,7 @@ static int read_node_id(struct builder *b, uint32_t index)
 {
     struct raw_node *n = &b->raw[index];
     if (n->flags & HAS_ID) return fail(b, "node %lld: two ids", (long long)n->id);
-    if (js_int(&b->js, -MAX_EXACT, MAX_EXACT, &n->id)) return -1;
+    if (jscan_int(&b->js, -MAX_EXACT, MAX_EXACT, &n->id)) return -1;
     n->flags |= HAS_ID;
     return 0;
 }
@@ -407,10 +408,10 @@ static int check_node_complete(struct builder *b, uint32_t index)
 static int read_cpu_node_member(struct builder *b, uint32_t index, const char *key, size_t len)
 {
     struct raw_node *n = &b->raw[index];
-    if (js_key_is(key, len, "id")) return read_node_id(b, index);
-    if (js_key_is(key, len, "callFrame")) return read_node_frame(b, index);
-    if (js_key_is(key, len, "hitCount")) return js_int(&b->js, 0, MAX_EXACT, &n->cost);
-    if (js_key_is(key, len, "children")) {
+    if (jscan_key_is(key, len, "id")) return read_node_id(b, index);
+    if (jscan_key_is(key, len, "callFrame")) return read_node_frame(b, index);
+    if (jscan_key_is(key, len, "hitCount")) return jscan_int(&b->js, 0, MAX_EXACT, &n->cost);
+    if (jscan_key_is(key, len, "children")) {
         if (n->nchildren) return fail(b, "node %lld: two children lists", (long long)n->id);
         size_t before = b->child_ids.n;
         if (read_int_array(b, &b->child_ids, -MAX_EXACT, MAX_EXACT)) return -1;
@@ -420,7 +421,7 @@ static int read_cpu_node_member(struct builder *b, uint32_t index, const char *k
         n->nchildren = (uint32_t)(b->child_ids.n - before);
         return 0;
     }
-    return js_skip(&b->js); /* positionTicks, deoptReason, ... */
+    return jscan_skip(&b->js); /* positionTicks, deoptReason, ... */
 }
 
 static int read_cpu_node(struct builder *b)
@@ -429,8 +430,8 @@ static int read_cpu_node(struct builder *b)
     const char *key;
     size_t len;
     int r;
-    if (js_begin_object(&b->js) || new_raw_node(b, NP_NO_NODE, &index)) return -1;
-    while ((r = js_next_member(&b->js, &key, &len)) == 1)
+    if (jscan_begin_object(&b->js) || new_raw_node(b, NP_NO_NODE, &index)) return -1;
+    while ((r = jscan_next_member(&b->js, &key, &len)) == 1)
         if (read_cpu_node_member(b, index, key, len)) return -1;
     return r < 0 ? -1 : check_node_complete(b, index);
 }
@@ -438,8 +439,8 @@ static int read_cpu_node(struct builder *b)
 static int read_cpu_nodes(struct builder *b)
 {
     int r;
-    if (js_begin_array(&b->js)) return -1;
-    while ((r = js_next_element(&b->js)) == 1)
+    if (jscan_begin_array(&b->js)) return -1;
+    while ((r = jscan_next_element(&b->js)) == 1)
         if (read_cpu_node(b)) return -1;
     return r;
 }
@@ -462,7 +463,7 @@ struct open_stack {
 static int open_heap_node(struct builder *b, struct open_stack *st, uint32_t parent)
 {
     uint32_t index;
-    if (js_begin_object(&b->js) || new_raw_node(b, parent, &index)) return -1;
+    if (jscan_begin_object(&b->js) || new_raw_node(b, parent, &index)) return -1;
     if (grow_array(b, (void **)&st->v, &st->cap, st->n + 1, sizeof *st->v)) return -1;
     st->v[st->n++] = (struct open_node){ index, false };
     return 0;
@@ -470,14 +471,14 @@ static int open_heap_node(struct builder *b, struct open_stack *st, uint32_t par
 
 static int read_heap_member(struct builder *b, struct open_node *top, const char *key, size_t len)
 {
-    if (js_key_is(key, len, "id")) return read_node_id(b, top->index);
-    if (js_key_is(key, len, "callFrame")) return read_node_frame(b, top->index);
-    if (js_key_is(key, len, "selfSize")) return js_int(&b->js, 0, MAX_EXACT, &b->raw[top->index].cost);
-    if (js_key_is(key, len, "children")) {
+    if (jscan_key_is(key, len, "id")) return read_node_id(b, top->index);
+    if (jscan_key_is(key, len, "callFrame")) return read_node_frame(b, top->index);
+    if (jscan_key_is(key, len, "selfSize")) return jscan_int(&b->js, 0, MAX_EXACT, &b->raw[top->index].cost);
+    if (jscan_key_is(key, len, "children")) {
         top->in_children = true;
-        return js_begin_array(&b->js);
+        return jscan_begin_array(&b->js);
     }
-    return js_skip(&b->js);
+    return jscan_skip(&b->js);
 }
 
 /* One step: a member of the innermost open node, or its next child. */
@@ -488,12 +489,12 @@ static int heap_step(struct builder *b, struct open_stack *st)
     size_t len;
     int r;
     if (top->in_children) {
-        r = js_next_element(&b->js);
+        r = jscan_next_element(&b->js);
         if (r == 1) return open_heap_node(b, st, top->index);
         top->in_children = false;
         return r;
     }
-    r = js_next_member(&b->js, &key, &len);
+    r = jscan_next_member(&b->js, &key, &len);
     if (r == 1) return read_heap_member(b, top, key, len);
     if (r < 0) return -1;
     st->n--;
@@ -518,14 +519,14 @@ static int read_heap_sample(struct builder *b)
     int r;
     int64_t node = 0, size = -1;
     bool has_node = false;
-    if (js_begin_object(&b->js)) return -1;
-    while ((r = js_next_member(&b->js, &key, &len)) == 1) {
-        if (js_key_is(key, len, "nodeId")) {
-            if (js_int(&b->js, -MAX_EXACT, MAX_EXACT, &node)) return -1;
+    if (jscan_begin_object(&b->js)) return -1;
+    while ((r = jscan_next_member(&b->js, &key, &len)) == 1) {
+        if (jscan_key_is(key, len, "nodeId")) {
+            if (jscan_int(&b->js, -MAX_EXACT, MAX_EXACT, &node)) return -1;
             has_node = true;
-        } else if (js_key_is(key, len, "size")) {
-            if (js_int(&b->js, 0, MAX_EXACT, &size)) return -1;
-        } else if (js_skip(&b->js)) {
+        } else if (jscan_key_is(key, len, "size")) {
+            if (jscan_int(&b->js, 0, MAX_EXACT, &size)) return -1;
+        } else if (jscan_skip(&b->js)) {
             return -1;
         }
     }
@@ -574,11 +575,11 @@ static int read_sample_ids(struct builder *b)
 {
     int64_t chunk[1024];
     size_t got = 1;
-    int r = js_int(&b->js, -MAX_EXACT, MAX_EXACT, &chunk[0]) ? -1 : 1;
+    int r = jscan_int(&b->js, -MAX_EXACT, MAX_EXACT, &chunk[0]) ? -1 : 1;
     for (;;) {
         if (r < 0 || append_sample_ids(b, chunk, got)) return -1;
         if (r == 0) return 0;
-        r = js_int_array(&b->js, -MAX_EXACT, MAX_EXACT, chunk, sizeof chunk / sizeof chunk[0], &got);
+        r = jscan_int_array(&b->js, -MAX_EXACT, MAX_EXACT, chunk, sizeof chunk / sizeof chunk[0], &got);
     }
 }
 
@@ -587,11 +588,11 @@ static int read_sample_ids(struct builder *b)
 static int read_samples(struct builder *b)
 {
     int r;
-    if (js_begin_array(&b->js)) return -1;
-    while ((r = js_next_element(&b->js)) == 1) {
-        enum samples_form form = js_peek(&b->js) == '{' ? SAMPLES_OBJECTS : SAMPLES_IDS;
+    if (jscan_begin_array(&b->js)) return -1;
+    while ((r = jscan_next_element(&b->js)) == 1) {
+        enum samples_form form = jscan_peek(&b->js) == '{' ? SAMPLES_OBJECTS : SAMPLES_IDS;
         if (b->samples_form == SAMPLES_NONE) b->samples_form = form;
-        if (form != b->samples_form) return js_fail(&b->js, "samples mix node ids and objects");
+        if (form != b->samples_form) return jscan_fail(&b->js, "samples mix node ids and objects");
         if (form == SAMPLES_OBJECTS) {
             if (read_heap_sample(b)) return -1;
             continue;
@@ -614,8 +615,8 @@ static int read_top_member(struct builder *b, const char *key, size_t len)
         { "nodeprofFolded", KEY_FOLDED },
     };
     size_t k = 0;
-    while (k < sizeof keys / sizeof keys[0] && !js_key_is(key, len, keys[k].name)) k++;
-    if (k == sizeof keys / sizeof keys[0]) return js_skip(&b->js);
+    while (k < sizeof keys / sizeof keys[0] && !jscan_key_is(key, len, keys[k].name)) k++;
+    if (k == sizeof keys / sizeof keys[0]) return jscan_skip(&b->js);
     if (b->seen & keys[k].bit) return fail(b, "\"%s\" appears twice", keys[k].name);
     b->seen |= keys[k].bit;
     switch (keys[k].bit) {
@@ -623,9 +624,9 @@ static int read_top_member(struct builder *b, const char *key, size_t len)
     case KEY_HEAD: return read_heap_head(b);
     case KEY_SAMPLES: return read_samples(b);
     case KEY_DELTAS: return read_int_array(b, &b->deltas, -MAX_EXACT, MAX_EXACT);
-    case KEY_START: return js_int(&b->js, -MAX_EXACT, MAX_EXACT, &b->start);
-    case KEY_END: return js_int(&b->js, -MAX_EXACT, MAX_EXACT, &b->end);
-    case KEY_FOLDED: return js_skip(&b->js);
+    case KEY_START: return jscan_int(&b->js, -MAX_EXACT, MAX_EXACT, &b->start);
+    case KEY_END: return jscan_int(&b->js, -MAX_EXACT, MAX_EXACT, &b->end);
+    case KEY_FOLDED: return jscan_skip(&b->js);
     }
     return -1;
 }
@@ -635,13 +636,13 @@ static int read_document(struct builder *b)
     const char *key;
     size_t len;
     int r;
-    int c = js_peek(&b->js);
+    int c = jscan_peek(&b->js);
     if (c < 0) return fail(b, "not a profile: the input is empty");
     if (c != '{') return fail(b, "not a profile: the input is not a JSON object");
-    if (js_begin_object(&b->js)) return -1;
-    while ((r = js_next_member(&b->js, &key, &len)) == 1)
+    if (jscan_begin_object(&b->js)) return -1;
+    while ((r = jscan_next_member(&b->js, &key, &len)) == 1)
         if (read_top_member(b, key, len)) return -1;
-    if (r < 0 || js_finish(&b->js)) return -1;
+    if (r < 0 || jscan_finish(&b->js)) return -1;
     if (b->sample_ids.n + b->n32 >= UINT32_MAX) return fail(b, "too many samples");
     return 0;
 }
@@ -862,6 +863,17 @@ static int sum_totals(struct builder *b, struct np_profile *p)
     return 0;
 }
 
+/* p->source_index from the map raw index (= index in "nodes") -> node. */
+static int keep_source_index(struct builder *b, struct np_profile *p, const uint32_t *map)
+{
+    p->source_index = malloc((p->nnodes ? p->nnodes : 1) * sizeof *p->source_index);
+    if (!p->source_index) return fail(b, "out of memory");
+    for (size_t i = 0; i < p->nnodes; i++) p->source_index[i] = NP_NO_NODE;
+    for (size_t i = b->nraw; i-- > 0;) p->source_index[map[i]] = (uint32_t)i;
+    p->nsource = b->nraw;
+    return 0;
+}
+
 static int build_cpu(struct builder *b, struct np_profile *p)
 {
     uint32_t root;
@@ -870,6 +882,7 @@ static int build_cpu(struct builder *b, struct np_profile *p)
     uint32_t *map = shape_tree(b, p, root);
     if (!map) return -1;
     int rc = cpu_samples(b, p, map);
+    if (rc == 0) rc = keep_source_index(b, p, map);
     free(map);
     return rc;
 }
@@ -918,7 +931,7 @@ struct np_profile *np_profile_parse(const char *json, size_t len, char *err, siz
 {
     struct builder b;
     memset(&b, 0, sizeof b);
-    js_init(&b.js, json, len, err, errlen);
+    jscan_init(&b.js, json, len, err, errlen);
     np_index_init(&b.frame_index, same_frame, frame_hash_of, &b);
     struct np_profile *p = calloc(1, sizeof *p);
     if (!p || np_intern_init(&b.strings)) {
@@ -951,6 +964,7 @@ void np_profile_free(struct np_profile *p)
     free(p->sample_weight);
     free(p->remap_from);
     free(p->remap_to);
+    free(p->source_index);
     free(p);
 }
 
