@@ -18,6 +18,7 @@
 #include "heap.h"
 #include "rescue.h"
 #include "js.h"
+#include "memory.h" /* h-memory */
 #include "shutdown.h"
 
 extern char **environ;
@@ -155,6 +156,7 @@ static struct np_thread *start_thread(napi_env env, int thread_id)
         np_err("cannot start the CPU profiler");
     if (np_agent.cfg.heap && np_heap_start(t, np_agent.cfg.heap_interval))
         np_err("cannot start the sampling heap profiler");
+    np_memory_start(t); /* h-memory: NODEPROF_MEMORY (main thread only) */
     np_shutdown_install(t);
     napi_add_env_cleanup_hook(env, free_thread, t);
     return t;

@@ -9,6 +9,7 @@
 #include "cpu.h"
 #include "heap.h"
 #include "js.h"
+#include "memory.h" /* h-memory */
 #include "common/log.h"
 #include "snapshot.h"
 #include "stack.h"
@@ -151,6 +152,7 @@ void np_execute(struct np_request *req)
         case NP_CMD_STACK: do_stack(t, req, out); break;
         case NP_CMD_STATUS: do_status(t, out); break;
         case NP_CMD_HELP: fprintf(out, "ok\n%s", np_command_help); break;
+        case NP_CMD_MEMORY: req->failed = np_memory_reply(t, out) != 0; break; /* h-memory */
         }
     }
     fclose(out);

@@ -10,6 +10,7 @@
 #include "control.h"
 #include "trace.h"
 #include "js.h"
+#include "memory.h" /* h-memory */
 #include "common/log.h"
 
 const int np_term_signals[NP_NTERMSIG] = { SIGINT, SIGTERM, SIGHUP };
@@ -29,6 +30,7 @@ void np_finish_thread(struct np_thread *t, const char *why)
     np_debug("writing final profiles (%s)", why);
     np_cpu_stop_and_write(t, NULL);
     np_heap_finish(t);
+    np_memory_finish(t); /* h-memory: the last sample */
     if (np_trace_running(t)) {
         struct np_written w = { .count = 0 };
         np_trace_stop(t, &w);

@@ -267,9 +267,18 @@ static void loop_and_rss(const struct np_mem_timeline *tl, struct np_mem_summary
     out->rss_end = tl->samples[tl->n - 1].rss;
 }
 
+/* "3.9 s", "12 min", "5.2 hours" */
+static void human_duration(char *buf, size_t size, double ms)
+{
+    if (ms < 120000) snprintf(buf, size, "%.1f s", ms / 1000);
+    else if (ms < 2 * HOUR_MS) snprintf(buf, size, "%.0f min", ms / 60000);
+    else snprintf(buf, size, "%.1f hours", ms / HOUR_MS);
+}
+
 static void verdict(struct np_mem_summary *o)
 {
-    double hours = o->duration_ms / HOUR_MS;
+    char span[32];
+    human_duration(span, sizeof span, o->duration_ms);
     if (o->points < 2) {
         o->verdict = NP_MEM_TOO_SHORT;
         snprintf(o->verdict_text, sizeof o->verdict_text, "too few samples to tell");
@@ -279,8 +288,8 @@ static void verdict(struct np_mem_summary *o)
     } else if (o->tail_slope_per_h >= 0.3 * o->slope_per_h) {
         o->verdict = NP_MEM_LEAK;
         snprintf(o->verdict_text, sizeof o->verdict_text,
-                 "growing %.1f MB/h for %.2f hours (R\xc2\xb2 %.2f): likely a leak; take snapshots (see `nodeprof heap leaks`)",
-                 o->slope_per_h / MIB, hours, o->r2);
+                 "growing %.1f MB/h for %s (R\xc2\xb2 %.2f): likely a leak; take snapshots (see `nodeprof heap leaks`)",
+                 o->slope_per_h / MIB, span, o->r2);
     } else {
         o->verdict = NP_MEM_HIGH_WATER;
         snprintf(o->verdict_text, sizeof o->verdict_text, "grew, then flat: a high-water mark, not a leak");
