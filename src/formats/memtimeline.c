@@ -205,13 +205,16 @@ static size_t fit_points(const struct np_mem_timeline *tl, double *x, double *y,
         }
     *from_floor = n < NP_MEMTL_MIN_POINTS;
     if (!*from_floor) return n;
+    /* at least 4 samples a window: a trough between two GCs falls in it */
+    size_t windows = tl->n / 4 < NP_MEMTL_FLOOR_WINDOWS ? tl->n / 4 : NP_MEMTL_FLOOR_WINDOWS;
+    if (windows < 4) windows = tl->n < 4 ? tl->n : 4;
     n = 0;
-    for (int w = 0; w < NP_MEMTL_FLOOR_WINDOWS; w++) {
-        double lo = span * w / NP_MEMTL_FLOOR_WINDOWS, hi = span * (w + 1) / NP_MEMTL_FLOOR_WINDOWS;
+    for (size_t w = 0; w < windows; w++) {
+        double lo = span * (double)w / (double)windows, hi = span * (double)(w + 1) / (double)windows;
         double best = -1, at = 0;
         for (size_t i = 0; i < tl->n; i++) {
             double t = s[i].t_ms - t0;
-            bool inside = t >= lo && (t < hi || (w == NP_MEMTL_FLOOR_WINDOWS - 1 && t <= hi));
+            bool inside = t >= lo && (t < hi || (w == windows - 1 && t <= hi));
             if (inside && s[i].heap_used >= 0 && (best < 0 || s[i].heap_used < best)) {
                 best = s[i].heap_used;
                 at = t;
