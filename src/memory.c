@@ -224,7 +224,7 @@ static void measure(napi_env env, struct np_memory *m, struct np_mem_sample *s, 
 static int put_num(char *buf, size_t size, size_t *used, const char *key, double v)
 {
     int n = v < 0 ? snprintf(buf + *used, size - *used, "\"%s\":null,", key)
-            : v == (double)(long long)v ? snprintf(buf + *used, size - *used, "\"%s\":%lld,", key, (long long)v)
+            : v < 9e15 && v == (double)(long long)v ? snprintf(buf + *used, size - *used, "\"%s\":%lld,", key, (long long)v)
                                         : snprintf(buf + *used, size - *used, "\"%s\":%.4f,", key, v);
     if (n < 0 || (size_t)n >= size - *used) return -1;
     *used += (size_t)n;

@@ -2,6 +2,7 @@
  * page's stylesheet and html/memory.css and html/memory.js inlined): the
  * samples and the summary as one JSON data block, charts drawn by the page
  * as SVG. No network: the page's CSP allows nothing outside it. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,8 +25,8 @@ static void put_string(FILE *out, const char *s)
 
 static void put_num(FILE *out, double v)
 {
-    if (v < 0 || v != v) fputs("null", out);
-    else if (v == (double)(long long)v) fprintf(out, "%lld", (long long)v);
+    if (v < 0 || !isfinite(v)) fputs("null", out);
+    else if (v < 9e15 && v == (double)(long long)v) fprintf(out, "%lld", (long long)v);
     else fprintf(out, "%.4f", v);
 }
 

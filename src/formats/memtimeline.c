@@ -417,7 +417,7 @@ static const char *verdict_word(enum np_mem_verdict v)
 static void json_num(FILE *out, const char *key, double v, bool comma)
 {
     bool is_signed = strstr(key, "lope") || !strcmp(key, "growthBytes");
-    if (v < 0 && !is_signed) fprintf(out, "\"%s\":null", key);
+    if ((v < 0 && !is_signed) || !isfinite(v)) fprintf(out, "\"%s\":null", key);
     else fprintf(out, "\"%s\":%.17g", key, v);
     if (comma) fputc(',', out);
 }
@@ -441,12 +441,19 @@ void np_memtl_print_json(const struct np_mem_timeline *tl, const struct np_mem_s
     json_num(out, "gcMs", s->gc_ms, true);
     json_num(out, "gcShare", s->gc_share, true);
     fputs("\"gc\":{", out);
-    for (int k = 0; k < NP_GC_KINDS; k++)
-        fprintf(out, "%s\"%s\":{\"count\":%.0f,\"ms\":%.3f}", k ? "," : "", np_gc_kind_names[k], s->gc_count[k],
-                s->gc_total_ms[k]);
+    for (int k = 0; k < NP_GC_KINDS; k++) {
+        fprintf(out, "%s\"%s\":{", k ? "," : "", np_gc_kind_names[k]);
+        json_num(out, "count", s->gc_count[k], true);
+        json_num(out, "ms", s->gc_total_ms[k], false);
+        fputc('}', out);
+    }
     fputs("},\"worstPauses\":[", out);
-    for (size_t i = 0; i < s->nworst; i++)
-        fprintf(out, "%s{\"atMs\":%.0f,\"ms\":%.3f}", i ? "," : "", s->worst[i].at_ms, s->worst[i].pause_ms);
+    for (size_t i = 0; i < s->nworst; i++) {
+        fputs(i ? ",{" : "{", out);
+        json_num(out, "atMs", s->worst[i].at_ms, true);
+        json_num(out, "ms", s->worst[i].pause_ms, false);
+        fputc('}', out);
+    }
     fputs("],", out);
     json_num(out, "loopDelayP50Ms", s->loop_p50_ms, true);
     json_num(out, "loopDelayP99Ms", s->loop_p99_ms, true);
