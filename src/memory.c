@@ -26,7 +26,7 @@ struct np_memory {
     napi_ref memory_usage, process;
     napi_ref space_stats, v8;
     napi_ref gc_profiler, gc_start, gc_stop; /* NULL: no v8.GCProfiler */
-    napi_ref loop_delay;
+    napi_ref loop_delay, loop_percentile, loop_reset; /* the histogram and its methods */
     long period_ms;
     double next_sample_ms;       /* on the loop's clock */
     double gc_count[NP_GC_KINDS], gc_ms[NP_GC_KINDS], gc_max_ms;
@@ -90,7 +90,13 @@ static void capture_loop_delay(napi_env env, struct np_memory *m)
     napi_value opts = js_object(env);
     js_set(env, opts, "resolution", js_number(env, LOOP_RESOLUTION_MS));
     napi_value h = js_call_method(env, perf, "monitorEventLoopDelay", 1, &opts);
-    if (h && js_call_method(env, h, "enable", 0, NULL)) m->loop_delay = keep(env, h);
+    napi_value percentile = js_get(env, h, "percentile"), reset = js_get(env, h, "reset");
+    if (!js_is_function(env, percentile) || !js_is_function(env, reset)) return;
+    if (js_call_method(env, h, "enable", 0, NULL)) {
+        m->loop_delay = keep(env, h);
+        m->loop_percentile = keep(env, percentile);
+        m->loop_reset = keep(env, reset);
+    }
 }
 
 static int capture_sources(napi_env env, struct np_memory *m)
@@ -175,12 +181,13 @@ static void read_spaces(napi_env env, struct np_memory *m, struct np_mem_sample 
     }
 }
 
-static double loop_ms(napi_env env, napi_value h, const char *method, double arg)
+/* The histogram's percentile (100: its max), in ms beyond the resolution. */
+static double loop_ms(napi_env env, const struct np_memory *m, double percentile)
 {
     double ns = -1;
-    napi_value a = js_number(env, arg);
+    napi_value h = deref(env, m->loop_delay), a = js_number(env, percentile);
     if (!h) return -1;
-    napi_value v = arg < 0 ? js_get(env, h, method) : js_call_method(env, h, method, 1, &a);
+    napi_value v = js_call(env, h, deref(env, m->loop_percentile), 1, &a);
     if (js_to_double(env, v, &ns) || ns <= 0) return -1;
     double ms = ns / 1e6 - LOOP_RESOLUTION_MS;
     return ms < 0 ? 0 : ms;
@@ -206,16 +213,16 @@ static void measure(napi_env env, struct np_memory *m, struct np_mem_sample *s, 
     memcpy(s->gc_count, m->gc_count, sizeof s->gc_count);
     memcpy(s->gc_ms, m->gc_ms, sizeof s->gc_ms);
     s->gc_max_ms = m->gc_profiler ? m->gc_max_ms : -1;
-    napi_value h = deref(env, m->loop_delay);
-    s->loop_p50_ms = loop_ms(env, h, "percentile", 50);
-    s->loop_p99_ms = loop_ms(env, h, "percentile", 99);
-    s->loop_max_ms = loop_ms(env, h, "max", -1);
+    s->loop_p50_ms = loop_ms(env, m, 50);
+    s->loop_p99_ms = loop_ms(env, m, 99);
+    s->loop_max_ms = loop_ms(env, m, 100);
     if (!reset) return;
     memset(m->gc_count, 0, sizeof m->gc_count);
     memset(m->gc_ms, 0, sizeof m->gc_ms);
     m->gc_max_ms = 0;
     m->after_gc_fresh = false;
-    if (h) js_call_method(env, h, "reset", 0, NULL);
+    napi_value h = deref(env, m->loop_delay);
+    if (h) js_call(env, h, deref(env, m->loop_reset), 0, NULL);
 }
 
 /* ---- the file --------------------------------------------------------- */
