@@ -191,8 +191,19 @@ static double r_squared(const double *x, const double *y, size_t n, double slope
     return r2 < 0 ? 0 : r2;
 }
 
-/* The points the fit uses: fresh after-GC figures, else the heapUsed floor.
- * x in ms since the first sample. Returns the count. */
+/* heapUsed less the young generation, whose garbage comes and goes between
+ * scavenges (seconds apart when the new space is large): what is left moves
+ * only by promotion and full GCs. */
+static double settled_heap(const struct np_mem_timeline *tl, const struct np_mem_sample *s)
+{
+    for (int i = 0; i < tl->nspaces; i++)
+        if (!strcmp(tl->space_names[i], "new_space") && s->space_used[i] >= 0 && s->space_used[i] <= s->heap_used)
+            return s->heap_used - s->space_used[i];
+    return s->heap_used;
+}
+
+/* The points the fit uses: fresh after-GC figures, else the floor of the
+ * settled heap. x in ms since the first sample. Returns the count. */
 static size_t fit_points(const struct np_mem_timeline *tl, double *x, double *y, bool *from_floor)
 {
     const struct np_mem_sample *s = tl->samples;
@@ -215,8 +226,9 @@ static size_t fit_points(const struct np_mem_timeline *tl, double *x, double *y,
         for (size_t i = 0; i < tl->n; i++) {
             double t = s[i].t_ms - t0;
             bool inside = t >= lo && (t < hi || (w == windows - 1 && t <= hi));
-            if (inside && s[i].heap_used >= 0 && (best < 0 || s[i].heap_used < best)) {
-                best = s[i].heap_used;
+            double v = settled_heap(tl, &s[i]);
+            if (inside && v >= 0 && (best < 0 || v < best)) {
+                best = v;
                 at = t;
             }
         }
@@ -374,7 +386,7 @@ void np_memtl_print_text(const struct np_mem_timeline *tl, const struct np_mem_s
     fputs(" at start, ", out);
     print_mb(out, s->last_after_gc);
     fputs(" at end", out);
-    fprintf(out, "; fit over %zu %s: ", s->points, s->from_floor ? "heapUsed floor points (too few full GCs)"
+    fprintf(out, "; fit over %zu %s: ", s->points, s->from_floor ? "floor points of heapUsed less the new space (too few full GCs)"
                                                                   : "after-GC points");
     print_mb(out, s->start_level);
     fputs(" -> ", out);

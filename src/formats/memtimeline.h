@@ -14,7 +14,8 @@
  * not from heapUsed, which saws up and down between collections. When the
  * file has fewer than NP_MEMTL_MIN_POINTS samples with a fresh after-GC
  * figure (a quiet process may run for minutes without a full GC), the
- * floor of heapUsed is used instead: its minimum over each of up to
+ * floor of heapUsed less the new space (young objects, whose garbage comes
+ * and goes between scavenges) is used instead: its minimum over each of up to
  * NP_MEMTL_FLOOR_WINDOWS equal stretches of time, with at least four
  * samples in each (so that each holds a trough of the saw). The growth rate is the
  * Theil-Sen slope (the median of the slopes between every pair of points):
