@@ -28,7 +28,8 @@ struct np_memory {
     napi_ref gc_profiler, gc_start, gc_stop; /* NULL: no v8.GCProfiler */
     napi_ref loop_delay, loop_percentile, loop_reset; /* the histogram and its methods */
     long period_ms;
-    double next_sample_ms;       /* on the loop's clock */
+    long ticks_per_sample;       /* the timer ticks at most every NP_MEMORY_DRAIN_MS */
+    long ticks;
     double gc_count[NP_GC_KINDS], gc_ms[NP_GC_KINDS], gc_max_ms;
     double heap_after_gc;        /* -1 before the first full GC */
     bool after_gc_fresh;
@@ -418,13 +419,8 @@ static void on_timer(uv_timer_t *timer)
     if (!t || t->finished) return;
     napi_handle_scope scope;
     if (napi_open_handle_scope(t->env, &scope) != napi_ok) return;
-    if ((double)uv_now(timer->loop) + 1 >= m->next_sample_ms) {
-        m->next_sample_ms += (double)m->period_ms;
-        if (m->next_sample_ms < (double)uv_now(timer->loop)) m->next_sample_ms = (double)uv_now(timer->loop) + (double)m->period_ms;
-        record(t->env, m);
-    } else {
-        drain_gc(t->env, m);
-    }
+    if (++m->ticks % m->ticks_per_sample == 0) record(t->env, m);
+    else drain_gc(t->env, m);
     js_clear_exception(t->env, "nodeprof memory timeline");
     napi_close_handle_scope(t->env, scope);
 }
@@ -472,8 +468,10 @@ int np_memory_start(struct np_thread *t)
     napi_add_env_cleanup_hook(t->env, cleanup, m);
     np_memory_state = m;
     if (open_file(t->env, m, 0)) m->write_failed = true; /* logged; ctl memory still works */
-    long tick = period < NP_MEMORY_DRAIN_MS ? period : NP_MEMORY_DRAIN_MS;
-    m->next_sample_ms = (double)uv_now(loop) + (double)period;
+    /* the period in equal ticks of at most NP_MEMORY_DRAIN_MS: 1500 ms is
+     * two ticks of 750 */
+    m->ticks_per_sample = (period + NP_MEMORY_DRAIN_MS - 1) / NP_MEMORY_DRAIN_MS;
+    long tick = period / m->ticks_per_sample;
     uv_timer_start(&m->timer, on_timer, (uint64_t)tick, (uint64_t)tick);
     return 0;
 }

@@ -136,18 +136,43 @@ int np_memtl_read_line(struct np_mem_timeline *tl, const char *line, size_t len)
 
 /* ---- analysis --------------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b)
+/* The k-th smallest of v[0..n) (Hoare's quickselect; reorders v): linear
+ * time on average, where sorting the 500,000 pairwise slopes of a
+ * Theil-Sen fit took tens of milliseconds of the main thread (ctl memory). */
+static double select_kth(double *v, size_t n, size_t k)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot) i++;
+            while (v[j] > pivot) j--;
+            if (i <= j) {
+                double tmp = v[i]; v[i] = v[j]; v[j] = tmp;
+                i++;
+                if (j == 0) break;
+                j--;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else return v[k];
+    }
+    return v[k];
 }
 
 /* The median of v[0..n) (reorders v). */
 static double median(double *v, size_t n)
 {
     if (n == 0) return 0;
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    double upper = select_kth(v, n, n / 2);
+    if (n % 2) return upper;
+    /* the lower middle is the largest of the part below n / 2 */
+    double lower = v[0];
+    for (size_t i = 1; i < n / 2; i++)
+        if (v[i] > lower) lower = v[i];
+    return (lower + upper) / 2;
 }
 
 int np_theil_sen(const double *x, const double *y, size_t n, double *slope, double *intercept)

@@ -58,6 +58,35 @@ static void test_theil_sen(void)
     CHECK(np_theil_sen(x, y, 1, &slope, &icpt) == 0 && slope == 0, "one point");
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The slope is the median of the pairwise slopes: checked against a sort,
+ * on random points with ties (the selection must handle repeated values). */
+static void test_theil_sen_random(void)
+{
+    srand(7);
+    for (int round = 0; round < 200; round++) {
+        size_t n = 2 + (size_t)(rand() % 40);
+        double x[64], y[64], slopes[64 * 63 / 2], slope, icpt;
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            x[i] = (double)(rand() % 10);
+            y[i] = (double)(rand() % 5);
+        }
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = i + 1; j < n; j++)
+                if (x[j] != x[i]) slopes[k++] = (y[j] - y[i]) / (x[j] - x[i]);
+        qsort(slopes, k, sizeof *slopes, cmp_double);
+        double want = k == 0 ? 0 : k % 2 ? slopes[k / 2] : (slopes[k / 2 - 1] + slopes[k / 2]) / 2;
+        np_theil_sen(x, y, n, &slope, &icpt);
+        CHECK(fabs(slope - want) < 1e-12, "round %d: slope %g, sorted median %g", round, slope, want);
+    }
+}
+
 static void test_verdicts(void)
 {
     struct np_mem_summary s = timeline(4, flat, 6);
@@ -129,6 +158,7 @@ static void test_bad_lines(void)
 int main(void)
 {
     test_theil_sen();
+    test_theil_sen_random();
     test_verdicts();
     test_gc_and_loop();
     test_bad_lines();
