@@ -348,8 +348,9 @@ static void fit(const struct np_mem_timeline *tl, struct np_mem_summary *out)
         size_t from = n - (n / 3 >= 3 ? n / 3 : (n >= 3 ? 3 : n));
         np_theil_sen(x + from, y + from, n - from, &tail, &tail_icpt);
         out->r2 = r_squared(x, y, n, slope, icpt);
-        out->start_level = icpt;
-        out->end_level = icpt + slope * out->duration_ms;
+        /* a fitted level, not a measurement: never below zero */
+        out->start_level = icpt > 0 ? icpt : 0;
+        out->end_level = icpt + slope * out->duration_ms > 0 ? icpt + slope * out->duration_ms : 0;
         out->slope_per_h = slope * HOUR_MS;
         out->tail_slope_per_h = tail * HOUR_MS;
         out->growth = slope * out->duration_ms;
