@@ -36,6 +36,9 @@ struct np_memory {
     int fd;
     char path[PATH_MAX + NAME_MAX + 2];
     off_t size;
+    long lines;                  /* samples in the current file */
+    char base_name[NAME_MAX + 1];/* the NODEPROF_NAME expansion of the current file */
+    long file_number;            /* NAME-N when that expansion does not change */
     bool write_failed;           /* logged once; the file is given up */
     struct np_mem_timeline ring; /* the last NP_MEMORY_RING samples */
 };
@@ -350,32 +353,55 @@ static void append_line(struct np_memory *m, const char *line, size_t len)
     give_up_file(m, strerror(err));
 }
 
-/* A new file in NODEPROF_DIR: created here, never followed through a
- * symlink or taken over from someone else (O_EXCL), with exactly
- * NODEPROF_FILE_MODE. A file of ours by the same name (a fixed
- * NODEPROF_NAME) is replaced, as other outputs are. */
-static int open_file(napi_env env, struct np_memory *m, int attempt)
+/* Creates dir/name: never through a symlink, never taking over someone
+ * else's file (O_EXCL), with exactly NODEPROF_FILE_MODE. With replace, a
+ * file by that name (of a fixed NODEPROF_NAME, an earlier run) is replaced,
+ * as other outputs are. Returns the descriptor, -2 when the name is taken
+ * (and not replaced), or -1 (logged). */
+static int create_at(int dirfd, const char *name, const char *path, bool replace)
+{
+    int flags = O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC;
+    int fd = openat(dirfd, name, flags, np_agent.file_mode);
+    if (fd < 0 && errno == EEXIST && !replace) return -2;
+    if (fd < 0 && errno == EEXIST && unlinkat(dirfd, name, 0) == 0) fd = openat(dirfd, name, flags, np_agent.file_mode);
+    if (fd < 0) {
+        np_err("NODEPROF_MEMORY: cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fchmod(fd, np_agent.file_mode) != 0) np_debug("fchmod %s: %s", path, strerror(errno));
+    return fd;
+}
+
+/* The next file: the next NODEPROF_NAME expansion. When that is the name of
+ * the file before (a fixed NODEPROF_NAME), the files are numbered instead:
+ * NAME-1, NAME-2, ... (a number already taken is skipped). The first file
+ * replaces one of the same name; later ones never do. */
+static int open_file(napi_env env, struct np_memory *m, bool first)
 {
     struct np_target target;
     struct np_written w = { .count = 0 };
     char name[NAME_MAX + 1];
     if (np_target_open(0, &target, &w)) return -1;
-    int n = attempt ? snprintf(name, sizeof name, "%s-%d" MEMORY_EXT, target.name, attempt)
-                    : snprintf(name, sizeof name, "%s" MEMORY_EXT, target.name);
+    bool same = !first && !strcmp(target.name, m->base_name);
+    snprintf(m->base_name, sizeof m->base_name, "%s", target.name);
     int fd = -1;
-    if (n > 0 && (size_t)n < sizeof name) {
+    for (int tries = 0; tries < 1000; tries++) {
+        int n = same ? snprintf(name, sizeof name, "%s-%ld" MEMORY_EXT, target.name, ++m->file_number)
+                     : snprintf(name, sizeof name, "%s" MEMORY_EXT, target.name);
+        if (n < 0 || (size_t)n >= sizeof name) {
+            np_err("NODEPROF_MEMORY: the file name is too long");
+            break;
+        }
         snprintf(m->path, sizeof m->path, "%s/%s", np_agent.out_dir, name);
-        int flags = O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC;
-        fd = openat(target.dirfd, name, flags, np_agent.file_mode);
-        if (fd < 0 && errno == EEXIST && unlinkat(target.dirfd, name, 0) == 0)
-            fd = openat(target.dirfd, name, flags, np_agent.file_mode);
-        if (fd < 0) np_err("NODEPROF_MEMORY: cannot create %s: %s", m->path, strerror(errno));
-        else if (fchmod(fd, np_agent.file_mode) != 0) np_debug("fchmod %s: %s", m->path, strerror(errno));
+        fd = create_at(target.dirfd, name, m->path, first);
+        if (fd != -2) break;
+        same = true; /* taken: number it */
     }
     np_target_close(&target);
     if (fd < 0) return -1;
     m->fd = fd;
     m->size = 0;
+    m->lines = 0;
     char header[4096];
     int len = format_header(env, m, header, sizeof header);
     if (len > 0) append_line(m, header, (size_t)len);
@@ -385,17 +411,9 @@ static int open_file(napi_env env, struct np_memory *m, int attempt)
 
 static void rotate(napi_env env, struct np_memory *m)
 {
-    char old[sizeof ((struct np_memory *)0)->path];
-    snprintf(old, sizeof old, "%s", m->path);
     close(m->fd);
     m->fd = -1;
-    /* a fixed NODEPROF_NAME expands to the same name: number the next */
-    for (int attempt = 0; attempt < 100; attempt++) {
-        if (open_file(env, m, attempt)) return;
-        if (strcmp(old, m->path)) return;
-        close(m->fd);
-        m->fd = -1;
-    }
+    if (open_file(env, m, false)) m->write_failed = true; /* logged */
 }
 
 static void record(napi_env env, struct np_memory *m)
@@ -406,8 +424,10 @@ static void record(napi_env env, struct np_memory *m)
     np_memtl_add(&m->ring, &s);
     int len = format_sample(m, &s, line, sizeof line);
     if (len < 0 || m->write_failed) return;
-    if (m->size + len > NP_MEMORY_FILE_MAX) rotate(env, m);
+    /* a file holds at least one sample, however small the limit */
+    if (m->lines > 0 && m->size + len > np_agent.cfg.memory_file_size) rotate(env, m);
     append_line(m, line, (size_t)len);
+    m->lines++;
 }
 
 /* ---- the timer -------------------------------------------------------- */
@@ -467,7 +487,7 @@ int np_memory_start(struct np_thread *t)
     uv_unref((uv_handle_t *)&m->timer); /* never keeps the app alive */
     napi_add_env_cleanup_hook(t->env, cleanup, m);
     np_memory_state = m;
-    if (open_file(t->env, m, 0)) m->write_failed = true; /* logged; ctl memory still works */
+    if (open_file(t->env, m, true)) m->write_failed = true; /* logged; ctl memory still works */
     /* the period in equal ticks of at most NP_MEMORY_DRAIN_MS: 1500 ms is
      * two ticks of 750 */
     m->ticks_per_sample = (period + NP_MEMORY_DRAIN_MS - 1) / NP_MEMORY_DRAIN_MS;

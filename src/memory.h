@@ -30,9 +30,9 @@
  * The timer is unref'd (it never keeps the app alive) and its callback
  * runs no JavaScript the app can see. Each line is one write(2) with
  * O_APPEND, so a process killed at any point (SIGKILL, the OOM killer)
- * leaves only whole lines. The file starts with a header line; after
- * NP_MEMORY_FILE_MAX bytes a new file (a new NODEPROF_NAME expansion, with
- * its own header) is started, and NODEPROF_KEEP applies to these files as
+ * leaves only whole lines. The file starts with a header line; past
+ * NODEPROF_MEMORY_FILE_SIZE bytes (16 MiB) a new file (a new NODEPROF_NAME
+ * expansion, with its own header) is started, and NODEPROF_KEEP applies to these files as
  * to any other kind. The last NP_MEMORY_RING samples are also kept in
  * memory for `nodeprof ctl PID memory`. */
 #ifndef NP_MEMORY_H
@@ -42,7 +42,6 @@
 
 #include "agent.h"
 
-#define NP_MEMORY_FILE_MAX (16L << 20) /* about 2.5 days at 10 s */
 #define NP_MEMORY_RING 720             /* 2 hours at 10 s */
 #define NP_MEMORY_DRAIN_MS 1000L
 

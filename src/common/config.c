@@ -90,6 +90,8 @@ static const struct opt opts[] = {
       "`on`: the derived formats (all but `cpuprofile`) name the original file, line and function through the scripts' source maps, found when the profile is written" },
     { "MEMORY", OPT_DURATION, "off", 0, 0, "10s", F(memory_ms),
       "memory timeline: `on` (every `10s`) or a period (at least `100ms`) samples RSS, the V8 heap and its spaces, the heap after the last full GC, GC pauses and event-loop delay into `<name>.memory.jsonl`, one JSON line each, written as it goes; `nodeprof memory FILE` tells a leak from a high-water mark (see [Memory timeline](#memory-timeline))" },
+    { "MEMORY_FILE_SIZE", OPT_BYTES, "16m", 1, 1L << 30, NULL, F(memory_file_size),
+      "a memory timeline file that would grow past this size is closed and a new one (next `NODEPROF_NAME`, its own header) started; `NODEPROF_KEEP` applies. 16 MiB is about 2.5 days at 10 s" },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 #define PREFIX "NODEPROF_"

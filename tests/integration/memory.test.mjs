@@ -134,6 +134,35 @@ test('NODEPROF_MEMORY unset: no timeline file; `ctl memory` says it is off', T, 
   app.kill('SIGKILL');
 });
 
+test('NODEPROF_MEMORY_FILE_SIZE starts new files, each with its header; NODEPROF_KEEP bounds them; no symlink is followed', T, (t) => {
+  const dir = tempDir(t);
+  const victim = path.join(tempDir(t), 'victim');
+  fs.writeFileSync(victim, 'untouched\n');
+  fs.symlinkSync(victim, path.join(dir, 'fixed.memory.jsonl'));
+  const r = run(NODE, ['-e', 'setTimeout(() => {}, 3000)'], { env: childEnv({
+    NODEPROF_DIR: dir, NODEPROF_CPU: 'off', NODEPROF_MEMORY: '100ms', NODEPROF_MEMORY_FILE_SIZE: '5k',
+    NODEPROF_NAME: 'fixed', NODEPROF_KEEP: '3', NODEPROF_FILE_MODE: '0640' }) });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(nodeprofLines(r.stderr), []);
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'untouched\n');
+  const files = filesIn(dir, '.memory.jsonl');
+  assert.equal(files.length, 3, `NODEPROF_KEEP=3: ${files.map((f) => path.basename(f))}`);
+  const numbers = files.map((f) => Number(path.basename(f).match(/^fixed-(\d+)\.memory\.jsonl$/)?.[1]));
+  assert.ok(numbers.every((n) => n >= 1), `numbered after the first: ${files.map((f) => path.basename(f))}`);
+  let samples = 0;
+  for (const f of files) {
+    const st = fs.lstatSync(f);
+    assert.ok(st.isFile() && (st.mode & 0o777) === 0o640, `${f}: a regular file, 0640`);
+    assert.ok(st.size <= 5 * 1024 + 4096, `${f}: ${st.size} bytes`);
+    const [header, ...rest] = lines(f);
+    assert.equal(header.type, 'header');
+    assert.ok(rest.length >= 1);
+    for (const s of rest) checkSample(s, true);
+    samples += rest.length;
+  }
+  assert.ok(samples >= 5);
+});
+
 test('SIGKILL in the middle of the run leaves only whole lines', T, async (t) => {
   const dir = tempDir(t);
   const child = startProcess(NODE, [APP, 'leak', '60000'],
