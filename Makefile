@@ -68,6 +68,8 @@ $(BUILD)/gen/html_assets.h: $(HTML_ASSETS) scripts/embed.sh
 	sh scripts/embed.sh $@ $(HTML_ASSETS)
 $(BUILD)/obj/src/formats/html.o: $(BUILD)/gen/html_assets.h
 $(BUILD)/obj/src/formats/html.o: NP_CFLAGS += -I$(BUILD)/gen
+$(BUILD)/obj/src/formats/memhtml.o: $(BUILD)/gen/html_assets.h
+$(BUILD)/obj/src/formats/memhtml.o: NP_CFLAGS += -I$(BUILD)/gen
 
 # The loader that NODE_OPTIONS names (src/common/loader.h): embedded in the library,
 # which checks the copy installed beside it byte for byte.
@@ -148,13 +150,15 @@ test-nodes: all | test-deps
 # fuzz-NAME` runs one: profile (the profile reader and writers), cpufold
 # (CPU profile folding), sourcemap (the source map parser).
 FUZZ_SECONDS ?= 60
-FUZZERS = profile cpufold sourcemap
+FUZZERS = profile cpufold sourcemap memtimeline
 fuzz_seeds_profile   = tests/fixtures/profiles/*.cpuprofile tests/fixtures/profiles/*.heapprofile
 fuzz_seeds_cpufold   = tests/fixtures/profiles/*.cpuprofile
 fuzz_seeds_sourcemap = tests/fixtures/sourcemaps/*.map
+fuzz_seeds_memtimeline = tests/fixtures/memory/*.jsonl
 fuzz_dict_profile    = profile
 fuzz_dict_cpufold    = profile
 fuzz_dict_sourcemap  = sourcemap
+fuzz_dict_memtimeline = memtimeline
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FORMAT_SRCS) | $(BUILD)/gen/html_assets.h fuzz-deps
 	@mkdir -p $(dir $@)

@@ -47,6 +47,8 @@ const variants = [
   { name: 'lib idle', lib: { CPU: 'off' } },
   { name: 'lib cpu', lib: {}, expect: 1 },
   { name: '--cpu-prof', nodeArgs: ['--cpu-prof', '--cpu-prof-dir={DIR}'], expect: 1 },
+  { name: 'lib memory 10s', lib: { CPU: 'off', MEMORY: '10s' } },
+  { name: 'lib memory 1s', lib: { CPU: 'off', MEMORY: '1s' } },
 ];
 const rssVariants = [
   { name: 'plain' },

@@ -9,7 +9,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 runner=${BENCH_NODE:-node}
 status=0
-for b in startup http snapshot dump-latency; do
+for b in startup http snapshot dump-latency memory; do
   echo "=== $b"
   "$runner" "$here/$b.mjs" "$@" || status=1
   echo

@@ -13,6 +13,7 @@
 #include "heap.h"
 #include "heapwatch.h"
 #include "js.h"
+#include "memory.h"
 #include "output.h"
 #include "process.h"
 #include "rescue.h"
@@ -109,6 +110,7 @@ static struct np_thread *start_thread(napi_env env, int thread_id)
     const struct np_config *cfg = np_cfg();
     if (cfg->cpu && np_cpu_start(t, cfg->cpu_interval_us)) np_err("cannot start the CPU profiler");
     if (cfg->heap && np_heap_start(t, cfg->heap_interval)) np_err("cannot start the sampling heap profiler");
+    np_memory_start(t);
     np_shutdown_install(t);
     if (thread_id == 0) np_signals_track_app(env);
     napi_add_env_cleanup_hook(env, free_thread, t);

@@ -10,6 +10,7 @@
 #include "fifo.h"
 #include "heap.h"
 #include "js.h"
+#include "memory.h"
 #include "output.h"
 #include "process.h"
 #include "rescue.h"
@@ -157,6 +158,7 @@ void np_execute(struct np_request *req)
         case NP_CMD_STACK: do_stack(t, req, out); break;
         case NP_CMD_STATUS: do_status(t, out); break;
         case NP_CMD_HELP: fprintf(out, "ok\n%s", np_command_help); break;
+        case NP_CMD_MEMORY: req->failed = np_memory_reply(t, out) != 0; break;
         }
     }
     fclose(out);

@@ -5,6 +5,7 @@
 #include "fifo.h"
 #include "heap.h"
 #include "js.h"
+#include "memory.h"
 #include "trace.h"
 #include "wake.h"
 
@@ -16,6 +17,7 @@ void np_finish_thread(struct np_thread *t, const char *why)
     np_debug("writing final profiles (%s)", why);
     np_cpu_stop_and_write(t, NULL);
     np_heap_finish(t);
+    np_memory_finish(t);
     if (np_trace_running(t)) {
         struct np_written w = { .count = 0 };
         np_trace_stop(t, &w);

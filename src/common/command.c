@@ -18,6 +18,7 @@ const char np_command_help[] =
     "trace stop                  stop and write the Chrome trace JSON\n"
     "stack                       the main thread's JavaScript stack now\n"
     "status                      what is running, what was written, the configuration\n"
+    "memory                      memory now and its trend (NODEPROF_MEMORY)\n"
     "help                        this text\n";
 
 static const struct { const char *words; enum np_verb verb; } verbs[] = {
@@ -27,6 +28,7 @@ static const struct { const char *words; enum np_verb verb; } verbs[] = {
     { "heap dump", NP_CMD_HEAP_DUMP }, { "trace start", NP_CMD_TRACE_START },
     { "trace stop", NP_CMD_TRACE_STOP }, { "stack", NP_CMD_STACK },
     { "status", NP_CMD_STATUS }, { "help", NP_CMD_HELP },
+    { "memory", NP_CMD_MEMORY },
 };
 
 #define MAX_WORDS 8

@@ -30,7 +30,7 @@ struct opt {
     enum opt_kind kind;
     const char *def;   /* default, parsed by the same code as user values */
     long min, max;     /* OPT_LONG bounds */
-    const char *words; /* OPT_ENUM words, '|' separated */
+    const char *words; /* OPT_ENUM words, '|' separated; OPT_DURATION: what `on` means */
     size_t offset, size;
     const char *help;
 };
@@ -88,6 +88,10 @@ static const struct opt opts[] = {
       "comma list of output formats: `cpuprofile`, `pprof`, `collapsed`, `speedscope`, `html`, `top`" },
     { "SOURCEMAPS", OPT_BOOL, "off", 0, 0, NULL, F(sourcemaps),
       "`on`: the derived formats (all but `cpuprofile`) name the original file, line and function through the scripts' source maps, found when the profile is written" },
+    { "MEMORY", OPT_DURATION, "off", 0, 0, "10s", F(memory_ms),
+      "memory timeline: `on` (every `10s`) or a period (at least `100ms`) samples RSS, the V8 heap and its spaces, the heap after the last full GC, GC pauses and event-loop delay into `<name>.memory.jsonl`, one JSON line each, written as it goes; `nodeprof memory FILE` tells a leak from a high-water mark (see [Memory timeline](#memory-timeline))" },
+    { "MEMORY_FILE_SIZE", OPT_BYTES, "16m", 1, 1L << 30, NULL, F(memory_file_size),
+      "a memory timeline file that would grow past this size is closed and a new one (next `NODEPROF_NAME`, its own header) started; `NODEPROF_KEEP` applies. 16 MiB is about 2.5 days at 10 s" },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 #define PREFIX "NODEPROF_"
@@ -306,7 +310,9 @@ static int parse_value(const struct opt *o, const char *s, struct np_config *cfg
     case OPT_BOOL: return parse_bool(s, field, why);
     case OPT_LONG: return np_parse_long(s, o->min, o->max, field, why);
     case OPT_ENUM: return parse_enum(s, o->words, field, why);
-    case OPT_DURATION: return np_parse_duration_ms(s, field, why);
+    case OPT_DURATION:
+        if (o->words && !strcasecmp(s, "on")) s = o->words;
+        return np_parse_duration_ms(s, field, why);
     case OPT_SIGNAL: return np_parse_signal(s, field, why);
     case OPT_FORMATS: return np_parse_formats(s, field, why);
     case OPT_BYTES: {

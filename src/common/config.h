@@ -38,6 +38,8 @@ struct np_config {
     bool helper;                   /* start the helper worker (rescue path) */
     long snapshot_factor;          /* snapshot peak memory / used heap; 0 = no check */
     bool sourcemaps;               /* map derived formats' frames (formats/remap.h) */
+    long memory_ms;                /* NODEPROF_MEMORY: timeline period; 0 = off (memory.h) */
+    long memory_file_size;         /* a new timeline file past this many bytes */
 };
 
 /* Called once per problem found, with a complete message (no prefix). */
