@@ -8,6 +8,7 @@
 #include "control.h"
 #include "common/log.h"
 #include "common/outfile.h"
+#include "native/native.h"
 #include "rescue.h"
 #include "shutdown.h"
 
@@ -95,6 +96,7 @@ static enum np_verb signal_action_verb(void)
 static void on_user_signal(uv_signal_t *handle, int sig)
 {
     (void)handle; (void)sig;
+    if (np_agent.cfg.signal_action == NP_SIGACT_STACKS) { np_native_write_stacks_file(); return; } /* src/native */
     np_control_submit_internal(signal_action_verb(), "signal");
 }
 

@@ -16,6 +16,7 @@
 #include "reply.h"
 #include "rescue.h"
 #include "common/rundir.h"
+#include "native/native.h"
 
 #define NP_QUEUE_MAX 128
 /* How long the main thread's event loop gets before we take the rescue path. */
@@ -97,6 +98,7 @@ static void take_line(const char *line, size_t len)
         free(req);
         return;
     }
+    if (np_native_take(req)) return; /* native stacks: answered by the agent thread */
     np_control_submit(req);
 }
 
@@ -365,6 +367,31 @@ void np_control_submit_internal(enum np_verb verb, const char *origin)
     req->cmd.verb = verb;
     snprintf(req->cmd.origin, sizeof req->cmd.origin, "%s", origin);
     np_control_submit(req);
+}
+
+bool np_control_waiting(enum np_verb verb)
+{
+    struct np_control *c = ctl();
+    pthread_mutex_lock(&c->lock);
+    struct np_request *r = c->todo;
+    while (r && r->cmd.verb != verb) r = r->next;
+    pthread_mutex_unlock(&c->lock);
+    return r != NULL;
+}
+
+struct np_request *np_control_withdraw(enum np_verb verb)
+{
+    struct np_control *c = ctl();
+    pthread_mutex_lock(&c->lock);
+    struct np_request **at = &c->todo;
+    while (*at && (*at)->cmd.verb != verb) at = &(*at)->next;
+    struct np_request *req = *at;
+    if (req) {
+        *at = req->next;
+        c->queued--;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return req;
 }
 
 static struct np_request *pop_todo(void)

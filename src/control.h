@@ -81,6 +81,12 @@ void np_control_submit_internal(enum np_verb verb, const char *origin);
 /* Main thread: run the queued requests. */
 void np_control_run_pending(void);
 
+/* Native stacks (src/native/native.c): whether a request with this verb
+ * still waits for the main thread, and taking the oldest one back
+ * (NULL: none waits). Any thread. */
+bool np_control_waiting(enum np_verb verb);
+struct np_request *np_control_withdraw(enum np_verb verb);
+
 /* Agent thread: send the finished replies. */
 void np_control_send_replies(void);
 /* Agent thread, when woken: replies, and the rescue timer if asked. */

@@ -9,7 +9,7 @@
 
 #define NP_PATH_MAX 4096
 
-enum np_signal_action { NP_SIGACT_DUMP, NP_SIGACT_TOGGLE, NP_SIGACT_HEAPSNAPSHOT };
+enum np_signal_action { NP_SIGACT_DUMP, NP_SIGACT_TOGGLE, NP_SIGACT_HEAPSNAPSHOT, NP_SIGACT_STACKS };
 
 /* Output formats (NODEPROF_FORMATS), one bit each. */
 enum np_format {

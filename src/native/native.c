@@ -1,0 +1,138 @@
+#include "native/native.h"
+
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "common/log.h"
+#include "common/outfile.h"
+#include "native/symbolize.h"
+#include "native/threads.h"
+#include "reply.h"
+#include "writer.h"
+
+static uv_timer_t fallback;
+static bool fallback_ready;
+static bool fallback_armed;
+static int fallback_rounds;
+
+static void send_text(struct np_request *req, char *text, size_t len)
+{
+    if (req->cmd.reply[0]) np_reply_send(req->cmd.reply, text, len);
+    else free(text);
+    free(req);
+}
+
+/* The block of one thread or all, after a status line: "ok", or the error
+ * when the main thread's stack could not be had (the block says why). */
+static void answer(struct np_request *req, bool all, const char *ok_line, const char *error_line)
+{
+    char *block = NULL, *text = NULL;
+    size_t blen = 0, len = 0;
+    int rc = -1;
+    FILE *b = open_memstream(&block, &blen);
+    if (b) {
+        if (all) { np_threads_write_all(b); rc = 0; }
+        else rc = np_threads_write_one(getpid(), NP_THREAD_WAIT_MS, b);
+        fclose(b);
+    }
+    FILE *out = open_memstream(&text, &len);
+    if (out) {
+        fprintf(out, "%s\n%s", rc == 0 ? ok_line : error_line, block ? block : "");
+        fclose(out);
+    }
+    free(block);
+    send_text(req, text, len);
+}
+
+/* Whether the main thread is in V8's code right now: generated code (no
+ * module) or an embedded builtin (the interpreter, Builtins_*). Then the
+ * rescue path's interrupt will be served and show the JavaScript stack. */
+static bool running_javascript(const struct np_native_stack *st)
+{
+    if (st->depth == 0) return false;
+    struct np_symbolizer *sym = np_threads_symbolizer();
+    char name[256];
+    Dl_info info;
+    bool js = sym && (!dladdr((void *)st->ip[0], &info) ||
+                      !strncmp(np_symbolize_name(sym, st->ip[0], name, sizeof name), "Builtins_", 9));
+    return js;
+}
+
+static void answer_with_native(struct np_request *req)
+{
+    answer(req, false,
+           "ok\n(the main thread is not running JavaScript: stuck in native code or waiting; its native stack:)",
+           "error: the main thread is not running JavaScript, and its native stack could not be had:");
+}
+
+static void on_fallback(uv_timer_t *timer)
+{
+    fallback_armed = false;
+    if (!np_control_waiting(NP_CMD_STACK)) return; /* the main thread answered */
+    static struct np_native_stack st;
+    char why[256];
+    bool helper = atomic_load(&np_agent.rescue.ready);
+    if (helper && fallback_rounds < NP_STACK_JS_ROUNDS &&
+        np_threadstack_capture(getpid(), NP_THREAD_WAIT_MS, &st, why, sizeof why) == NP_CAPTURE_OK &&
+        running_javascript(&st)) {
+        fallback_rounds++;
+        fallback_armed = true;
+        uv_timer_start(timer, on_fallback, NP_STACK_FALLBACK_MS, 0);
+        return;
+    }
+    struct np_request *req;
+    while ((req = np_control_withdraw(NP_CMD_STACK))) answer_with_native(req);
+}
+
+static void arm_fallback(void)
+{
+    if (!fallback_ready) {
+        if (uv_timer_init(&np_agent.loop, &fallback)) return;
+        uv_unref((uv_handle_t *)&fallback);
+        fallback_ready = true;
+    }
+    if (fallback_armed) return;
+    fallback_armed = true;
+    fallback_rounds = 0;
+    uv_timer_start(&fallback, on_fallback, NP_STACK_FALLBACK_MS, 0);
+}
+
+bool np_native_take(struct np_request *req)
+{
+    switch (req->cmd.verb) {
+    case NP_CMD_STACK_NATIVE:
+    case NP_CMD_STACK_ALL:
+        if (req->cmd.verb == NP_CMD_STACK_ALL) answer(req, true, "ok", "error");
+        else answer(req, false, "ok", "error: the main thread's native stack could not be had:");
+        return true;
+    case NP_CMD_STACK:
+        arm_fallback();
+        return false;
+    default:
+        return false;
+    }
+}
+
+static int fill_stacks(FILE *out, void *ctx, char *err, size_t errlen)
+{
+    (void)ctx; (void)err; (void)errlen;
+    np_threads_write_all(out);
+    return 0;
+}
+
+void np_native_write_stacks_file(void)
+{
+    struct np_written w = { .count = 0 };
+    struct np_target target;
+    if (np_target_open(0, &target, &w)) return;
+    char name[1100], path[PATH_MAX + 64], err[1200];
+    snprintf(name, sizeof name, "%s.stacks.txt", target.name);
+    snprintf(path, sizeof path, "%s.stacks.txt", target.base);
+    if (np_write_atomic_at(target.dirfd, np_agent.out_dir, name, np_agent.file_mode, fill_stacks, NULL, err, sizeof err))
+        np_written_fail(&w, err);
+    else np_file_written(path, ".stacks.txt", &w);
+    np_target_close(&target);
+}

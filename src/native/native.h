@@ -1,0 +1,33 @@
+/* Native stacks as control commands and as a signal action; the agent
+ * thread answers them itself, without the main thread:
+ *
+ *   stack native     the main thread's native stack now
+ *   stack all        every thread's (alias: threads)
+ *   stack            as before (JavaScript, through the main thread or the
+ *                    rescue path); when neither has taken it after
+ *                    NP_STACK_FALLBACK_MS and the main thread is not running
+ *                    JavaScript (stuck in native code, Atomics.wait, a
+ *                    blocking call), its native stack is the answer.
+ *   NODEPROF_SIGNAL_ACTION=stacks   every thread's stack to <name>.stacks.txt
+ */
+#ifndef NP_NATIVE_H
+#define NP_NATIVE_H
+
+#include <stdbool.h>
+
+#include "control.h"
+
+/* The main thread gets this long to take a `stack` request; then, while it
+ * runs JavaScript (the rescue path will answer), this long again, at most
+ * NP_STACK_JS_ROUNDS times. */
+#define NP_STACK_FALLBACK_MS 40
+#define NP_STACK_JS_ROUNDS 20
+
+/* Agent thread, for each parsed FIFO request before it is queued. Returns
+ * true when the request was answered here (and freed). */
+bool np_native_take(struct np_request *req);
+
+/* Agent thread: NODEPROF_SIGNAL_ACTION=stacks. */
+void np_native_write_stacks_file(void);
+
+#endif
