@@ -27,7 +27,14 @@ static void send_text(struct np_request *req, char *text, size_t len)
 
 /* The block of one thread or all, after a status line: "ok", or the error
  * when the main thread's stack could not be had (the block says why). */
-static void answer(struct np_request *req, bool all, const char *ok_line, const char *error_line)
+struct taken {
+    enum np_capture_status status;
+    struct np_native_stack stack;
+    char why[256];
+};
+
+/* taken: the main thread's stack, already captured (NULL: take it now). */
+static void answer(struct np_request *req, bool all, struct taken *taken, const char *ok_line, const char *error_line)
 {
     char *block = NULL, *text = NULL;
     size_t blen = 0, len = 0;
@@ -35,6 +42,7 @@ static void answer(struct np_request *req, bool all, const char *ok_line, const 
     FILE *b = open_memstream(&block, &blen);
     if (b) {
         if (all) { np_threads_write_all(b); rc = 0; }
+        else if (taken) rc = np_threads_write_captured(getpid(), taken->status, &taken->stack, taken->why, b);
         else rc = np_threads_write_one(getpid(), NP_THREAD_WAIT_MS, b);
         fclose(b);
     }
@@ -61,9 +69,9 @@ static bool running_javascript(const struct np_native_stack *st)
     return js;
 }
 
-static void answer_with_native(struct np_request *req)
+static void answer_with_native(struct np_request *req, struct taken *taken)
 {
-    answer(req, false,
+    answer(req, false, taken,
            "ok\n(the main thread is not running JavaScript: stuck in native code or waiting; its native stack:)",
            "error: the main thread is not running JavaScript, and its native stack could not be had:");
 }
@@ -72,19 +80,19 @@ static void on_fallback(uv_timer_t *timer)
 {
     fallback_armed = false;
     if (!np_control_waiting(NP_CMD_STACK)) return; /* the main thread answered */
-    static struct np_native_stack st;
-    char why[256];
+    static struct taken main_stack; /* agent thread only */
+    main_stack.status = np_threadstack_capture(getpid(), NP_THREAD_WAIT_MS, &main_stack.stack, main_stack.why,
+                                               sizeof main_stack.why);
     bool helper = atomic_load(&np_agent.rescue.ready);
-    if (helper && fallback_rounds < NP_STACK_JS_ROUNDS &&
-        np_threadstack_capture(getpid(), NP_THREAD_WAIT_MS, &st, why, sizeof why) == NP_CAPTURE_OK &&
-        running_javascript(&st)) {
+    if (helper && fallback_rounds < NP_STACK_JS_ROUNDS && main_stack.status == NP_CAPTURE_OK &&
+        running_javascript(&main_stack.stack)) {
         fallback_rounds++;
         fallback_armed = true;
         uv_timer_start(timer, on_fallback, NP_STACK_FALLBACK_MS, 0);
         return;
     }
     struct np_request *req;
-    while ((req = np_control_withdraw(NP_CMD_STACK))) answer_with_native(req);
+    while ((req = np_control_withdraw(NP_CMD_STACK))) answer_with_native(req, &main_stack);
 }
 
 static void arm_fallback(void)
@@ -105,8 +113,8 @@ bool np_native_take(struct np_request *req)
     switch (req->cmd.verb) {
     case NP_CMD_STACK_NATIVE:
     case NP_CMD_STACK_ALL:
-        if (req->cmd.verb == NP_CMD_STACK_ALL) answer(req, true, "ok", "error");
-        else answer(req, false, "ok", "error: the main thread's native stack could not be had:");
+        if (req->cmd.verb == NP_CMD_STACK_ALL) answer(req, true, NULL, "ok", "error");
+        else answer(req, false, NULL, "ok", "error: the main thread's native stack could not be had:");
         return true;
     case NP_CMD_STACK:
         arm_fallback();

@@ -99,11 +99,13 @@ static void write_name(struct np_symbolizer *s, const char *name, FILE *out)
 
 void np_symbolize_write(struct np_symbolizer *s, const struct np_native_stack *stack, FILE *out)
 {
+    int signal_frame = np_symbolize_signal_frame(stack);
     for (int i = 0; i < stack->depth; i++) {
         uintptr_t ip = stack->ip[i];
         /* A return address may be just past its call's function (a call
-         * to a noreturn function ends it): look up the call itself. */
-        uintptr_t at = i > 0 ? ip - 1 : ip;
+         * to a noreturn function ends it): look up the call itself. The
+         * frame under a signal trampoline was interrupted: ip is exact. */
+        uintptr_t at = i > 0 && i != signal_frame + 1 ? ip - 1 : ip;
         uint64_t off = 0;
         struct module *m = NULL;
         const char *name = lookup(s, at, &off, &m);
@@ -118,6 +120,33 @@ void np_symbolize_write(struct np_symbolizer *s, const struct np_native_stack *s
         else fputs(" (JavaScript or generated code)\n", out);
     }
     if (stack->truncated) fprintf(out, "  ... (deeper frames not shown)\n");
+}
+
+/* glibc's __restore_rt on x86-64, where a signal handler returns to:
+ * mov $15, %rax (rt_sigreturn); syscall. */
+static const unsigned char sigreturn_code[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+
+static bool is_trampoline(uintptr_t ip)
+{
+    Dl_info info;
+    /* Only code of a loaded module is read: it is mapped. */
+    return dladdr((void *)ip, &info) && !memcmp((const void *)ip, sigreturn_code, sizeof sigreturn_code);
+}
+
+int np_symbolize_signal_frame(const struct np_native_stack *stack)
+{
+    for (int i = 1; i < stack->depth; i++)
+        if (is_trampoline(stack->ip[i])) return i;
+    return -1;
+}
+
+void np_symbolize_skip_handler_entry(struct np_symbolizer *s, struct np_native_stack *stack)
+{
+    uint64_t off = 1;
+    struct module *m;
+    if (stack->depth < 3 || !is_trampoline(stack->ip[1]) || !lookup(s, stack->ip[0], &off, &m) || off != 0) return;
+    memmove(stack->ip, stack->ip + 2, (size_t)(stack->depth - 2) * sizeof *stack->ip);
+    stack->depth -= 2;
 }
 
 const char *np_symbolize_name(struct np_symbolizer *s, uintptr_t ip, char *buf, size_t len)

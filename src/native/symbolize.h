@@ -28,6 +28,16 @@ void np_symbolizer_free(struct np_symbolizer *s);
  *   "  #7  0x00001f5d2e0c4a1b ?? (JavaScript or generated code)" */
 void np_symbolize_write(struct np_symbolizer *s, const struct np_native_stack *stack, FILE *out);
 
+/* Our signal may find the thread entering another signal handler (V8's
+ * profiler signal, every millisecond while it samples), before its first
+ * instruction: those frames say nothing of where the thread was, and are
+ * dropped, down to the interrupted code below the trampoline. */
+void np_symbolize_skip_handler_entry(struct np_symbolizer *s, struct np_native_stack *stack);
+
+/* The first frame (after the innermost) that is a signal trampoline, -1
+ * if none: the frame below it was interrupted, its address is exact. */
+int np_symbolize_signal_frame(const struct np_native_stack *stack);
+
 /* The name of the function at ip, demangled ("" if none); ip is looked up
  * as is. */
 const char *np_symbolize_name(struct np_symbolizer *s, uintptr_t ip, char *buf, size_t len);

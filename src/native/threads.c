@@ -82,23 +82,32 @@ static const char *kind_of(struct np_symbolizer *sym, const struct np_native_sta
     return NULL;
 }
 
-static int write_block(pid_t tid, int timeout_ms, struct np_symbolizer *sym, FILE *out)
+int np_threads_write_captured(pid_t tid, enum np_capture_status st, struct np_native_stack *stack,
+                              const char *why, FILE *out)
 {
-    char comm[64], state[64], why[256];
+    struct np_symbolizer *sym = np_threads_symbolizer();
+    char comm[64], state[64];
     thread_comm(tid, comm, sizeof comm);
     np_thread_state(tid, state, sizeof state);
-    static struct np_native_stack stack; /* agent thread only; 1 KB off its stack */
-    enum np_capture_status st = np_threadstack_capture(tid, timeout_ms, &stack, why, sizeof why);
-    const char *kind = st == NP_CAPTURE_OK && tid != getpid() ? kind_of(sym, &stack) : NULL;
+    if (st == NP_CAPTURE_OK && sym) np_symbolize_skip_handler_entry(sym, stack);
+    const char *kind = st == NP_CAPTURE_OK && sym && tid != getpid() ? kind_of(sym, stack) : NULL;
     fprintf(out, "thread %ld \"%s\"%s%s%s%s, state %s", (long)tid, comm, role_of(tid), kind ? " (" : "",
             kind ? kind : "", kind ? ")" : "", state);
-    if (st != NP_CAPTURE_OK) {
-        fprintf(out, ": %s\n", why);
+    if (st != NP_CAPTURE_OK || !sym) {
+        fprintf(out, ": %s\n", sym ? why : "out of memory");
         return -1;
     }
     fputs("\n", out);
-    np_symbolize_write(sym, &stack, out);
+    np_symbolize_write(sym, stack, out);
     return 0;
+}
+
+static int write_block(pid_t tid, int timeout_ms, FILE *out)
+{
+    static struct np_native_stack stack; /* agent thread only; 1 KB off its stack */
+    char why[256];
+    enum np_capture_status st = np_threadstack_capture(tid, timeout_ms, &stack, why, sizeof why);
+    return np_threads_write_captured(tid, st, &stack, why, out);
 }
 
 /* Kept from the first request on: reading node's .symtab again each time
@@ -112,8 +121,7 @@ struct np_symbolizer *np_threads_symbolizer(void)
 
 int np_threads_write_one(pid_t tid, int timeout_ms, FILE *out)
 {
-    struct np_symbolizer *sym = np_threads_symbolizer();
-    return sym ? write_block(tid, timeout_ms, sym, out) : -1;
+    return write_block(tid, timeout_ms, out);
 }
 
 static long now_ms(void)
@@ -158,21 +166,20 @@ void np_threads_write_all(FILE *out)
 {
     size_t n;
     pid_t *tids = list_threads(&n);
-    struct np_symbolizer *sym = np_threads_symbolizer();
     char why[256] = "";
     if (np_threadstack_prepare(why, sizeof why) == 0)
         fprintf(out, "%zu threads, pid %ld (native stacks, innermost frame first; signal %d)\n", n,
                 (long)getpid(), np_threadstack_signal());
     else fprintf(out, "%zu threads, pid %ld: %s\n", n, (long)getpid(), why);
     long start = now_ms();
-    for (size_t i = 0; i < n && sym; i++) {
+    for (size_t i = 0; i < n; i++) {
         long left = NP_DUMP_BUDGET_MS - (now_ms() - start);
         if (left <= 0) {
             fprintf(out, "thread %ld: not asked: the dump's %d ms were spent\n", (long)tids[i], NP_DUMP_BUDGET_MS);
             continue;
         }
         fputs("\n", out);
-        write_block(tids[i], left < NP_THREAD_WAIT_MS ? (int)left : NP_THREAD_WAIT_MS, sym, out);
+        write_block(tids[i], left < NP_THREAD_WAIT_MS ? (int)left : NP_THREAD_WAIT_MS, out);
     }
     free(tids);
 }

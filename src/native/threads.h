@@ -24,6 +24,10 @@ void np_threads_write_all(FILE *out);
  * frames, or why it did not answer). Returns 0 when the stack was taken. */
 int np_threads_write_one(pid_t tid, int timeout_ms, FILE *out);
 
+/* The same for a stack already taken (st and why from the capture). */
+int np_threads_write_captured(pid_t tid, enum np_capture_status st, struct np_native_stack *stack,
+                              const char *why, FILE *out);
+
 /* The symbolizer kept for the process's life (agent thread). */
 struct np_symbolizer *np_threads_symbolizer(void);
 

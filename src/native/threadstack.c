@@ -1,5 +1,7 @@
 #include "native/threadstack.h"
 
+#include "common/log.h"
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <semaphore.h>
@@ -42,6 +44,7 @@ static struct {
     atomic_int tid;
     struct np_native_stack stack;
     sem_t done;
+    struct timespec sent, entered, left; /* for NODEPROF_LOG=debug */
 } slot;
 
 #define SYM(field, name) (*(void **)&unw.field = dlsym(lib, name)) != NULL
@@ -95,7 +98,9 @@ static void on_stack_signal(int sig, siginfo_t *si, void *uc)
      * process, or a late signal whose capture was given up, does nothing. */
     if (si->si_code == SI_TKILL && si->si_pid == getpid() && (pid_t)syscall(SYS_gettid) == atomic_load(&slot.tid) &&
         atomic_compare_exchange_strong(&slot.state, &expected, SLOT_RUNNING)) {
+        clock_gettime(CLOCK_MONOTONIC, &slot.entered);
         walk((unw_context_t *)uc, true, &slot.stack);
+        clock_gettime(CLOCK_MONOTONIC, &slot.left);
         atomic_store(&slot.state, SLOT_DONE);
         sem_post(&slot.done);
     }
@@ -204,8 +209,16 @@ static void wait_done(int ms)
     while (sem_clockwait(&slot.done, CLOCK_MONOTONIC, &deadline) != 0 && errno == EINTR) {}
 }
 
+static long us_between(const struct timespec *a, const struct timespec *b)
+{
+    return (b->tv_sec - a->tv_sec) * 1000000L + (b->tv_nsec - a->tv_nsec) / 1000L;
+}
+
 static enum np_capture_status take_result(struct np_native_stack *out)
 {
+    np_debug("native stack of thread %d: signal answered in %ld us, walk took %ld us, %d frames",
+             atomic_load(&slot.tid), us_between(&slot.sent, &slot.entered), us_between(&slot.entered, &slot.left),
+             slot.stack.depth);
     memcpy(out, &slot.stack, sizeof *out);
     atomic_store(&slot.state, SLOT_IDLE);
     return NP_CAPTURE_OK;
@@ -217,6 +230,7 @@ static enum np_capture_status send_and_wait(pid_t tid, int timeout_ms, struct np
     while (sem_trywait(&slot.done) == 0) {} /* posts of captures given up */
     atomic_store(&slot.tid, tid);
     atomic_store(&slot.state, SLOT_ARMED);
+    clock_gettime(CLOCK_MONOTONIC, &slot.sent);
     if (syscall(SYS_tgkill, (long)getpid(), (long)tid, (long)stack_signal) != 0) {
         int e = errno;
         atomic_store(&slot.state, SLOT_IDLE);
@@ -259,7 +273,14 @@ enum np_capture_status np_threadstack_capture(pid_t tid, int timeout_ms, struct 
         snprintf(why, whylen, "not asked: thread %d has not finished an earlier walk", atomic_load(&slot.tid));
         return NP_CAPTURE_TIMEOUT;
     }
+    /* A thread inside our handler (a walk given up late) has the signal
+     * blocked for a moment too: only a mask that stays is a refusal. */
     int blocked = blocks_signal(tid, stack_signal);
+    for (int i = 0; i < 10 && blocked > 0; i++) {
+        struct timespec ms = { 0, 1000000L };
+        nanosleep(&ms, NULL);
+        blocked = blocks_signal(tid, stack_signal);
+    }
     if (blocked < 0) {
         snprintf(why, whylen, "the thread has exited");
         return NP_CAPTURE_GONE;
