@@ -2,6 +2,7 @@
  * loader (loader.h) runs process.dlopen on this object, once per
  * JavaScript thread, before any user code of that thread. */
 #include "agent.h"
+#include "native/crash.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -129,6 +130,7 @@ static int start_main_services(napi_env env)
     /* Never keeps the app's event loop alive. */
     napi_unref_threadsafe_function(env, np_agent.main_wake);
     if (np_agent_thread_start()) return -1;
+    np_crash_install(env); /* src/native */
     return 0;
 }
 

@@ -78,6 +78,8 @@ static const struct opt opts[] = {
       "write up to N heap snapshots as the heap approaches its limit (like `--heapsnapshot-near-heap-limit`)" },
     { "HELPER", OPT_BOOL, "on", 0, 0, NULL, F(helper),
       "start a small helper worker thread at start-up, before the app's code, so that commands, signals and near-limit snapshots work while the main thread is stuck in JavaScript, also from its first line (costs one thread, 9 to 16 MB, about 5 ms of the main thread and 70 ms of CPU on another core at start-up; a process that ends while it boots waits about 60 ms more for it)" },
+    { "CRASH", OPT_BOOL, "on", 0, 0, NULL, F(crash),
+      "on a crash (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT: also node's out-of-memory and failed-CHECK deaths) write `.crash.txt`: the signal, the crashing thread's native backtrace as module+offset (`nodeprof symbolize` names the functions), memory, node version, command line; the process then dies as it would have. `off`: no handler" },
     { "SNAPSHOT_FACTOR", OPT_LONG, "12", 0, 1000000, NULL, F(snapshot_factor),
       "a heap snapshot is refused (unless forced) when less than this many times the used heap is free (MemAvailable, cgroup limit; measured peak: 9.5 to 12 times); `0` never refuses" },
     { "PERIOD", OPT_DURATION, "off", 0, 0, NULL, F(period_ms),

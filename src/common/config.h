@@ -46,6 +46,7 @@ struct np_config {
     bool helper;                   /* start the helper worker (rescue path) */
     long snapshot_factor;          /* snapshot peak memory / used heap; 0 = no check */
     bool sourcemaps;               /* map derived formats' frames (formats/remap.h) */
+    bool crash;                    /* crash reports (src/native/crash.h) */
 };
 
 /* Called once per problem found, with a complete message (no prefix). */

@@ -151,16 +151,12 @@ static bool handler_still_ours(void)
            cur.sa_sigaction == on_stack_signal;
 }
 
-int np_threadstack_prepare(char *why, size_t whylen)
+int np_threadstack_load_unwinder(char *why, size_t whylen)
 {
     static char failure[256];
-    if (prepared) return 0;
-    if (failure[0]) {
-        snprintf(why, whylen, "%s", failure);
-        return -1;
-    }
-    if (load_libunwind(failure, sizeof failure) || sem_init(&slot.done, 0, 0) ||
-        install_handler(failure, sizeof failure)) {
+    static bool loaded;
+    if (loaded) return 0;
+    if (failure[0] || load_libunwind(failure, sizeof failure)) {
         snprintf(why, whylen, "%s", failure);
         return -1;
     }
@@ -170,6 +166,28 @@ int np_threadstack_prepare(char *why, size_t whylen)
     ucontext_t uc;
     getcontext(&uc);
     walk((unw_context_t *)&uc, false, &warm);
+    loaded = true;
+    return 0;
+}
+
+void np_threadstack_walk_signal(void *ucontext, struct np_native_stack *out)
+{
+    walk((unw_context_t *)ucontext, true, out);
+}
+
+int np_threadstack_prepare(char *why, size_t whylen)
+{
+    static char failure[256];
+    if (prepared) return 0;
+    if (failure[0]) {
+        snprintf(why, whylen, "%s", failure);
+        return -1;
+    }
+    if (np_threadstack_load_unwinder(failure, sizeof failure) || sem_init(&slot.done, 0, 0) ||
+        install_handler(failure, sizeof failure)) {
+        snprintf(why, whylen, "%s", failure);
+        return -1;
+    }
     prepared = true;
     return 0;
 }

@@ -61,6 +61,14 @@ int np_threadstack_prepare(char *why, size_t whylen);
 enum np_capture_status np_threadstack_capture(pid_t tid, int timeout_ms, struct np_native_stack *out,
                                               char *why, size_t whylen);
 
+/* Loads libunwind (dlopen) and warms it up, without the handler: for the
+ * crash handler (crash.h). Any thread, once, before any walk. */
+int np_threadstack_load_unwinder(char *why, size_t whylen);
+
+/* Async-signal-safe: walks from a signal handler's ucontext. Only after
+ * np_threadstack_load_unwinder succeeded. */
+void np_threadstack_walk_signal(void *ucontext, struct np_native_stack *out);
+
 /* The signal in use, 0 before the first request. */
 int np_threadstack_signal(void);
 

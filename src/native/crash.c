@@ -1,0 +1,352 @@
+#include "native/crash.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "common/log.h"
+#include "common/namepat.h"
+#include "common/outfile.h"
+#include "js.h"
+#include "native/threadstack.h"
+
+extern char **environ;
+
+static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+#define NFATAL (int)(sizeof fatal_signals / sizeof *fatal_signals)
+
+typedef bool (*wasm_trap_fn)(int, siginfo_t *, void *);
+
+/* Everything the handler uses, prepared at install. */
+static struct {
+    int dirfd;
+    char name[1100];       /* <name>.crash.txt */
+    char tmp_name[1200];
+    mode_t mode;
+    char header[8192];     /* node version, command line */
+    bool unwinder;         /* libunwind loaded */
+    wasm_trap_fn wasm_trap;
+    struct sigaction previous[NFATAL];
+    atomic_int entered;
+    /* The handler's working memory. */
+    char out[65536];
+    size_t len;
+    char maps[512 * 1024];
+    struct np_native_stack stack;
+} crash = { .dirfd = -1 };
+
+/* ---- formatting without stdio -------------------------------------------- */
+
+static void put(const char *s)
+{
+    size_t n = strlen(s);
+    if (n > sizeof crash.out - crash.len) n = sizeof crash.out - crash.len;
+    memcpy(crash.out + crash.len, s, n);
+    crash.len += n;
+}
+
+static void put_n(const char *s, size_t n)
+{
+    if (n > sizeof crash.out - crash.len) n = sizeof crash.out - crash.len;
+    memcpy(crash.out + crash.len, s, n);
+    crash.len += n;
+}
+
+static void put_num(unsigned long v, unsigned base, int width)
+{
+    char digits[32];
+    int n = 0;
+    do {
+        digits[n++] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v && n < (int)sizeof digits);
+    while (n < width && n < (int)sizeof digits) digits[n++] = '0';
+    char text[34];
+    for (int i = 0; i < n; i++) text[i] = digits[n - 1 - i];
+    text[n] = '\0';
+    put(text);
+}
+
+static void put_dec(long v)
+{
+    if (v < 0) { put("-"); v = -v; }
+    put_num((unsigned long)v, 10, 0);
+}
+
+static void put_hex(unsigned long v, int width)
+{
+    put("0x");
+    put_num(v, 16, width);
+}
+
+/* ---- what the handler reads ---------------------------------------------- */
+
+static ssize_t read_file(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    size_t got = 0;
+    while (got < len - 1) {
+        ssize_t n = read(fd, buf + got, len - 1 - got);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = '\0';
+    return (ssize_t)got;
+}
+
+static const char *signal_name(int sig)
+{
+    switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGILL: return "SIGILL";
+    case SIGFPE: return "SIGFPE";
+    case SIGABRT: return "SIGABRT";
+    default: return "?";
+    }
+}
+
+static unsigned long parse_hex(const char **p)
+{
+    unsigned long v = 0;
+    for (;; (*p)++) {
+        char c = **p;
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) return v;
+        v = v * 16 + (unsigned long)d;
+    }
+}
+
+/* The mapping of /proc/self/maps (read into crash.maps) holding ip: writes
+ * "path+0xFILEOFFSET". The file offset, not an address: `nodeprof
+ * symbolize` turns it into the ELF address with the file's headers. */
+static void put_module(uintptr_t ip)
+{
+    for (const char *line = crash.maps; *line;) {
+        const char *end = strchr(line, '\n');
+        if (!end) end = line + strlen(line);
+        const char *p = line;
+        unsigned long start = parse_hex(&p);
+        p++; /* '-' */
+        unsigned long stop = parse_hex(&p);
+        if (ip >= start && ip < stop) {
+            p += 6; /* " rwxp " */
+            unsigned long offset = parse_hex(&p);
+            const char *path = memchr(p, '/', (size_t)(end - p));
+            if (!path) path = memchr(p, '[', (size_t)(end - p));
+            if (path) put_n(path, (size_t)(end - path));
+            else put("(anonymous: JavaScript or generated code)");
+            if (path && *path == '/') { put("+"); put_hex(ip - start + offset, 0); }
+            return;
+        }
+        line = *end ? end + 1 : end;
+    }
+    put("(not mapped)");
+}
+
+static void put_backtrace(void *uc)
+{
+    put("\nbacktrace of the crashing thread (innermost first; module+offset in the file):\n");
+    if (!crash.unwinder) { put("  (libunwind is not available)\n"); return; }
+    np_threadstack_walk_signal(uc, &crash.stack);
+    if (read_file("/proc/self/maps", crash.maps, sizeof crash.maps) < 0) crash.maps[0] = '\0';
+    for (int i = 0; i < crash.stack.depth; i++) {
+        put("  #");
+        put_dec(i);
+        put(i < 10 ? "  " : " ");
+        put_hex(crash.stack.ip[i], 16);
+        put(" ");
+        put_module(crash.stack.ip[i]);
+        put("\n");
+    }
+    if (crash.stack.truncated) put("  ... (deeper frames not shown)\n");
+}
+
+static void put_memory(void)
+{
+    static char status[4096];
+    if (read_file("/proc/self/status", status, sizeof status) < 0) return;
+    put("\nmemory (/proc/self/status):\n");
+    for (const char *line = status; *line;) {
+        const char *end = strchr(line, '\n');
+        if (!end) end = line + strlen(line);
+        if (!strncmp(line, "VmPeak:", 7) || !strncmp(line, "VmSize:", 7) || !strncmp(line, "VmHWM:", 6) ||
+            !strncmp(line, "VmRSS:", 6) || !strncmp(line, "Threads:", 8)) {
+            put("  ");
+            put_n(line, (size_t)(end - line + (*end == '\n')));
+        }
+        line = *end ? end + 1 : end;
+    }
+}
+
+static void write_report(int sig, siginfo_t *si, void *uc)
+{
+    crash.len = 0;
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    char comm[64], path[64] = "/proc/self/task/";
+    char *p = path + strlen(path);
+    /* path = /proc/self/task/<tid>/comm, by hand */
+    char digits[16];
+    int n = 0;
+    for (long v = tid; v && n < 15; v /= 10) digits[n++] = (char)('0' + v % 10);
+    while (n) *p++ = digits[--n];
+    memcpy(p, "/comm", 6);
+    if (read_file(path, comm, sizeof comm) <= 0) comm[0] = '\0';
+    comm[strcspn(comm, "\n")] = '\0';
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+
+    put("nodeprof crash report\nsignal: ");
+    put_dec(sig);
+    put(" (");
+    put(signal_name(sig));
+    put("), code ");
+    put_dec(si->si_code);
+    put(si->si_code <= 0 ? " (sent by a process or raise/abort)" : " (raised by the CPU)");
+    put("\naddress: ");
+    put_hex((unsigned long)(uintptr_t)si->si_addr, 0);
+    put("\npid: ");
+    put_dec(getpid());
+    put("\nthread: ");
+    put_dec(tid);
+    put(" \"");
+    put(comm);
+    put(tid == getpid() ? "\" (main thread)" : "\"");
+    put("\ntime: ");
+    put_dec(now.tv_sec);
+    put(" (seconds since the epoch)\n");
+    put(crash.header);
+    put_memory();
+    put_backtrace(uc);
+}
+
+static void save_report(void)
+{
+    unlinkat(crash.dirfd, crash.tmp_name, 0);
+    int fd = openat(crash.dirfd, crash.tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return;
+    fchmod(fd, crash.mode);
+    size_t done = 0;
+    while (done < crash.len) {
+        ssize_t w = write(fd, crash.out + done, crash.len - done);
+        if (w <= 0) break;
+        done += (size_t)w;
+    }
+    close(fd);
+    if (done == crash.len) renameat(crash.dirfd, crash.tmp_name, crash.dirfd, crash.name);
+    else unlinkat(crash.dirfd, crash.tmp_name, 0);
+}
+
+/* Only the FIFO we made (np_control_close does the same, with a lock that
+ * a handler must not take). */
+static void remove_fifo(void)
+{
+    const struct np_control *c = &np_agent.control;
+    struct stat st;
+    if (c->fifo_path[0] && lstat(c->fifo_path, &st) == 0 && S_ISFIFO(st.st_mode) &&
+        st.st_dev == c->fifo_dev && st.st_ino == c->fifo_ino)
+        unlink(c->fifo_path);
+}
+
+static int index_of(int sig)
+{
+    for (int i = 0; i < NFATAL; i++)
+        if (fatal_signals[i] == sig) return i;
+    return -1;
+}
+
+static void on_fatal(int sig, siginfo_t *si, void *uc)
+{
+    int saved = errno;
+    /* A wasm out-of-bounds access: V8 moves the context to its landing
+     * pad, and the wasm code throws. Not a crash. */
+    if ((sig == SIGSEGV || sig == SIGBUS) && crash.wasm_trap && crash.wasm_trap(sig, si, uc)) {
+        errno = saved;
+        return;
+    }
+    /* The first fatal signal writes; a second one (another thread, or a
+     * fault in this handler) goes straight to the previous handler. */
+    if (atomic_exchange(&crash.entered, 1) == 0) {
+        write_report(sig, si, uc);
+        save_report();
+        remove_fifo();
+    }
+    int i = index_of(sig);
+    if (i >= 0) sigaction(sig, &crash.previous[i], NULL);
+    /* A fault re-executes its instruction, which faults again into the
+     * previous handler; a sent signal (abort, raise, kill) is sent again,
+     * and delivered to it once we return. */
+    if (si->si_code <= 0) raise(sig);
+    errno = saved;
+}
+
+/* ---- install (main thread) ------------------------------------------------ */
+
+static void prepare_header(napi_env env)
+{
+    size_t len = 0;
+    char *version = js_to_utf8(env, js_get(env, js_get(env, js_global(env), "process"), "version"), &len);
+    char cmdline[4096];
+    ssize_t n = read_file("/proc/self/cmdline", cmdline, sizeof cmdline);
+    for (ssize_t i = 0; i + 1 < n; i++)
+        if (cmdline[i] == '\0') cmdline[i] = ' ';
+    snprintf(crash.header, sizeof crash.header, "node: %s\ncommand line: %s\n", version ? version : "?",
+             n > 0 ? cmdline : "?");
+    free(version);
+}
+
+static int prepare_file(void)
+{
+    struct np_name_vars vars = {
+        .pid = (long)getpid(), .when = time(NULL), .seq = 0, .thread_id = 0, .host = np_agent.host, .envp = environ,
+    };
+    char name[1024], err[1024];
+    const char *why;
+    if (np_name_expand(np_agent.cfg.name, &vars, name, sizeof name, &why)) return -1;
+    snprintf(crash.name, sizeof crash.name, "%s.crash.txt", name);
+    snprintf(crash.tmp_name, sizeof crash.tmp_name, ".%s.crash.txt.tmp", name);
+    crash.mode = np_agent.file_mode;
+    crash.dirfd = np_dir_open_trusted(np_agent.out_dir, true, 0700, err, sizeof err);
+    if (crash.dirfd < 0) {
+        np_warn("NODEPROF_DIR=%s: %s; no crash reports", np_agent.cfg.dir, err);
+        return -1;
+    }
+    fcntl(crash.dirfd, F_SETFD, FD_CLOEXEC);
+    return 0;
+}
+
+void np_crash_install(napi_env env)
+{
+    if (!np_agent.cfg.crash || crash.dirfd >= 0) return;
+    char why[256];
+    crash.unwinder = np_threadstack_load_unwinder(why, sizeof why) == 0;
+    if (!crash.unwinder) np_info("crash reports without backtraces: %s", why);
+    if (prepare_file()) return;
+    prepare_header(env);
+    *(void **)&crash.wasm_trap = dlsym(RTLD_DEFAULT, "_ZN2v829TryHandleWebAssemblyTrapPosixEiP9siginfo_tPv");
+    for (int i = 0; i < NFATAL; i++) {
+        /* Without V8's answer, a wasm bounds check would look like a crash:
+         * then faults are left to node alone. */
+        bool fault = fatal_signals[i] == SIGSEGV || fatal_signals[i] == SIGBUS;
+        if (fault && !crash.wasm_trap) continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_fatal;
+        sa.sa_flags = SA_SIGINFO;
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(fatal_signals[i], NULL, &crash.previous[i]) == 0) sigaction(fatal_signals[i], &sa, NULL);
+    }
+    np_debug("crash reports: %s/%s%s", np_agent.out_dir, crash.name,
+             crash.wasm_trap ? "" : " (not for SIGSEGV and SIGBUS: this node does not export v8::TryHandleWebAssemblyTrapPosix)");
+}
