@@ -23,6 +23,7 @@ static const char usage[] =
     "  convert FILE [--format F]      convert a .cpuprofile/.heapprofile (pprof, collapsed, speedscope, html, top)\n"
     "  top FILE [-n N] [--by self|total]  the top functions of a profile\n"
     "  config [--markdown]            the NODEPROF_* variables, their defaults and meaning\n"
+    "  symbolize CRASH.txt            name the functions of a crash report's frames\n"
     "  version                        print the version\n"
     "\n"
     "`nodeprof COMMAND --help` tells more. Configuration is by NODEPROF_* environment variables.\n";
@@ -82,7 +83,7 @@ int cli_find_library(char *out, size_t len)
 static const struct { const char *name; int (*fn)(int, char **); } commands[] = {
     { "run", cli_run }, { "ctl", cli_ctl }, { "list", cli_list },
     { "convert", cli_convert }, { "top", cli_top }, { "config", cli_config },
-    { "version", cli_version },
+    { "symbolize", cli_symbolize }, { "version", cli_version },
 };
 
 int main(int argc, char **argv)

@@ -153,6 +153,21 @@ const char *np_elfsym_lookup(const struct np_elfsym *e, uint64_t addr, uint64_t 
     return f->name;
 }
 
+int np_elfsym_offset_to_address(const struct np_elfsym *e, uint64_t offset, uint64_t *addr)
+{
+    const Elf64_Ehdr *eh = e->map;
+    if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff % 8 ||
+        !in_file(e, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr)))
+        return -1;
+    const Elf64_Phdr *ph = (const Elf64_Phdr *)((const char *)e->map + eh->e_phoff);
+    for (uint16_t i = 0; i < eh->e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD && offset >= ph[i].p_offset && offset - ph[i].p_offset < ph[i].p_filesz) {
+            *addr = offset - ph[i].p_offset + ph[i].p_vaddr;
+            return 0;
+        }
+    return -1;
+}
+
 size_t np_elfsym_count(const struct np_elfsym *e)
 {
     return e ? e->n : 0;

@@ -26,6 +26,11 @@ void np_elfsym_close(struct np_elfsym *e);
  * none does. */
 const char *np_elfsym_lookup(const struct np_elfsym *e, uint64_t addr, uint64_t *offset);
 
+/* The ELF address of a file offset (a crash report's module+offset), from
+ * the PT_LOAD program header that maps it. Returns 0, or -1 when no
+ * loaded segment holds that offset. */
+int np_elfsym_offset_to_address(const struct np_elfsym *e, uint64_t offset, uint64_t *addr);
+
 /* How many function symbols were read. */
 size_t np_elfsym_count(const struct np_elfsym *e);
 

@@ -44,6 +44,12 @@ static void test_own_binary(void)
     CHECK(np_elfsym_lookup(e, 1, &off) == NULL, "address 1 is in no function");
     CHECK(np_elfsym_lookup(e, UINT64_MAX, &off) == NULL, "the last address is in no function");
     CHECK(np_test_hidden_function(1) == 4, "keeps the function");
+    /* A crash report's file offset, back to the function: the offset of
+     * the function in /proc/self/maps terms is its address in the file. */
+    uint64_t addr = 0, fn = file_address((void *)np_test_hidden_function);
+    CHECK(np_elfsym_offset_to_address(e, fn, &addr) == 0, "offset of the function is mapped");
+    CHECK(addr == fn, "PIE text: offset and address agree (%llx, %llx)", (unsigned long long)addr, (unsigned long long)fn);
+    CHECK(np_elfsym_offset_to_address(e, UINT64_MAX / 2, &addr) == -1, "an offset past the file");
     np_elfsym_close(e);
 }
 
