@@ -317,9 +317,11 @@ static int prepare_file(void)
     snprintf(crash.name, sizeof crash.name, "%s.crash.txt", name);
     snprintf(crash.tmp_name, sizeof crash.tmp_name, ".%s.crash.txt.tmp", name);
     crash.mode = np_agent.file_mode;
-    crash.dirfd = np_dir_open_trusted(np_agent.out_dir, true, 0700, err, sizeof err);
+    /* Not created here (a process that writes nothing makes no directory),
+     * and not reported: the first profile written says what is wrong. */
+    crash.dirfd = np_dir_open_trusted(np_agent.out_dir, false, 0700, err, sizeof err);
     if (crash.dirfd < 0) {
-        np_warn("NODEPROF_DIR=%s: %s; no crash reports", np_agent.cfg.dir, err);
+        np_debug("NODEPROF_DIR=%s: %s; no crash reports", np_agent.cfg.dir, err);
         return -1;
     }
     fcntl(crash.dirfd, F_SETFD, FD_CLOEXEC);
