@@ -17,6 +17,7 @@ static uv_timer_t fallback;
 static bool fallback_ready;
 static bool fallback_armed;
 static int fallback_rounds;
+static bool seen_native; /* the previous sample was outside V8's code */
 
 static void send_text(struct np_request *req, char *text, size_t len)
 {
@@ -84,11 +85,15 @@ static void on_fallback(uv_timer_t *timer)
     main_stack.status = np_threadstack_capture(getpid(), NP_THREAD_WAIT_MS, &main_stack.stack, main_stack.why,
                                                sizeof main_stack.why);
     bool helper = atomic_load(&np_agent.rescue.ready);
-    if (helper && fallback_rounds < NP_STACK_JS_ROUNDS && main_stack.status == NP_CAPTURE_OK &&
-        running_javascript(&main_stack.stack)) {
+    bool js = main_stack.status == NP_CAPTURE_OK && running_javascript(&main_stack.stack);
+    /* JavaScript calls into V8's C++ for a moment (a runtime function, a
+     * GC): only a thread found outside V8's code twice, NP_STACK_CONFIRM_MS
+     * apart, is taken as stuck there. The rescue path answers the others. */
+    if (helper && fallback_rounds < NP_STACK_JS_ROUNDS && (js || (!seen_native && main_stack.status == NP_CAPTURE_OK))) {
+        seen_native = !js;
         fallback_rounds++;
         fallback_armed = true;
-        uv_timer_start(timer, on_fallback, NP_STACK_FALLBACK_MS, 0);
+        uv_timer_start(timer, on_fallback, js ? NP_STACK_FALLBACK_MS : NP_STACK_CONFIRM_MS, 0);
         return;
     }
     struct np_request *req;
@@ -105,6 +110,7 @@ static void arm_fallback(void)
     if (fallback_armed) return;
     fallback_armed = true;
     fallback_rounds = 0;
+    seen_native = false;
     uv_timer_start(&fallback, on_fallback, NP_STACK_FALLBACK_MS, 0);
 }
 

@@ -5,8 +5,8 @@
  *   stack all        every thread's (alias: threads)
  *   stack            as before (JavaScript, through the main thread or the
  *                    rescue path); when neither has taken it after
- *                    NP_STACK_FALLBACK_MS and the main thread is not running
- *                    JavaScript (stuck in native code, Atomics.wait, a
+ *                    NP_STACK_FALLBACK_MS and the main thread is found
+ *                    outside V8's code twice (stuck in native code, a
  *                    blocking call), its native stack is the answer.
  *   NODEPROF_SIGNAL_ACTION=stacks   every thread's stack to <name>.stacks.txt
  */
@@ -22,6 +22,8 @@
  * NP_STACK_JS_ROUNDS times. */
 #define NP_STACK_FALLBACK_MS 40
 #define NP_STACK_JS_ROUNDS 20
+/* A second look, before a thread outside V8's code is taken as stuck. */
+#define NP_STACK_CONFIRM_MS 15
 
 /* Agent thread, for each parsed FIFO request before it is queued. Returns
  * true when the request was answered here (and freed). */
