@@ -8,6 +8,7 @@
 #include "control.h"
 #include "common/log.h"
 #include "common/outfile.h"
+#include "native/crash.h"
 #include "native/native.h"
 #include "rescue.h"
 #include "shutdown.h"
@@ -180,6 +181,7 @@ int np_agent_thread_start(void)
     }
     np_control_open();
     np_rescue_start_heap_watch();
+    np_crash_load_unwinder_on(&np_agent.loop); /* src/native */
     /* Our thread takes no signals itself: the kernel delivers them to the
      * app's threads, and libuv's handler forwards them to every loop. */
     sigset_t all, old;

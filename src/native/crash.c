@@ -33,7 +33,7 @@ static struct {
     char tmp_name[1200];
     mode_t mode;
     char header[8192];     /* node version, command line */
-    bool unwinder;         /* libunwind loaded */
+    atomic_bool unwinder;  /* libunwind loaded (by the agent thread) */
     wasm_trap_fn wasm_trap;
     struct sigaction previous[NFATAL];
     atomic_int entered;
@@ -158,7 +158,7 @@ static void put_module(uintptr_t ip)
 static void put_backtrace(void *uc)
 {
     put("\nbacktrace of the crashing thread (innermost first; module+offset in the file):\n");
-    if (!crash.unwinder) { put("  (libunwind is not available)\n"); return; }
+    if (!atomic_load(&crash.unwinder)) { put("  (libunwind is not available, or not loaded yet)\n"); return; }
     np_threadstack_walk_signal(uc, &crash.stack);
     if (read_file("/proc/self/maps", crash.maps, sizeof crash.maps) < 0) crash.maps[0] = '\0';
     for (int i = 0; i < crash.stack.depth; i++) {
@@ -328,12 +328,29 @@ static int prepare_file(void)
     return 0;
 }
 
+/* libunwind is loaded on the agent thread, off the app's start-up (about
+ * 1 ms of dlopen); until then a report has no backtrace. */
+static uv_timer_t load_timer;
+
+static void load_unwinder(uv_timer_t *timer)
+{
+    (void)timer;
+    char why[256];
+    if (!np_agent.cfg.crash) return;
+    if (np_threadstack_load_unwinder(why, sizeof why) == 0) atomic_store(&crash.unwinder, true);
+    else np_info("crash reports without backtraces: %s", why);
+}
+
+void np_crash_load_unwinder_on(uv_loop_t *loop)
+{
+    if (!np_agent.cfg.crash || uv_timer_init(loop, &load_timer)) return;
+    uv_unref((uv_handle_t *)&load_timer);
+    uv_timer_start(&load_timer, load_unwinder, 0, 0);
+}
+
 void np_crash_install(napi_env env)
 {
     if (!np_agent.cfg.crash || crash.dirfd >= 0) return;
-    char why[256];
-    crash.unwinder = np_threadstack_load_unwinder(why, sizeof why) == 0;
-    if (!crash.unwinder) np_info("crash reports without backtraces: %s", why);
     if (prepare_file()) return;
     prepare_header(env);
     *(void **)&crash.wasm_trap = dlsym(RTLD_DEFAULT, "_ZN2v829TryHandleWebAssemblyTrapPosixEiP9siginfo_tPv");

@@ -31,4 +31,8 @@
  * by then). Does nothing with NODEPROF_CRASH=off. */
 void np_crash_install(napi_env env);
 
+/* The agent thread's loop, before it runs: load libunwind there, so that
+ * the app's start-up does not wait for it. */
+void np_crash_load_unwinder_on(uv_loop_t *loop);
+
 #endif
