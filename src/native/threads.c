@@ -162,6 +162,13 @@ static pid_t *list_threads(size_t *n)
     return tids;
 }
 
+/* One thread's capture, kept until every thread has been asked. */
+struct capture {
+    enum np_capture_status status;
+    char why[256];
+    struct np_native_stack stack;
+};
+
 void np_threads_write_all(FILE *out)
 {
     size_t n;
@@ -171,15 +178,25 @@ void np_threads_write_all(FILE *out)
         fprintf(out, "%zu threads, pid %ld (native stacks, innermost frame first; signal %d)\n", n,
                 (long)getpid(), np_threadstack_signal());
     else fprintf(out, "%zu threads, pid %ld: %s\n", n, (long)getpid(), why);
+    /* Every stack first, then the names: the budget is for the threads'
+     * answers, and the stacks are of nearly one moment. */
+    struct capture *caps = n ? calloc(n, sizeof *caps) : NULL;
     long start = now_ms();
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && caps; i++) {
         long left = NP_DUMP_BUDGET_MS - (now_ms() - start);
         if (left <= 0) {
-            fprintf(out, "thread %ld: not asked: the dump's %d ms were spent\n", (long)tids[i], NP_DUMP_BUDGET_MS);
+            caps[i].status = NP_CAPTURE_TIMEOUT;
+            snprintf(caps[i].why, sizeof caps[i].why, "not asked: the dump's %d ms were spent", NP_DUMP_BUDGET_MS);
             continue;
         }
-        fputs("\n", out);
-        write_block(tids[i], left < NP_THREAD_WAIT_MS ? (int)left : NP_THREAD_WAIT_MS, out);
+        caps[i].status = np_threadstack_capture(tids[i], left < NP_THREAD_WAIT_MS ? (int)left : NP_THREAD_WAIT_MS,
+                                                &caps[i].stack, caps[i].why, sizeof caps[i].why);
     }
+    for (size_t i = 0; i < n && caps; i++) {
+        fputs("\n", out);
+        np_threads_write_captured(tids[i], caps[i].status, &caps[i].stack, caps[i].why, out);
+    }
+    if (n && !caps) fputs("out of memory\n", out);
+    free(caps);
     free(tids);
 }
