@@ -1,6 +1,5 @@
 #include "native/native.h"
 
-#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,18 +55,23 @@ static void answer(struct np_request *req, bool all, struct taken *taken, const 
     send_text(req, text, len);
 }
 
-/* Whether the main thread is in V8's code right now: generated code (no
- * module) or an embedded builtin (the interpreter, Builtins_*). Then the
- * rescue path's interrupt will be served and show the JavaScript stack. */
+/* Whether the main thread is busy in JavaScript, for which the rescue
+ * path's interrupt will be served: it runs (state R), and no addon's code
+ * lies between it and the innermost JavaScript frame (V8's own C++, a GC,
+ * libc's memcpy under them, are part of running JavaScript). A thread
+ * that sleeps in the kernel, or runs an addon's code, is stuck outside. */
 static bool running_javascript(const struct np_native_stack *st)
 {
-    if (st->depth == 0) return false;
     struct np_symbolizer *sym = np_threads_symbolizer();
-    char name[256];
-    Dl_info info;
-    bool js = sym && (!dladdr((void *)st->ip[0], &info) ||
-                      !strncmp(np_symbolize_name(sym, st->ip[0], name, sizeof name), "Builtins_", 9));
-    return js;
+    char state[64];
+    np_thread_state(getpid(), state, sizeof state);
+    if (!sym || st->depth == 0 || state[0] != 'R') return false;
+    for (int i = 0; i < st->depth; i++) {
+        enum np_code_kind kind = np_symbolize_kind(sym, st->ip[i] - (i > 0));
+        if (kind == NP_CODE_JAVASCRIPT) return true;
+        if (kind == NP_CODE_ADDON) return false;
+    }
+    return false;
 }
 
 static void answer_with_native(struct np_request *req, struct taken *taken)
@@ -84,14 +88,15 @@ static void on_fallback(uv_timer_t *timer)
     static struct taken main_stack; /* agent thread only */
     main_stack.status = np_threadstack_capture(getpid(), NP_THREAD_WAIT_MS, &main_stack.stack, main_stack.why,
                                                sizeof main_stack.why);
-    bool helper = atomic_load(&np_agent.rescue.ready);
-    bool js = main_stack.status == NP_CAPTURE_OK && running_javascript(&main_stack.stack);
-    /* JavaScript calls into V8's C++ for a moment (a runtime function, a
-     * GC): only a thread found outside V8's code twice, NP_STACK_CONFIRM_MS
-     * apart, is taken as stuck there. The rescue path answers the others. */
-    if (helper && fallback_rounds < NP_STACK_JS_ROUNDS && (js || (!seen_native && main_stack.status == NP_CAPTURE_OK))) {
+    bool ok = main_stack.status == NP_CAPTURE_OK;
+    bool js = ok && running_javascript(&main_stack.stack);
+    /* Busy in JavaScript: the rescue path answers (the helper may still be
+     * booting), for as long as NP_STACK_JS_WAIT_MS. Outside it: a second
+     * look NP_STACK_CONFIRM_MS later, as a thread may be between two. */
+    long js_wait = np_agent.cfg.helper ? NP_STACK_JS_WAIT_MS : NP_STACK_FALLBACK_MS * 25;
+    if ((js && (long)fallback_rounds * NP_STACK_FALLBACK_MS < js_wait) || (ok && !js && !seen_native)) {
         seen_native = !js;
-        fallback_rounds++;
+        fallback_rounds += js;
         fallback_armed = true;
         uv_timer_start(timer, on_fallback, js ? NP_STACK_FALLBACK_MS : NP_STACK_CONFIRM_MS, 0);
         return;

@@ -6,8 +6,9 @@
  *   stack            as before (JavaScript, through the main thread or the
  *                    rescue path); when neither has taken it after
  *                    NP_STACK_FALLBACK_MS and the main thread is found
- *                    outside V8's code twice (stuck in native code, a
- *                    blocking call), its native stack is the answer.
+ *                    twice outside JavaScript (asleep in the kernel, or
+ *                    running an addon's code), its native stack is the
+ *                    answer.
  *   NODEPROF_SIGNAL_ACTION=stacks   every thread's stack to <name>.stacks.txt
  */
 #ifndef NP_NATIVE_H
@@ -18,10 +19,12 @@
 #include "control.h"
 
 /* The main thread gets this long to take a `stack` request; then, while it
- * runs JavaScript (the rescue path will answer), this long again, at most
- * NP_STACK_JS_ROUNDS times. */
+ * runs JavaScript (the rescue path will answer), this long again. */
 #define NP_STACK_FALLBACK_MS 40
-#define NP_STACK_JS_ROUNDS 20
+/* How long a main thread busy in JavaScript is left to the rescue path
+ * (whose helper may still be booting on a loaded machine); then its
+ * native stack is the answer. */
+#define NP_STACK_JS_WAIT_MS 10000
 /* A second look, before a thread outside V8's code is taken as stuck. */
 #define NP_STACK_CONFIRM_MS 15
 

@@ -149,6 +149,27 @@ void np_symbolize_skip_handler_entry(struct np_symbolizer *s, struct np_native_s
     stack->depth -= 2;
 }
 
+static bool is_self(const char *path)
+{
+    Dl_info info;
+    return dladdr((void *)np_symbolize_kind, &info) && info.dli_fname && !strcmp(info.dli_fname, path);
+}
+
+enum np_code_kind np_symbolize_kind(struct np_symbolizer *s, uintptr_t ip)
+{
+    uint64_t off;
+    struct module *m = NULL;
+    const char *name = lookup(s, ip, &off, &m);
+    if (!m || (name && !strncmp(name, "Builtins_", 9))) return NP_CODE_JAVASCRIPT;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    if (!strcmp(m->path, exe)) return NP_CODE_NODE;
+    if (!strncmp(m->path, "/lib", 4) || !strncmp(m->path, "/usr/lib", 8) || !strchr(m->path, '/') || is_self(m->path))
+        return NP_CODE_SYSTEM;
+    return NP_CODE_ADDON;
+}
+
 const char *np_symbolize_name(struct np_symbolizer *s, uintptr_t ip, char *buf, size_t len)
 {
     uint64_t off;

@@ -38,6 +38,15 @@ void np_symbolize_skip_handler_entry(struct np_symbolizer *s, struct np_native_s
  * if none: the frame below it was interrupted, its address is exact. */
 int np_symbolize_signal_frame(const struct np_native_stack *stack);
 
+/* Whose code ip is in. */
+enum np_code_kind {
+    NP_CODE_JAVASCRIPT, /* V8's generated code, or an embedded builtin (Builtins_*) */
+    NP_CODE_NODE,       /* the node executable's own C++ (V8, node, libuv) */
+    NP_CODE_SYSTEM,     /* a library of /lib, /usr/lib, the vdso, nodeprof itself */
+    NP_CODE_ADDON,      /* anything else: an addon, a library it brought */
+};
+enum np_code_kind np_symbolize_kind(struct np_symbolizer *s, uintptr_t ip);
+
 /* The name of the function at ip, demangled ("" if none); ip is looked up
  * as is. */
 const char *np_symbolize_name(struct np_symbolizer *s, uintptr_t ip, char *buf, size_t len);
