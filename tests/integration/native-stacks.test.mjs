@@ -34,7 +34,7 @@ if (what.includes('deaf')) addon.start_deaf_thread();
 require('fs').readFile(__filename, () => {}); // wakes the libuv thread pool
 console.log('ready');
 setTimeout(() => {
-  if (what.startsWith('spin')) addon.spin_in_c(4000);
+  if (what.startsWith('spin')) addon.spin_in_c(what === 'spin-deaf' ? 8000 : 4000);
   else if (what === 'futex') addon.block_in_futex(4000);
   else if (what === 'atomics') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 4000);
   else if (what === 'idle') return setTimeout(() => console.log('done'), 3000);
@@ -162,6 +162,7 @@ test('stack all (and threads): every thread, named, with its state and frames; a
 
 test('NODEPROF_SIGNAL_ACTION=stacks: SIGUSR2 writes every thread\'s stack to <name>.stacks.txt (0600), the app runs on', T, async (t) => {
   const { app, dir } = await startApp(t, 'idle', { NODEPROF_SIGNAL_ACTION: 'stacks', NODEPROF_CPU: 'off' });
+  await sleep(500); // in its event loop by then, usually
   process.kill(app.pid, 'SIGUSR2');
   let files = [];
   for (let i = 0; i < 200 && files.length === 0; i++) {
@@ -173,7 +174,9 @@ test('NODEPROF_SIGNAL_ACTION=stacks: SIGUSR2 writes every thread\'s stack to <na
   assert.equal((fs.statSync(files[0]).mode & 0o777).toString(8), '600');
   const text = fs.readFileSync(files[0], 'utf8');
   const main = threadBlocks(text).find((b) => b.includes('(main thread)'));
-  assert.ok(main && frames(main).some((l) => /uv__io_poll/.test(l)), text);
+  // The main thread's stack, down to node's start (uv__io_poll when idle).
+  assert.ok(main && frames(main).some((l) => / node::Start\(/.test(l)), text);
+  assert.ok(threadBlocks(text).some((b) => b.includes("(nodeprof's agent thread, this dump)")), text);
   const end = await app.closed;
   assert.equal(end.status, 0, 'SIGUSR2 did not kill the app');
   assert.equal(app.out, 'ready\ndone\n');
