@@ -28,7 +28,11 @@ typedef bool (*wasm_trap_fn)(int, siginfo_t *, void *);
 
 /* Everything the handler uses, prepared at install. */
 static struct {
-    int dirfd;
+    bool ready;
+    char dir[PATH_MAX];    /* NODEPROF_DIR, absolute */
+    dev_t dir_dev;         /* ... as checked at install (np_dir_open_trusted) */
+    ino_t dir_ino;
+    int dirfd;             /* in the handler only */
     char name[1100];       /* <name>.crash.txt */
     char tmp_name[1200];
     mode_t mode;
@@ -42,7 +46,7 @@ static struct {
     size_t len;
     char maps[512 * 1024];
     struct np_native_stack stack;
-} crash = { .dirfd = -1 };
+} crash;
 
 /* ---- formatting without stdio -------------------------------------------- */
 
@@ -231,8 +235,22 @@ static void write_report(int sig, siginfo_t *si, void *uc)
     put_backtrace(uc);
 }
 
+/* The directory checked at install, reopened by its path: no descriptor is
+ * held for the process's life (it would keep a volume from being
+ * unmounted), and a directory put in its place since is not written to. */
+static int open_directory(void)
+{
+    struct stat st;
+    crash.dirfd = open(crash.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (crash.dirfd < 0) return -1;
+    if (fstat(crash.dirfd, &st) == 0 && st.st_dev == crash.dir_dev && st.st_ino == crash.dir_ino) return 0;
+    close(crash.dirfd);
+    return -1;
+}
+
 static void save_report(void)
 {
+    if (open_directory()) return;
     unlinkat(crash.dirfd, crash.tmp_name, 0);
     int fd = openat(crash.dirfd, crash.tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return;
@@ -246,6 +264,7 @@ static void save_report(void)
     close(fd);
     if (done == crash.len) renameat(crash.dirfd, crash.tmp_name, crash.dirfd, crash.name);
     else unlinkat(crash.dirfd, crash.tmp_name, 0);
+    close(crash.dirfd);
 }
 
 /* Only the FIFO we made (np_control_close does the same, with a lock that
@@ -319,12 +338,17 @@ static int prepare_file(void)
     crash.mode = np_agent.file_mode;
     /* Not created here (a process that writes nothing makes no directory),
      * and not reported: the first profile written says what is wrong. */
-    crash.dirfd = np_dir_open_trusted(np_agent.out_dir, false, 0700, err, sizeof err);
-    if (crash.dirfd < 0) {
-        np_debug("NODEPROF_DIR=%s: %s; no crash reports", np_agent.cfg.dir, err);
+    int fd = np_dir_open_trusted(np_agent.out_dir, false, 0700, err, sizeof err);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        np_debug("NODEPROF_DIR=%s: %s; no crash reports", np_agent.cfg.dir, fd < 0 ? err : strerror(errno));
+        if (fd >= 0) close(fd);
         return -1;
     }
-    fcntl(crash.dirfd, F_SETFD, FD_CLOEXEC);
+    close(fd);
+    crash.dir_dev = st.st_dev;
+    crash.dir_ino = st.st_ino;
+    snprintf(crash.dir, sizeof crash.dir, "%s", np_agent.out_dir);
     return 0;
 }
 
@@ -350,8 +374,9 @@ void np_crash_load_unwinder_on(uv_loop_t *loop)
 
 void np_crash_install(napi_env env)
 {
-    if (!np_agent.cfg.crash || crash.dirfd >= 0) return;
+    if (!np_agent.cfg.crash || crash.ready) return;
     if (prepare_file()) return;
+    crash.ready = true;
     prepare_header(env);
     *(void **)&crash.wasm_trap = dlsym(RTLD_DEFAULT, "_ZN2v829TryHandleWebAssemblyTrapPosixEiP9siginfo_tPv");
     for (int i = 0; i < NFATAL; i++) {

@@ -10,9 +10,11 @@
  * (a fault re-executes and faults again), so node's own fatal-error output,
  * the signal and a core dump are unchanged.
  *
- * Only async-signal-safe calls in the handler: the directory is opened,
- * the file name expanded (%t is the start time, %n is 0) and the text
- * that does not change prepared at install; the report is formatted by
+ * Only async-signal-safe calls in the handler: the directory is checked
+ * (np_dir_open_trusted) and its identity kept, the file name expanded (%t
+ * is the start time, %n is 0) and the text that does not change prepared
+ * at install; the handler reopens the directory by path and writes only
+ * if it is still that one; the report is formatted by
  * hand into static memory and written with openat/write/renameat.
  *
  * WebAssembly: V8 catches out-of-bounds accesses of wasm code as SIGSEGV
