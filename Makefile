@@ -32,7 +32,7 @@ LIB_LDFLAGS = -shared -Wl,--no-undefined -Wl,--exclude-libs,ALL -Wl,-z,nodelete 
 LIBS    = -lcjson -lz -lpthread
 
 PRELOAD_SRCS = $(wildcard preload/*.c)
-AGENT_SRCS   = $(wildcard src/*.c)
+AGENT_SRCS   = $(wildcard src/*.c src/native/*.c)
 COMMON_SRCS  = $(wildcard src/common/*.c)
 FORMAT_SRCS  = $(wildcard src/formats/*.c)
 CLI_SRCS     = $(wildcard cli/*.c)

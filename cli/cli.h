@@ -10,6 +10,7 @@ int cli_ctl(int argc, char **argv);      /* ctl.c */
 int cli_list(int argc, char **argv);     /* ctl.c */
 int cli_config(int argc, char **argv);   /* main.c */
 int cli_memory(int argc, char **argv);   /* memory.c */
+int cli_symbolize(int argc, char **argv); /* symbolize.c */
 
 /* --source-maps DIR and --no-source-maps (sourcemaps.c). */
 struct np_profile;

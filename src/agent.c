@@ -1,4 +1,5 @@
 #include "agent.h"
+#include "native/crash.h"
 
 #include <fcntl.h>
 #include <errno.h>
@@ -84,8 +85,9 @@ static bool main_script_matches(napi_env env)
 static int start_main_services(napi_env env)
 {
     /* Never keeps the app's event loop alive. */
-    if (np_wake_bind(NP_WAKE_MAIN, env, np_service_run, false)) return -1;
-    return np_agent_thread_start();
+    if (np_wake_bind(NP_WAKE_MAIN, env, np_service_run, false) || np_agent_thread_start()) return -1;
+    np_crash_install(env);
+    return 0;
 }
 
 static void free_thread(void *arg)

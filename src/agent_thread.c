@@ -9,6 +9,8 @@
 #include "escalate.h"
 #include "fifo.h"
 #include "heapwatch.h"
+#include "native/crash.h"
+#include "native/native.h"
 #include "process.h"
 #include "service.h"
 #include "signals.h"
@@ -55,8 +57,11 @@ int np_agent_thread_start(void)
         np_err("cannot set up the agent thread's event loop");
         return -1;
     }
+    /* Native stacks are answered on the agent thread itself. */
+    np_dispatch_set_agent_answer(np_native_take);
     np_fifo_open((struct np_fifo_sink){ np_dispatch_line, np_dispatch_reject });
     np_heapwatch_start();
+    np_crash_load_unwinder_on(np_agent_loop());
     /* Our thread takes no signals itself: the kernel delivers them to the
      * app's threads, and libuv's handler forwards them to every loop. */
     sigset_t all, old;

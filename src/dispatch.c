@@ -18,6 +18,7 @@ static struct np_dispatch {
     struct np_request *done;     /* replies for the agent thread to send */
     int queued;
     atomic_bool running;         /* the main thread is running requests */
+    bool (*agent_answer)(struct np_request *req); /* set before the agent thread runs */
 } queue = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void push(struct np_request **list, struct np_request *req)
@@ -102,7 +103,13 @@ void np_dispatch_line(const char *line, size_t len)
         free(req);
         return;
     }
+    if (queue.agent_answer && queue.agent_answer(req)) return;
     np_dispatch_submit(req);
+}
+
+void np_dispatch_set_agent_answer(bool (*answer)(struct np_request *req))
+{
+    queue.agent_answer = answer;
 }
 
 bool np_dispatch_waiting(void)
@@ -111,6 +118,29 @@ bool np_dispatch_waiting(void)
     bool waiting = queue.todo != NULL;
     pthread_mutex_unlock(&queue.lock);
     return waiting;
+}
+
+bool np_dispatch_waiting_verb(enum np_verb verb)
+{
+    pthread_mutex_lock(&queue.lock);
+    struct np_request *r = queue.todo;
+    while (r && r->cmd.verb != verb) r = r->next;
+    pthread_mutex_unlock(&queue.lock);
+    return r != NULL;
+}
+
+struct np_request *np_dispatch_withdraw(enum np_verb verb)
+{
+    pthread_mutex_lock(&queue.lock);
+    struct np_request **at = &queue.todo;
+    while (*at && (*at)->cmd.verb != verb) at = &(*at)->next;
+    struct np_request *req = *at;
+    if (req) {
+        *at = req->next;
+        queue.queued--;
+    }
+    pthread_mutex_unlock(&queue.lock);
+    return req;
 }
 
 static struct np_request *pop_todo(void)

@@ -32,8 +32,18 @@ void np_dispatch_internal(enum np_verb verb, const char *origin);
 void np_dispatch_line(const char *line, size_t len);
 void np_dispatch_reject(const char *reply_path, const char *why);
 
+/* Before the agent thread runs: answer is offered each parsed FIFO line
+ * first, on the agent thread; it returns true when it answered the
+ * request itself (and freed it), without the main thread (native stacks). */
+void np_dispatch_set_agent_answer(bool (*answer)(struct np_request *req));
+
 /* Whether requests wait for the main thread (any thread). */
 bool np_dispatch_waiting(void);
+/* Whether a request with this verb waits, and taking the oldest such one
+ * back (NULL: none waits): for an answer the agent thread gives instead
+ * (native stacks). Any thread. */
+bool np_dispatch_waiting_verb(enum np_verb verb);
+struct np_request *np_dispatch_withdraw(enum np_verb verb);
 /* Main thread: run the queued requests. */
 void np_dispatch_run_pending(void);
 /* Agent thread: send the finished replies. */

@@ -156,6 +156,7 @@ void np_execute(struct np_request *req)
             do_heap(t, req, out); break;
         case NP_CMD_TRACE_START: case NP_CMD_TRACE_STOP: do_trace(t, req, out); break;
         case NP_CMD_STACK: do_stack(t, req, out); break;
+        case NP_CMD_STACK_NATIVE: case NP_CMD_STACK_ALL: break; /* answered by the agent thread (native.h) */
         case NP_CMD_STATUS: do_status(t, out); break;
         case NP_CMD_HELP: fprintf(out, "ok\n%s", np_command_help); break;
         case NP_CMD_MEMORY: req->failed = np_memory_reply(t, out) != 0; break;

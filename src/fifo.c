@@ -285,4 +285,9 @@ void np_fifo_close(void)
     pthread_mutex_unlock(&c->lock);
 }
 
+void np_fifo_remove_in_handler(void)
+{
+    if (fifo_is_ours()) unlink(fifo.path);
+}
+
 const char *np_fifo_path(void) { return fifo.path; }

@@ -26,6 +26,9 @@ struct np_fifo_sink {
 void np_fifo_open(struct np_fifo_sink sink);
 /* Removes the FIFO if it is still ours (at exit, by any path). Any thread. */
 void np_fifo_close(void);
+/* In a signal handler about to end the process (crash.h): removes the
+ * FIFO if it is still ours, taking no lock (async-signal-safe). */
+void np_fifo_remove_in_handler(void);
 /* The FIFO's path, "" when there is none. */
 const char *np_fifo_path(void);
 

@@ -54,6 +54,7 @@ void np_output_init(const struct np_config *cfg)
 }
 
 const char *np_output_dir(void) { return out.dir; }
+const char *np_output_host(void) { return out.host; }
 mode_t np_output_mode(void) { return out.file_mode; }
 unsigned long np_output_files_written(void) { return atomic_load(&out.files_written); }
 

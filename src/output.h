@@ -35,6 +35,7 @@ struct np_target {
 void np_output_init(const struct np_config *cfg);
 
 const char *np_output_dir(void);
+const char *np_output_host(void);
 mode_t np_output_mode(void);
 unsigned long np_output_files_written(void);
 

@@ -10,6 +10,7 @@
 #include "escalate.h"
 #include "fifo.h"
 #include "js.h"
+#include "native/native.h"
 #include "output.h"
 #include "process.h"
 #include "shutdown.h"
@@ -171,7 +172,9 @@ static enum np_verb signal_action_verb(void)
 static void on_user_signal(uv_signal_t *handle, int sig)
 {
     (void)handle; (void)sig;
-    np_dispatch_internal(signal_action_verb(), "signal");
+    /* A thread dump is taken here, without the main thread. */
+    if (np_cfg()->signal_action == NP_SIGACT_STACKS) np_native_write_stacks_file();
+    else np_dispatch_internal(signal_action_verb(), "signal");
 }
 
 /* In signal context, before libuv's own handler: note whether the app

@@ -16,7 +16,9 @@ const char np_command_help[] =
     "heap dump                   write the .heapprofile so far and keep sampling\n"
     "trace start [categories=..] record trace events (default v8,node,node.async_hooks)\n"
     "trace stop                  stop and write the Chrome trace JSON\n"
-    "stack                       the main thread's JavaScript stack now\n"
+    "stack                       the main thread's JavaScript stack now (its native stack when it is stuck in native code)\n"
+    "stack native                the main thread's native stack now\n"
+    "stack all                   every thread's native stack, named, with its state (alias: threads)\n"
     "status                      what is running, what was written, the configuration\n"
     "memory                      memory now and its trend (NODEPROF_MEMORY)\n"
     "help                        this text\n";
@@ -26,7 +28,9 @@ static const struct { const char *words; enum np_verb verb; } verbs[] = {
     { "cpu dump", NP_CMD_CPU_DUMP }, { "heap snapshot", NP_CMD_HEAP_SNAPSHOT },
     { "heap start", NP_CMD_HEAP_START }, { "heap stop", NP_CMD_HEAP_STOP },
     { "heap dump", NP_CMD_HEAP_DUMP }, { "trace start", NP_CMD_TRACE_START },
-    { "trace stop", NP_CMD_TRACE_STOP }, { "stack", NP_CMD_STACK },
+    { "trace stop", NP_CMD_TRACE_STOP },
+    { "stack native", NP_CMD_STACK_NATIVE }, { "stack all", NP_CMD_STACK_ALL }, { "threads", NP_CMD_STACK_ALL },
+    { "stack", NP_CMD_STACK },
     { "status", NP_CMD_STATUS }, { "help", NP_CMD_HELP },
     { "memory", NP_CMD_MEMORY },
 };

@@ -3,7 +3,7 @@
  *   cpu start [interval=US] | cpu stop | cpu dump
  *   heap snapshot [force] | heap start [interval=BYTES] | heap stop | heap dump
  *   trace start [categories=a,b,...] | trace stop
- *   stack | status | memory | help
+ *   stack | stack native | stack all (alias: threads) | status | memory | help
  *
  * Any command may end with reply=PATH to receive the reply: an absolute
  * path, without "." or ".." components, to a FIFO the sender reads or an
@@ -26,6 +26,7 @@ enum np_verb {
     NP_CMD_STACK, NP_CMD_STATUS, NP_CMD_HELP,
     NP_CMD_CPU_TOGGLE, /* internal: NODEPROF_SIGNAL_ACTION=toggle */
     NP_CMD_MEMORY,     /* the memory timeline (memory.h) */
+    NP_CMD_STACK_NATIVE, NP_CMD_STACK_ALL, /* answered by the agent thread (src/native) */
 };
 
 struct np_command {

@@ -11,7 +11,7 @@
 
 #define NP_PATH_MAX 4096
 
-enum np_signal_action { NP_SIGACT_DUMP, NP_SIGACT_TOGGLE, NP_SIGACT_HEAPSNAPSHOT };
+enum np_signal_action { NP_SIGACT_DUMP, NP_SIGACT_TOGGLE, NP_SIGACT_HEAPSNAPSHOT, NP_SIGACT_STACKS };
 
 struct np_config {
     bool disable;
@@ -40,6 +40,7 @@ struct np_config {
     bool sourcemaps;               /* map derived formats' frames (formats/remap.h) */
     long memory_ms;                /* NODEPROF_MEMORY: timeline period; 0 = off (memory.h) */
     long memory_file_size;         /* a new timeline file past this many bytes */
+    bool crash;                    /* crash reports (src/native/crash.h) */
 };
 
 /* Called once per problem found, with a complete message (no prefix). */

@@ -20,6 +20,8 @@ static void test_verbs(void)
         { "trace stop", NP_CMD_TRACE_STOP }, { "stack", NP_CMD_STACK },
         { "status", NP_CMD_STATUS }, { "help", NP_CMD_HELP },
         { "  cpu \t dump  \r", NP_CMD_CPU_DUMP },
+        { "stack native", NP_CMD_STACK_NATIVE }, { "stack all", NP_CMD_STACK_ALL },
+        { "threads", NP_CMD_STACK_ALL }, { "stack all reply=/tmp/r", NP_CMD_STACK_ALL },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct np_command cmd;
@@ -51,7 +53,7 @@ static void test_refusals(void)
         "cpu start interval=0", "cpu start interval=abc", "cpu start interval=99999999999",
         "heap start interval=-5", "trace start categories=a;rm", "trace start categories=",
         "status reply=relative/path", "status reply=/a/../etc/x", "stack stack stack stack stack stack stack stack stack",
-        "cpu stop interval=5",
+        "cpu stop interval=5", "stack sideways", "stack all native", "threads all", "stack native force",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct np_command cmd;

@@ -231,7 +231,7 @@ static void test_enum(void)
     check_bad("NODEPROF_LOG=infos", "invalid NODEPROF_LOG=infos: expected one of error|warn|info|debug; using warn");
     check_bad("NODEPROF_LOG=", "invalid NODEPROF_LOG=: expected one of error|warn|info|debug; using warn");
     check_bad("NODEPROF_SIGNAL_ACTION=dumpx",
-              "invalid NODEPROF_SIGNAL_ACTION=dumpx: expected one of dump|toggle|heapsnapshot; using dump");
+              "invalid NODEPROF_SIGNAL_ACTION=dumpx: expected one of dump|toggle|heapsnapshot|stacks; using dump");
 }
 
 static void test_duration(void)

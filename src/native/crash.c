@@ -1,0 +1,408 @@
+#include "native/crash.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/namepat.h"
+#include "common/outfile.h"
+#include "fifo.h"
+#include "js.h"
+#include "output.h"
+#include "process.h"
+#include "native/threadstack.h"
+
+extern char **environ;
+
+static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+#define NFATAL (int)(sizeof fatal_signals / sizeof *fatal_signals)
+
+
+/* Everything the handler uses, prepared at install. */
+static struct {
+    bool ready;
+    char dir[PATH_MAX];    /* NODEPROF_DIR, absolute */
+    dev_t dir_dev;         /* ... as checked at install (np_dir_open_trusted) */
+    ino_t dir_ino;
+    int dirfd;             /* in the handler only */
+    char name[1100];       /* <name>.crash.txt */
+    char tmp_name[1200];
+    mode_t mode;
+    char header[8192];     /* node version, command line */
+    atomic_bool unwinder;  /* libunwind loaded (by the agent thread) */
+    struct sigaction previous[NFATAL];
+    atomic_int entered;
+    /* The handler's working memory. */
+    char out[65536];
+    size_t len;
+    char maps[512 * 1024];
+    struct np_native_stack stack;
+} crash;
+
+/* ---- formatting without stdio -------------------------------------------- */
+
+static void put(const char *s)
+{
+    size_t n = strlen(s);
+    if (n > sizeof crash.out - crash.len) n = sizeof crash.out - crash.len;
+    memcpy(crash.out + crash.len, s, n);
+    crash.len += n;
+}
+
+static void put_n(const char *s, size_t n)
+{
+    if (n > sizeof crash.out - crash.len) n = sizeof crash.out - crash.len;
+    memcpy(crash.out + crash.len, s, n);
+    crash.len += n;
+}
+
+static void put_num(unsigned long v, unsigned base, int width)
+{
+    char digits[32];
+    int n = 0;
+    do {
+        digits[n++] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v && n < (int)sizeof digits);
+    while (n < width && n < (int)sizeof digits) digits[n++] = '0';
+    char text[34];
+    for (int i = 0; i < n; i++) text[i] = digits[n - 1 - i];
+    text[n] = '\0';
+    put(text);
+}
+
+static void put_dec(long v)
+{
+    if (v < 0) { put("-"); v = -v; }
+    put_num((unsigned long)v, 10, 0);
+}
+
+static void put_hex(unsigned long v, int width)
+{
+    put("0x");
+    put_num(v, 16, width);
+}
+
+/* ---- what the handler reads ---------------------------------------------- */
+
+static ssize_t read_file(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    size_t got = 0;
+    while (got < len - 1) {
+        ssize_t n = read(fd, buf + got, len - 1 - got);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = '\0';
+    return (ssize_t)got;
+}
+
+static const char *signal_name(int sig)
+{
+    switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGILL: return "SIGILL";
+    case SIGFPE: return "SIGFPE";
+    case SIGABRT: return "SIGABRT";
+    default: return "?";
+    }
+}
+
+static unsigned long parse_hex(const char **p)
+{
+    unsigned long v = 0;
+    for (;; (*p)++) {
+        char c = **p;
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) return v;
+        v = v * 16 + (unsigned long)d;
+    }
+}
+
+/* The mapping of /proc/self/maps (read into crash.maps) holding ip: writes
+ * "path+0xFILEOFFSET". The file offset, not an address: `nodeprof
+ * symbolize` turns it into the ELF address with the file's headers. */
+static void put_module(uintptr_t ip)
+{
+    for (const char *line = crash.maps; *line;) {
+        const char *end = strchr(line, '\n');
+        if (!end) end = line + strlen(line);
+        const char *p = line;
+        unsigned long start = parse_hex(&p);
+        p++; /* '-' */
+        unsigned long stop = parse_hex(&p);
+        if (ip >= start && ip < stop) {
+            p += 6; /* " rwxp " */
+            unsigned long offset = parse_hex(&p);
+            const char *path = memchr(p, '/', (size_t)(end - p));
+            if (!path) path = memchr(p, '[', (size_t)(end - p));
+            if (path) put_n(path, (size_t)(end - path));
+            else put("(anonymous: JavaScript or generated code)");
+            if (path && *path == '/') { put("+"); put_hex(ip - start + offset, 0); }
+            return;
+        }
+        line = *end ? end + 1 : end;
+    }
+    put("(not mapped)");
+}
+
+static void put_backtrace(void *uc)
+{
+    put("\nbacktrace of the crashing thread (innermost first; module+offset in the file):\n");
+    if (!atomic_load(&crash.unwinder)) { put("  (libunwind is not available, or not loaded yet)\n"); return; }
+    np_threadstack_walk_signal(uc, &crash.stack);
+    if (read_file("/proc/self/maps", crash.maps, sizeof crash.maps) < 0) crash.maps[0] = '\0';
+    for (int i = 0; i < crash.stack.depth; i++) {
+        put("  #");
+        put_dec(i);
+        put(i < 10 ? "  " : " ");
+        put_hex(crash.stack.ip[i], 16);
+        put(" ");
+        put_module(crash.stack.ip[i]);
+        put("\n");
+    }
+    if (crash.stack.truncated) put("  ... (deeper frames not shown)\n");
+}
+
+static void put_memory(void)
+{
+    static char status[4096];
+    if (read_file("/proc/self/status", status, sizeof status) < 0) return;
+    put("\nmemory (/proc/self/status):\n");
+    for (const char *line = status; *line;) {
+        const char *end = strchr(line, '\n');
+        if (!end) end = line + strlen(line);
+        if (!strncmp(line, "VmPeak:", 7) || !strncmp(line, "VmSize:", 7) || !strncmp(line, "VmHWM:", 6) ||
+            !strncmp(line, "VmRSS:", 6) || !strncmp(line, "Threads:", 8)) {
+            put("  ");
+            put_n(line, (size_t)(end - line + (*end == '\n')));
+        }
+        line = *end ? end + 1 : end;
+    }
+}
+
+static void write_report(int sig, siginfo_t *si, void *uc)
+{
+    crash.len = 0;
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    char comm[64], path[64] = "/proc/self/task/";
+    char *p = path + strlen(path);
+    /* path = /proc/self/task/<tid>/comm, by hand */
+    char digits[16];
+    int n = 0;
+    for (long v = tid; v && n < 15; v /= 10) digits[n++] = (char)('0' + v % 10);
+    while (n) *p++ = digits[--n];
+    memcpy(p, "/comm", 6);
+    if (read_file(path, comm, sizeof comm) <= 0) comm[0] = '\0';
+    comm[strcspn(comm, "\n")] = '\0';
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+
+    put("nodeprof crash report\nsignal: ");
+    put_dec(sig);
+    put(" (");
+    put(signal_name(sig));
+    put("), code ");
+    put_dec(si->si_code);
+    put(si->si_code <= 0 ? " (sent by a process or raise/abort)" : " (raised by the CPU)");
+    put("\naddress: ");
+    put_hex((unsigned long)(uintptr_t)si->si_addr, 0);
+    put("\npid: ");
+    put_dec(getpid());
+    put("\nthread: ");
+    put_dec(tid);
+    put(" \"");
+    put(comm);
+    put(tid == getpid() ? "\" (main thread)" : "\"");
+    put("\ntime: ");
+    put_dec(now.tv_sec);
+    put(" (seconds since the epoch)\n");
+    put(crash.header);
+    put_memory();
+    put_backtrace(uc);
+}
+
+/* The directory checked at install, reopened by its path: no descriptor is
+ * held for the process's life (it would keep a volume from being
+ * unmounted), and a directory put in its place since is not written to. */
+static int open_directory(void)
+{
+    struct stat st;
+    crash.dirfd = open(crash.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (crash.dirfd < 0) return -1;
+    if (fstat(crash.dirfd, &st) == 0 && st.st_dev == crash.dir_dev && st.st_ino == crash.dir_ino) return 0;
+    close(crash.dirfd);
+    return -1;
+}
+
+static void save_report(void)
+{
+    if (open_directory()) return;
+    unlinkat(crash.dirfd, crash.tmp_name, 0);
+    int fd = openat(crash.dirfd, crash.tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return;
+    fchmod(fd, crash.mode);
+    size_t done = 0;
+    while (done < crash.len) {
+        ssize_t w = write(fd, crash.out + done, crash.len - done);
+        if (w <= 0) break;
+        done += (size_t)w;
+    }
+    close(fd);
+    if (done == crash.len) renameat(crash.dirfd, crash.tmp_name, crash.dirfd, crash.name);
+    else unlinkat(crash.dirfd, crash.tmp_name, 0);
+    close(crash.dirfd);
+}
+
+static int index_of(int sig)
+{
+    for (int i = 0; i < NFATAL; i++)
+        if (fatal_signals[i] == sig) return i;
+    return -1;
+}
+
+static void on_fatal(int sig, siginfo_t *si, void *uc);
+
+/* Calls the handler that was there before ours, as the kernel would. */
+static void call_previous(int i, int sig, siginfo_t *si, void *uc)
+{
+    const struct sigaction *prev = &crash.previous[i];
+    if (prev->sa_flags & SA_SIGINFO) prev->sa_sigaction(sig, si, uc);
+    else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) prev->sa_handler(sig);
+}
+
+/* A fault node's own handler takes care of: a WebAssembly out-of-bounds
+ * access, which node's handler (TrapWebAssemblyOrContinue) hands to V8,
+ * which moves the context to its landing pad so the wasm code throws. Not
+ * a crash. Node's handler, for any other fault, puts the default action
+ * back and raises the signal (pending until we return): so a handler that
+ * returns with ours still in place and nothing pending has handled it. We
+ * only chain to it; we call nothing of V8's. */
+static bool handled_by_node(int i, int sig, siginfo_t *si, void *uc)
+{
+    const struct sigaction *prev = &crash.previous[i];
+    if (!(prev->sa_flags & SA_SIGINFO) || (sig != SIGSEGV && sig != SIGBUS)) return false;
+    call_previous(i, sig, si, uc);
+    struct sigaction now;
+    sigset_t pending;
+    if (sigaction(sig, NULL, &now) != 0 || sigpending(&pending) != 0) return false;
+    return (now.sa_flags & SA_SIGINFO) && now.sa_sigaction == on_fatal && !sigismember(&pending, sig);
+}
+
+static void on_fatal(int sig, siginfo_t *si, void *uc)
+{
+    int saved = errno;
+    int i = index_of(sig);
+    if (i >= 0 && handled_by_node(i, sig, si, uc)) {
+        errno = saved;
+        return;
+    }
+    /* The first fatal signal writes; a second one (another thread, or a
+     * fault in this handler) goes straight to the previous handler. */
+    if (atomic_exchange(&crash.entered, 1) == 0) {
+        write_report(sig, si, uc);
+        save_report();
+        np_fifo_remove_in_handler();
+    }
+    /* Unless node's handler already put the default action back. */
+    struct sigaction now;
+    if (i >= 0 && sigaction(sig, NULL, &now) == 0 && (now.sa_flags & SA_SIGINFO) && now.sa_sigaction == on_fatal)
+        sigaction(sig, &crash.previous[i], NULL);
+    /* A fault re-executes its instruction, which faults again into the
+     * previous handler (or is already pending, raised by node's); a sent
+     * signal (abort, raise, kill) is sent again, and delivered to it once
+     * we return. */
+    if (si->si_code <= 0) raise(sig);
+    errno = saved;
+}
+
+/* ---- install (main thread) ------------------------------------------------ */
+
+static void prepare_header(napi_env env)
+{
+    size_t len = 0;
+    char *version = js_to_utf8(env, js_get(env, js_get(env, js_global(env), "process"), "version"), &len);
+    char cmdline[4096];
+    ssize_t n = read_file("/proc/self/cmdline", cmdline, sizeof cmdline);
+    for (ssize_t i = 0; i + 1 < n; i++)
+        if (cmdline[i] == '\0') cmdline[i] = ' ';
+    snprintf(crash.header, sizeof crash.header, "node: %s\ncommand line: %s\n", version ? version : "?",
+             n > 0 ? cmdline : "?");
+    free(version);
+}
+
+static int prepare_file(void)
+{
+    struct np_name_vars vars = {
+        .pid = (long)getpid(), .when = time(NULL), .seq = 0, .thread_id = 0, .host = np_output_host(), .envp = environ,
+    };
+    char name[1024], err[1024];
+    const char *why;
+    if (np_name_expand(np_cfg()->name, &vars, name, sizeof name, &why)) return -1;
+    snprintf(crash.name, sizeof crash.name, "%s.crash.txt", name);
+    snprintf(crash.tmp_name, sizeof crash.tmp_name, ".%s.crash.txt.tmp", name);
+    crash.mode = np_output_mode();
+    /* Not created here (a process that writes nothing makes no directory),
+     * and not reported: the first profile written says what is wrong. */
+    int fd = np_dir_open_trusted(np_output_dir(), false, 0700, err, sizeof err);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        np_debug("NODEPROF_DIR=%s: %s; no crash reports", np_cfg()->dir, fd < 0 ? err : strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    close(fd);
+    crash.dir_dev = st.st_dev;
+    crash.dir_ino = st.st_ino;
+    snprintf(crash.dir, sizeof crash.dir, "%s", np_output_dir());
+    return 0;
+}
+
+/* libunwind is loaded on the agent thread, off the app's start-up (about
+ * 1 ms of dlopen); until then a report has no backtrace. */
+static uv_timer_t load_timer;
+
+static void load_unwinder(uv_timer_t *timer)
+{
+    (void)timer;
+    char why[256];
+    if (!np_cfg()->crash) return;
+    if (np_threadstack_load_unwinder(why, sizeof why) == 0) atomic_store(&crash.unwinder, true);
+    else np_info("crash reports without backtraces: %s", why);
+}
+
+void np_crash_load_unwinder_on(uv_loop_t *loop)
+{
+    if (!np_cfg()->crash || uv_timer_init(loop, &load_timer)) return;
+    uv_unref((uv_handle_t *)&load_timer);
+    uv_timer_start(&load_timer, load_unwinder, 0, 0);
+}
+
+void np_crash_install(napi_env env)
+{
+    if (!np_cfg()->crash || crash.ready) return;
+    if (prepare_file()) return;
+    crash.ready = true;
+    prepare_header(env);
+    for (int i = 0; i < NFATAL; i++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_fatal;
+        sa.sa_flags = SA_SIGINFO;
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(fatal_signals[i], NULL, &crash.previous[i]) == 0) sigaction(fatal_signals[i], &sa, NULL);
+    }
+    np_debug("crash reports: %s/%s", np_output_dir(), crash.name);
+}

@@ -1,0 +1,115 @@
+// Crash reports (src/native/crash.c): a native addon that dereferences
+// NULL, process.abort(), a heap out of memory; each dies exactly as under
+// plain node and leaves <name>.crash.txt, whose frames `nodeprof symbolize`
+// names. A wasm out-of-bounds access still throws its RuntimeError and
+// writes nothing. NODEPROF_CRASH=off writes nothing.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+
+import { CLI, FIXTURES, NODE, childEnv, controlFifo, filesIn, run, tempDir, writeScript } from './helpers.mjs';
+
+const T = { timeout: 90000 };
+const NODE_INCLUDE = path.resolve(path.dirname(fs.realpathSync(NODE)), '../include/node');
+
+function buildAddon(dir) {
+  const out = path.join(dir, 'stuck.node');
+  const r = spawnSync('cc', ['-shared', '-fPIC', '-O1', '-g', `-I${NODE_INCLUDE}`, '-o', out,
+    path.join(FIXTURES, 'addons/stuck.c')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `cannot build the test addon: ${r.stderr}`);
+  return out;
+}
+
+// Runs the script under plain node and under the library (NODEPROF_DIR =
+// a fresh directory); core dumps off. Returns { plain, lib, dir }.
+function runBoth(t, script, args = [], nodeArgs = [], env = {}) {
+  const dir = tempDir(t);
+  const go = (preload) => run('/bin/sh', ['-c', 'ulimit -c 0; exec "$@"', 'sh', NODE, ...nodeArgs, script, ...args],
+    { env: childEnv({ NODEPROF_DIR: dir, NODEPROF_CPU: 'off', ...env }, { preload }), cwd: dir });
+  return { plain: go(false), lib: go(true), dir };
+}
+
+function oneReport(dir) {
+  const reports = filesIn(dir, '.crash.txt');
+  assert.equal(reports.length, 1, `one .crash.txt in ${fs.readdirSync(dir)}`);
+  assert.equal((fs.statSync(reports[0]).mode & 0o777).toString(8), '600');
+  return reports[0];
+}
+
+test('a NULL dereference in an addon: the same SIGSEGV death, and a report whose frames name crash_now', T, (t) => {
+  const dir = tempDir(t);
+  const addon = buildAddon(dir);
+  const script = writeScript(dir, 'crash.js', `const a = require(process.argv[2]); console.log('before'); setTimeout(() => a.crash_now(), 50);`);
+  const { plain, lib, dir: out } = runBoth(t, script, [addon]);
+  assert.equal(plain.signal, 'SIGSEGV');
+  assert.equal(lib.signal, plain.signal);
+  assert.equal(lib.stdout, plain.stdout);
+  const file = oneReport(out);
+  assert.match(path.basename(file), /^nodeprof-\d+-\d{8}T\d{6}Z-0\.crash\.txt$/);
+  const text = fs.readFileSync(file, 'utf8');
+  assert.match(text, /^nodeprof crash report\nsignal: 11 \(SIGSEGV\), code 1 \(raised by the CPU\)\naddress: 0x0\n/);
+  assert.match(text, /^thread: \d+ "[^"]*" \(main thread\)$/m);
+  assert.match(text, /^node: v\d+\.\d+\.\d+$/m);
+  assert.match(text, /^command line: .*crash\.js .*stuck\.node$/m);
+  assert.match(text, /^ {2}VmRSS:/m);
+  assert.match(text, new RegExp(`^ {2}#0 +0x[0-9a-f]+ ${addon.replace(/[.]/g, '\\.')}\\+0x[0-9a-f]+$`, 'm'));
+  const named = run(CLI, ['symbolize', file]);
+  assert.equal(named.status, 0, named.stderr);
+  assert.match(named.stdout, /^ {2}#0 .*stuck\.node\+0x[0-9a-f]+ {2}crash_now\+0x[0-9a-f]+$/m, named.stdout);
+  assert.match(named.stdout, /^ {2}#1 .*stuck\.node\+0x[0-9a-f]+ {2}crash\+0x[0-9a-f]+$/m, named.stdout);
+  assert.match(named.stdout, /uv_run\+0x/, named.stdout);
+  assert.ok(!fs.existsSync(controlFifo(lib.pid)), 'the crash handler removed the FIFO');
+});
+
+test('process.abort(): SIGABRT as plain node, node\'s own fatal output still printed, and a report', T, (t) => {
+  const dir = tempDir(t);
+  const script = writeScript(dir, 'abort.js', `console.log('before'); process.abort();`);
+  const { plain, lib, dir: out } = runBoth(t, script);
+  assert.equal(plain.signal, 'SIGABRT');
+  assert.equal(lib.signal, 'SIGABRT');
+  assert.equal(lib.stdout, plain.stdout);
+  // node's own report of the abort: same lines (the addresses are the same binary's).
+  const firstLines = (s) => s.split('\n').filter((l) => /Native stack trace|JavaScript stack trace|abort\.js/.test(l));
+  assert.deepEqual(firstLines(lib.stderr), firstLines(plain.stderr));
+  assert.match(fs.readFileSync(oneReport(out), 'utf8'), /^signal: 6 \(SIGABRT\), code -6 \(sent by a process or raise\/abort\)$/m);
+});
+
+test('a heap out of memory: the same death and message, and a report', T, (t) => {
+  const dir = tempDir(t);
+  const script = writeScript(dir, 'oom.js', `const keep = []; for (;;) keep.push(new Array(1e5).fill({ a: 1 }));`);
+  const { plain, lib, dir: out } = runBoth(t, script, [], ['--max-old-space-size=24']);
+  assert.equal(plain.signal, 'SIGABRT');
+  assert.equal(lib.signal, plain.signal);
+  assert.match(plain.stderr, /heap out of memory/);
+  assert.match(lib.stderr, /heap out of memory/);
+  assert.match(fs.readFileSync(oneReport(out), 'utf8'), /^signal: 6 \(SIGABRT\)/m);
+});
+
+test('a wasm out-of-bounds access throws its RuntimeError as under plain node, and writes no report', T, (t) => {
+  const dir = tempDir(t);
+  // (module (memory 1) (func (export "load") (param i32) (result i32) local.get 0 i32.load))
+  const script = writeScript(dir, 'wasm.js', `
+const bytes = new Uint8Array([0,97,115,109,1,0,0,0,1,6,1,96,1,127,1,127,3,2,1,0,5,3,1,0,1,7,8,1,4,108,111,97,100,0,0,10,9,1,7,0,32,0,40,2,0,11]);
+const m = new WebAssembly.Instance(new WebAssembly.Module(bytes));
+for (let i = 0; i < 50; i++) {
+  try { m.exports.load(1e9 + i); console.log('no trap'); } catch (e) { if (i === 0) console.log(e.constructor.name, e.message); }
+}
+console.log('still here', m.exports.load(0));`);
+  const { plain, lib, dir: out } = runBoth(t, script);
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.match(plain.stdout, /^RuntimeError memory access out of bounds\nstill here 0\n$/);
+  assert.equal(lib.status, 0, lib.stderr);
+  assert.equal(lib.stdout, plain.stdout);
+  assert.equal(lib.stderr, '');
+  assert.deepEqual(filesIn(out, '.crash.txt'), []);
+});
+
+test('NODEPROF_CRASH=off: no report, the same death', T, (t) => {
+  const dir = tempDir(t);
+  const script = writeScript(dir, 'abort.js', `process.abort();`);
+  const { plain, lib, dir: out } = runBoth(t, script, [], [], { NODEPROF_CRASH: 'off' });
+  assert.equal(lib.signal, plain.signal);
+  assert.deepEqual(filesIn(out, '.crash.txt'), []);
+});
