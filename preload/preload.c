@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "boot.h"
 #include "common/log.h"
 #include "common/nodeopts.h"
 #include "common/loader.h"
@@ -107,6 +108,7 @@ __attribute__((constructor)) static void nodeprof_preload(int argc, char **argv,
 {
     (void)envp;
     if (!process_is_node()) return;
+    np_boot_mark(NULL);
     if (!find_own_path(np_agent.lib_path)) return;
     np_agent.in_node = true;
     np_agent.preloaded = listed_in_ld_preload(np_agent.lib_path);

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "formats/cpufold.h"
+#include "boot.h"
 #include "js.h"
 #include "common/log.h"
 
@@ -69,13 +70,17 @@ static int start_profile(struct np_thread *t, long interval_us)
     if (!t->profiler_enabled) {
         if (!np_session_post(env, &t->session, "Profiler.enable", NULL)) return -1;
         t->profiler_enabled = true;
+        np_boot_mark("Profiler.enable");
     }
     if (interval_us > 0) {
         napi_value params = js_object(env);
         js_set(env, params, "interval", js_number(env, (double)interval_us));
         if (!np_session_post(env, &t->session, "Profiler.setSamplingInterval", params)) return -1;
+        np_boot_mark("Profiler.setSamplingInterval");
     }
-    return np_session_post(env, &t->session, "Profiler.start", NULL) ? 0 : -1;
+    int rc = np_session_post(env, &t->session, "Profiler.start", NULL) ? 0 : -1;
+    np_boot_mark("Profiler.start");
+    return rc;
 }
 
 /* Stops the profile; returns its JSON (malloc'ed) or NULL. Needs no
@@ -84,8 +89,10 @@ static char *stop_profile(struct np_thread *t, size_t *len)
 {
     napi_env env = t->env;
     napi_value result = np_session_post(env, &t->session, "Profiler.stop", NULL);
+    np_boot_mark("Profiler.stop");
     napi_value profile = js_get(env, result, "profile");
     char *json = profile ? js_stringify(env, profile, len) : NULL;
+    np_boot_mark("JSON.stringify");
     if (!json) np_err("could not read the CPU profile from the inspector");
     return json;
 }
@@ -254,8 +261,12 @@ int np_cpu_stop_and_write(struct np_thread *t, struct np_written *w)
     t->cpu_running = false;
     fold_disarm(t);
     size_t len = 0;
+    np_boot_mark(NULL);
     char *json = stop_profile(t, &len);
-    return write_folded(t, json, len, w);
+    int n = write_folded(t, json, len, w);
+    np_boot_mark("write");
+    if (t->thread_id == 0) np_boot_report("exit");
+    return n;
 }
 
 /* The bridge (a console profile of our session) runs across the stop and

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "boot.h"
 #include "js.h"
 #include "common/log.h"
 
@@ -16,6 +17,7 @@ int np_session_open(napi_env env, struct np_session *s)
     napi_value inspector = js_builtin(env, "node:inspector");
     napi_value ctor = js_get(env, inspector, "Session");
     napi_value session;
+    np_boot_mark("node:inspector");
     if (!js_is_function(env, ctor)) {
         np_err("this node has no process.getBuiltinModule('node:inspector') (needs node >= 20.16); not profiling");
         return -1;
@@ -25,6 +27,7 @@ int np_session_open(napi_env env, struct np_session *s)
         return -1;
     }
     if (!js_call_method(env, session, "connect", 0, NULL)) return -1;
+    np_boot_mark("Session, connect");
     return napi_create_reference(env, session, 1, &s->session) == napi_ok ? 0 : -1;
 }
 
