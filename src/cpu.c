@@ -42,9 +42,9 @@ struct np_cpu_fold {
 static int console_call(struct np_thread *t, const char *method, const char *title)
 {
     napi_env env = t->env;
-    char expression[160];
-    snprintf(expression, sizeof expression,
-             "globalThis.process.getBuiltinModule('node:inspector').console.%s('%s')", method, title);
+    char expression[200];
+    snprintf(expression, sizeof expression, "%s.%s('%s')", np_session_console_expression(&t->session), method,
+             title);
     napi_value params = js_object(env), yes;
     napi_get_boolean(env, true, &yes);
     js_set(env, params, "expression", js_string(env, expression));
@@ -88,11 +88,8 @@ static int start_profile(struct np_thread *t, long interval_us)
 static char *stop_profile(struct np_thread *t, size_t *len)
 {
     napi_env env = t->env;
-    napi_value result = np_session_post(env, &t->session, "Profiler.stop", NULL);
+    char *json = np_session_post_text(env, &t->session, "Profiler.stop", NULL, "profile", len);
     np_boot_mark("Profiler.stop");
-    napi_value profile = js_get(env, result, "profile");
-    char *json = profile ? js_stringify(env, profile, len) : NULL;
-    np_boot_mark("JSON.stringify");
     if (!json) np_err("could not read the CPU profile from the inspector");
     return json;
 }
