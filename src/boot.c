@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 
@@ -27,6 +28,7 @@ static double clock_ms(clockid_t id)
 
 void np_boot_mark(const char *step)
 {
+    if (gettid() != getpid()) return; /* the main thread's start-up only */
     double wall = clock_ms(CLOCK_MONOTONIC), cpu = clock_ms(CLOCK_THREAD_CPUTIME_ID);
     if (step && boot.n < MAX_STEPS && boot.wall0 > 0)
         boot.steps[boot.n++] = (struct boot_step){ step, wall - boot.wall0, cpu - boot.cpu0 };
@@ -36,7 +38,7 @@ void np_boot_mark(const char *step)
 
 void np_boot_report(const char *what)
 {
-    if (boot.n == 0) return;
+    if (boot.n == 0 || gettid() != getpid()) return;
     char line[2048];
     int len = 0;
     double wall = 0, cpu = 0;

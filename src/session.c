@@ -92,6 +92,25 @@ static int open_connection(napi_env env, struct np_session *s)
     return napi_create_reference(env, conn, 1, &s->session) == napi_ok ? 0 : -1;
 }
 
+/* Some events (NodeTracing.dataCollected) are posted to this thread's
+ * inspector, which takes them at V8's next interrupt check: at the entry of
+ * a JavaScript function. node:inspector's post() runs JavaScript after its
+ * dispatch; so does this, an empty function, so that they come in before
+ * the reply is read, as they do there. */
+static void let_events_in(napi_env env, struct np_session *s)
+{
+    napi_value fn;
+    if (!s->noop) {
+        napi_value ctor = js_get(env, js_global(env), "Function");
+        if (!js_is_function(env, ctor) || napi_new_instance(env, ctor, 0, NULL, &fn) != napi_ok ||
+            napi_create_reference(env, fn, 1, &s->noop) != napi_ok) {
+            js_clear_exception(env, "new Function()");
+            return;
+        }
+    }
+    if (napi_get_reference_value(env, s->noop, &fn) == napi_ok) js_call(env, NULL, fn, 0, NULL);
+}
+
 /* Dispatches {"id":N,"method":M,"params":P}; returns the reply's text
  * (malloc'ed, *len bytes) or NULL if there was none. */
 static char *dispatch(napi_env env, struct np_session *s, const char *method, napi_value params, size_t *len)
@@ -110,6 +129,7 @@ static char *dispatch(napi_env env, struct np_session *s, const char *method, na
     free(msg);
     s->answered = false;
     if (arg) js_call_method(env, session_object(env, s), "dispatch", 1, &arg);
+    if (s->listening) let_events_in(env, s);
     char *text = s->text;
     *len = s->text_len;
     s->text = NULL;
@@ -276,10 +296,12 @@ int np_session_on(napi_env env, struct np_session *s, const char *event, napi_ca
 {
     napi_value fn = js_function(env, event, cb, data), events;
     if (!fn) return -1;
-    if (s->raw)
+    if (s->raw) {
+        s->listening = true;
         return s->events && napi_get_reference_value(env, s->events, &events) == napi_ok
                    ? js_set(env, events, event, fn)
                    : -1;
+    }
     napi_value args[2] = { js_string(env, event), fn };
     if (!args[0]) return -1;
     return js_call_method(env, session_object(env, s), "on", 2, args) ? 0 : -1;

@@ -28,6 +28,8 @@ struct np_session {
     char *text;        /* raw: the last reply's text (malloc'ed), while it is read */
     size_t text_len;
     napi_ref events;   /* raw: { method: listener } */
+    bool listening;    /* raw: a listener was added */
+    napi_ref noop;     /* raw: an empty JavaScript function (session.c) */
 };
 
 int np_session_open(napi_env env, struct np_session *s);
