@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "formats/cpufold.h"
+#include "formats/startsample.h"
 #include "boot.h"
 #include "js.h"
 #include "common/log.h"
@@ -90,6 +91,8 @@ static char *stop_profile(struct np_thread *t, size_t *len)
     napi_env env = t->env;
     char *json = np_session_post_text(env, &t->session, "Profiler.stop", NULL, "profile", len);
     np_boot_mark("Profiler.stop");
+    /* The first sample is our own call to Profiler.start (startsample.h). */
+    if (json) np_drop_start_sample(json, len);
     if (!json) np_err("could not read the CPU profile from the inspector");
     return json;
 }

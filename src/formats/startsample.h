@@ -1,0 +1,24 @@
+/* The sample V8 takes inside our own Profiler.start.
+ *
+ * When a CPU profile starts, V8 records the current stack as its first
+ * sample (CpuProfiler::StartProfiling, AddCurrentStack): that stack is ours,
+ * the inspector call that started the profile (`dispatch`, or node:inspector's
+ * `post`), under the loader at start-up. Its time runs to the next tick, 1 to
+ * 25 ms on a loaded machine; and the profile's startTime comes before V8
+ * logs the existing code (Profiler.start's own work, 5 to 30 ms). Both are
+ * nodeprof's start-up, not the app's.
+ *
+ * np_drop_start_sample() edits a profile as V8 writes it, in place: it
+ * removes the first sample when its frame is that call, and moves startTime
+ * to the next sample (V8 does not count that sample in its node's
+ * hitCount: that stays). Anything else
+ * (another first frame, a profile of one sample, text of another shape) is
+ * left as it is. Returns 1 if it dropped the sample, else 0. */
+#ifndef NP_STARTSAMPLE_H
+#define NP_STARTSAMPLE_H
+
+#include <stddef.h>
+
+int np_drop_start_sample(char *json, size_t *len);
+
+#endif
