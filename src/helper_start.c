@@ -1,40 +1,64 @@
 #include "helper_start.h"
 
+#include <stdlib.h>
+
 #include "agent.h"
 #include "common/log.h"
 #include "js.h"
 #include "rescue.h"
 
-static napi_threadsafe_function first_turn;
+/* `on`: the helper starts at the first event-loop turn at least this long
+ * after the agent's init. A short script (a CLI that ends within it) never
+ * pays for the helper's boot, which a process ending during it waits for
+ * (bench/README.md); a process that goes busy for good later than this is
+ * rescued. */
+#define HELPER_DELAY_MS 50
 
-static void start_now(napi_env env, napi_value js_cb, void *context, void *data)
+struct helper_timer {
+    uv_timer_t timer;
+    napi_env env; /* NULL once node tears the environment down */
+};
+
+static void timer_closed(uv_handle_t *h)
 {
-    (void)js_cb; (void)context; (void)data;
-    napi_threadsafe_function self = first_turn;
-    first_turn = NULL;
-    if (self) napi_release_threadsafe_function(self, napi_tsfn_release);
-    /* Not after the exit listener: node is tearing the environment down. */
-    if (!env || atomic_load(&np_agent.shutting_down) || !np_agent.main || np_agent.main->finished) return;
-    np_rescue_install(env);
-    js_clear_exception(env, "starting the helper worker");
+    free(h);
 }
 
-/* Called at init, run by node at the loop's first turn: a thread-safe
- * function runs its calls from a uv_async handle, inside a callback scope,
- * so the process.nextTick calls that new Worker() makes are run after it,
- * as after any callback. Unref'd: a loop with nothing else to do ends. */
-static int at_first_turn(napi_env env)
+static void close_timer(void *arg)
 {
-    napi_value name = js_string(env, "nodeprof-helper-start");
-    if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, start_now, &first_turn) !=
-        napi_ok)
-        return -1;
-    napi_unref_threadsafe_function(env, first_turn);
-    if (napi_call_threadsafe_function(first_turn, NULL, napi_tsfn_nonblocking) != napi_ok) {
-        napi_release_threadsafe_function(first_turn, napi_tsfn_release);
-        first_turn = NULL;
+    struct helper_timer *ht = arg;
+    ht->env = NULL;
+    uv_close((uv_handle_t *)&ht->timer, timer_closed);
+}
+
+/* A timer of the main loop: runs before the app's timers due in the same
+ * turn (it was started first), so a timer that spins for good still finds
+ * the helper created. Called from libuv, not JavaScript: a handle scope of
+ * our own, as the CPU fold timer does. */
+static void on_timer(uv_timer_t *timer)
+{
+    struct helper_timer *ht = (struct helper_timer *)timer;
+    napi_env env = ht->env;
+    napi_handle_scope scope;
+    if (!env || atomic_load(&np_agent.shutting_down) || !np_agent.main || np_agent.main->finished) return;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    np_rescue_install(env);
+    js_clear_exception(env, "starting the helper worker");
+    napi_close_handle_scope(env, scope);
+}
+
+static int start_later(napi_env env)
+{
+    uv_loop_t *loop = NULL;
+    struct helper_timer *ht = calloc(1, sizeof *ht);
+    if (!ht || napi_get_uv_event_loop(env, &loop) != napi_ok || !loop || uv_timer_init(loop, &ht->timer)) {
+        free(ht);
         return -1;
     }
+    ht->env = env;
+    uv_unref((uv_handle_t *)&ht->timer); /* never keeps the app alive */
+    uv_timer_start(&ht->timer, on_timer, HELPER_DELAY_MS, 0);
+    napi_add_env_cleanup_hook(env, close_timer, ht);
     return 0;
 }
 
@@ -46,5 +70,5 @@ void np_helper_schedule(napi_env env)
         np_rescue_install(env);
         return;
     }
-    if (at_first_turn(env)) np_warn("no helper thread: commands wait while the main thread is busy");
+    if (start_later(env)) np_warn("no helper thread: commands wait while the main thread is busy");
 }

@@ -8,11 +8,13 @@
  * of CPU), and a process that ends during the boot waits for it: `node -e
  * 0` took 1.7 to 1.9 times as long as plain node.
  *
- * `on` (the default): at the event loop's first turn, from a thread-safe
- * function called at init (unref'd: it keeps nothing alive). A process that
- * never reaches its event loop (`node -e 0`, a synchronous script, one busy
- * from its first line) never starts the helper; one that yields once, even
- * for a moment, has the rescue path for every busy stretch after that.
+ * `on` (the default): at the first event-loop turn 50 ms or more after the
+ * agent's init, from an unref'd timer (it keeps nothing alive). A process
+ * that never reaches its event loop (`node -e 0`, a synchronous script, one
+ * busy from its first line) or ends within 50 ms never starts the helper;
+ * one that is still there and yields once after 50 ms has the rescue path
+ * for every busy stretch after that. A process that goes busy for good
+ * within its first 50 ms is not rescued.
  *
  * Near-limit snapshots (NODEPROF_HEAPSNAPSHOT_NEAR_LIMIT) need the helper's
  * heap polls from the start: with them, `on` starts it at init too. */
