@@ -91,8 +91,11 @@ static char *stop_profile(struct np_thread *t, size_t *len)
     napi_env env = t->env;
     char *json = np_session_post_text(env, &t->session, "Profiler.stop", NULL, "profile", len);
     np_boot_mark("Profiler.stop");
-    /* The first sample is our own call to Profiler.start (startsample.h). */
-    if (json) np_drop_start_sample(json, len);
+    /* A profile started afresh (at init, `cpu start`) begins with a sample
+     * of our own call to Profiler.start (startsample.h). One that follows a
+     * dump or a fold keeps its start: it continues the one before. */
+    if (json && t->cpu_fresh) np_drop_start_sample(json, len);
+    t->cpu_fresh = false;
     if (!json) np_err("could not read the CPU profile from the inspector");
     return json;
 }
@@ -249,6 +252,7 @@ int np_cpu_start(struct np_thread *t, long interval_us)
     if (t->cpu_running) return 0;
     if (start_profile(t, interval_us)) return -1;
     t->cpu_running = true;
+    t->cpu_fresh = true;
     t->cpu_interval_us = interval_us;
     t->cpu_started_ms = np_wall_ms();
     fold_arm(t);

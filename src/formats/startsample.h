@@ -8,6 +8,8 @@
  * logs the existing code (Profiler.start's own work, 5 to 30 ms). Both are
  * nodeprof's start-up, not the app's.
  *
+ * cpu.c calls it on a profile started afresh (at init, by `cpu start`), not
+ * on one that follows a dump or a fold, which continues the one before it.
  * np_drop_start_sample() edits a profile as V8 writes it, in place: it
  * removes the first sample when its frame is that call, and moves startTime
  * to the next sample (V8 does not count that sample in its node's
