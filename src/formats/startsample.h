@@ -11,11 +11,13 @@
  * cpu.c calls it on a profile started afresh (at init, by `cpu start`), not
  * on one that follows a dump or a fold, which continues the one before it.
  * np_drop_start_sample() edits a profile as V8 writes it, in place: it
- * removes the first sample when its frame is that call, and moves startTime
- * to the next sample (V8 does not count that sample in its node's
+ * removes the first sample when its frame is that call, and the next ones
+ * (up to 4 in all) while they are in the rest of our start-up (node's
+ * `dlopen` returning into the loader, the loader), and moves startTime to
+ * the first sample kept (V8 does not count the first in its node's
  * hitCount: that stays). Anything else
  * (another first frame, a profile of one sample, text of another shape) is
- * left as it is. Returns 1 if it dropped the sample, else 0. */
+ * left as it is. Returns the number of samples dropped. */
 #ifndef NP_STARTSAMPLE_H
 #define NP_STARTSAMPLE_H
 

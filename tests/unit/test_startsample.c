@@ -37,6 +37,18 @@ int main(void)
     CHECK(np_drop_start_sample(buf, &len) == 1, "post: dropped");
     CHECK(strstr(buf, "\"functionName\":\"post\",\"scriptId\":\"0\",\"url\":\"\",\"lineNumber\":-1,\"columnNumber\":-1},\"hitCount\":2}") != NULL, "%s", buf);
     CHECK(strstr(buf, "\"startTime\":14,") && strstr(buf, "\"samples\":[3]") && strstr(buf, "\"timeDeltas\":[0]}"), "%s", buf);
+    /* then dlopen and the loader: dropped too, up to the app's first sample */
+    const char *more = "{\"nodes\":[{\"id\":1,\"callFrame\":{\"functionName\":\"(root)\",\"scriptId\":\"0\",\"url\":\"\",\"lineNumber\":-1,\"columnNumber\":-1},\"hitCount\":0,\"children\":[4]},"
+        "{\"id\":4,\"callFrame\":{\"functionName\":\"\",\"scriptId\":\"5\",\"url\":\"file:///x/nodeprof-loader.cjs\",\"lineNumber\":0,\"columnNumber\":0},\"hitCount\":1,\"children\":[5]},"
+        "{\"id\":5,\"callFrame\":{\"functionName\":\"dlopen\",\"scriptId\":\"0\",\"url\":\"\",\"lineNumber\":-1,\"columnNumber\":-1},\"hitCount\":1,\"children\":[6]},"
+        "{\"id\":6,\"callFrame\":{\"functionName\":\"dispatch\",\"scriptId\":\"0\",\"url\":\"\",\"lineNumber\":-1,\"columnNumber\":-1},\"hitCount\":0},"
+        "{\"id\":7,\"callFrame\":{\"functionName\":\"hot\",\"scriptId\":\"8\",\"url\":\"file:///app.js\",\"lineNumber\":-1,\"columnNumber\":-1},\"hitCount\":1}],";
+    char big[4096];
+    snprintf(big, sizeof big, "%s\"startTime\":100,\"endTime\":900,\"samples\":[6,5,4,7,5],\"timeDeltas\":[10,20,30,40,50]}", more);
+    len = strlen(big);
+    CHECK(np_drop_start_sample(big, &len) == 3, "%s", big);
+    CHECK(strstr(big, "\"startTime\":200,\"endTime\":900,\"samples\":[7,5],\"timeDeltas\":[0,50]}") != NULL, "%s", big);
+    CHECK(len == strlen(big), "length");
     /* the app's own frame first: untouched */
     const char *app = NODES("hot") "\"startTime\":1,\"endTime\":9,\"samples\":[2,3],\"timeDeltas\":[1,1]}";
     CHECK(drop(app, app) == 0, "app frame");
