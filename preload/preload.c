@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "boot.h"
 #include "napi_weak.h"
 #include "process.h"
 #include "common/log.h"
@@ -108,6 +109,7 @@ __attribute__((constructor)) static void nodeprof_preload(int argc, char **argv,
 {
     (void)envp;
     if (!process_is_node()) return;
+    np_boot_mark(NULL);
     if (!find_own_path(np_process.lib_path)) return;
     np_process.in_node = true;
     np_process.preloaded = listed_in_ld_preload(np_process.lib_path);

@@ -5,6 +5,8 @@
 #include <time.h>
 
 #include "formats/cpufold.h"
+#include "formats/startsample.h"
+#include "boot.h"
 #include "js.h"
 #include "common/log.h"
 #include "common/clock.h"
@@ -43,9 +45,9 @@ struct np_cpu_fold {
 static int console_call(struct np_thread *t, const char *method, const char *title)
 {
     napi_env env = t->env;
-    char expression[160];
-    snprintf(expression, sizeof expression,
-             "globalThis.process.getBuiltinModule('node:inspector').console.%s('%s')", method, title);
+    char expression[200];
+    snprintf(expression, sizeof expression, "%s.%s('%s')", np_session_console_expression(&t->session), method,
+             title);
     napi_value params = js_object(env), yes;
     napi_get_boolean(env, true, &yes);
     js_set(env, params, "expression", js_string(env, expression));
@@ -71,13 +73,17 @@ static int start_profile(struct np_thread *t, long interval_us)
     if (!t->profiler_enabled) {
         if (!np_session_post(env, &t->session, "Profiler.enable", NULL)) return -1;
         t->profiler_enabled = true;
+        np_boot_mark("Profiler.enable");
     }
     if (interval_us > 0) {
         napi_value params = js_object(env);
         js_set(env, params, "interval", js_number(env, (double)interval_us));
         if (!np_session_post(env, &t->session, "Profiler.setSamplingInterval", params)) return -1;
+        np_boot_mark("Profiler.setSamplingInterval");
     }
-    return np_session_post(env, &t->session, "Profiler.start", NULL) ? 0 : -1;
+    int rc = np_session_post(env, &t->session, "Profiler.start", NULL) ? 0 : -1;
+    np_boot_mark("Profiler.start");
+    return rc;
 }
 
 /* Stops the profile; returns its JSON (malloc'ed) or NULL. Needs no
@@ -85,9 +91,13 @@ static int start_profile(struct np_thread *t, long interval_us)
 static char *stop_profile(struct np_thread *t, size_t *len)
 {
     napi_env env = t->env;
-    napi_value result = np_session_post(env, &t->session, "Profiler.stop", NULL);
-    napi_value profile = js_get(env, result, "profile");
-    char *json = profile ? js_stringify(env, profile, len) : NULL;
+    char *json = np_session_post_text(env, &t->session, "Profiler.stop", NULL, "profile", len);
+    np_boot_mark("Profiler.stop");
+    /* A profile started afresh (at init, `cpu start`) begins with a sample
+     * of our own call to Profiler.start (startsample.h). One that follows a
+     * dump or a fold keeps its start: it continues the one before. */
+    if (json && t->cpu_fresh) np_drop_start_sample(json, len);
+    t->cpu_fresh = false;
     if (!json) np_err("could not read the CPU profile from the inspector");
     return json;
 }
@@ -244,6 +254,7 @@ int np_cpu_start(struct np_thread *t, long interval_us)
     if (t->cpu_running) return 0;
     if (start_profile(t, interval_us)) return -1;
     t->cpu_running = true;
+    t->cpu_fresh = true;
     t->cpu_interval_us = interval_us;
     t->cpu_started_ms = np_wall_ms();
     fold_arm(t);
@@ -256,8 +267,12 @@ int np_cpu_stop_and_write(struct np_thread *t, struct np_written *w)
     t->cpu_running = false;
     fold_disarm(t);
     size_t len = 0;
+    np_boot_mark(NULL);
     char *json = stop_profile(t, &len);
-    return write_folded(t, json, len, w);
+    int n = write_folded(t, json, len, w);
+    np_boot_mark("write");
+    if (t->thread_id == 0) np_boot_report("exit");
+    return n;
 }
 
 /* The bridge (a console profile of our session) runs across the stop and

@@ -118,7 +118,7 @@ export function variantCommand(opts, variant, script, scriptArgs = [], outDir = 
   const env = baseEnv();
   const nodeArgs = [...(variant.nodeArgs ?? [])].map((a) => a.replace('{DIR}', outDir ?? os.tmpdir()));
   if (variant.lib) {
-    env.LD_PRELOAD = opts.lib;
+    env.LD_PRELOAD = variant.libPath ?? opts.lib;
     env.NODEPROF_DIR = outDir ?? os.tmpdir();
     for (const [k, v] of Object.entries(variant.lib)) env[`NODEPROF_${k}`] = String(v);
   }

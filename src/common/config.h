@@ -35,7 +35,7 @@ struct np_config {
     long period_ms;                /* 0 = off */
     long keep;                     /* 0 = keep all */
     unsigned formats;              /* enum np_format bits */
-    bool helper;                   /* start the helper worker (rescue path) */
+    int helper;                    /* the helper worker (rescue path): 0 off, 1 on, 2 eager */
     long snapshot_factor;          /* snapshot peak memory / used heap; 0 = no check */
     bool sourcemaps;               /* map derived formats' frames (formats/remap.h) */
     long memory_ms;                /* NODEPROF_MEMORY: timeline period; 0 = off (memory.h) */

@@ -1,7 +1,10 @@
 // A process busy in JavaScript from its first line (a CPU-bound CLI, a
 // compiler, a slow synchronous start-up): its event loop never runs, so
-// only the helper worker, created at the agent's init before the app's code,
-// can take a signal or a command there (README: How it works, 5).
+// only a helper worker created at the agent's init, before the app's code
+// (NODEPROF_HELPER=eager), can take a signal or a command there. By default
+// (NODEPROF_HELPER=on) the helper starts at the event loop's first turn:
+// such a process is not rescued, one that yields once is (README: How it
+// works, 5).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,7 +32,8 @@ spinFromStart(Number(process.argv[2]));
 console.log('done');
 `;
 
-// Spins for ever in a timer 100 ms in: the helper has no later chance to start.
+// Spins for ever in a timer 100 ms in: the default helper, started at the
+// first turn, is there; an eager one too.
 const SPIN_IN_TIMER = `'use strict';
 function spinInTimer() {
   console.log('ready');
@@ -47,10 +51,12 @@ async function startSpin(t, source, args, { env = {}, preload = true } = {}) {
   return child;
 }
 
-test('SIGTERM 2.5 s into a 6 s loop from the first line: the profile is written, and it dies of SIGTERM', T, async (t) => {
+const EAGER = { NODEPROF_HELPER: 'eager' };
+
+test('NODEPROF_HELPER=eager, SIGTERM 2.5 s into a 6 s loop from the first line: the profile is written, and it dies of SIGTERM', T, async (t) => {
   const ends = [];
   for (const preload of [true, false]) {
-    const child = await startSpin(t, SPIN_FROM_START, ['6000'], { preload });
+    const child = await startSpin(t, SPIN_FROM_START, ['6000'], { preload, env: EAGER });
     const started = Date.now();
     await child.ready;
     await new Promise((r) => setTimeout(r, Math.max(0, 2500 - (Date.now() - started))));
@@ -68,12 +74,13 @@ test('SIGTERM 2.5 s into a 6 s loop from the first line: the profile is written,
   assert.deepEqual(tempLeftovers(lib.dir), []);
 });
 
-for (const [what, source, fn] of [
-  ['spinning in a timer 100 ms in', SPIN_IN_TIMER, 'spinInTimer'],
-  ['spinning from its first line', SPIN_FROM_START, 'spinFromStart'],
+for (const [what, source, fn, env] of [
+  ['spinning in a timer 100 ms in', SPIN_IN_TIMER, 'spinInTimer', {}],
+  ['NODEPROF_HELPER=eager, spinning in a timer 100 ms in', SPIN_IN_TIMER, 'spinInTimer', EAGER],
+  ['NODEPROF_HELPER=eager, spinning from its first line', SPIN_FROM_START, 'spinFromStart', EAGER],
 ]) {
   test(`nodeprof ctl stack, ${what}: the spinning function, within the command's timeout`, T, async (t) => {
-    const child = await startSpin(t, source, ['60000']);
+    const child = await startSpin(t, source, ['60000'], { env });
     await child.ready;
     const r = await ctl(child.pid, ['stack'], { opts: ['--timeout', '20'] });
     assert.equal(r.status, 0, r.stderr);
@@ -82,14 +89,18 @@ for (const [what, source, fn] of [
   });
 }
 
-// The helper is created before the app's first line, so the app's workers
-// number from 2 (README: What the app can observe); the process.on('worker')
-// event that new Worker() queues for it is not passed on.
-test('an app watching process.on(\'worker\') does not see the helper; its own worker is thread 2', T, (t) => {
-  const { lib, plain, libDir } = runPair(t, NODE, [path.join(APPS, 'worker-event.js')]);
-  assert.equal(plain.stdout, 'done\n');
-  assert.deepEqual(outcome(lib), outcome(plain));
-  assert.equal(cpuProfilesIn(libDir).length, 1);
+// An eager helper is created before the app's first line, so the app's
+// workers number from 2 (README: What the app can observe); the default one
+// starts at the first turn, after a worker the app creates in its first
+// script. The process.on('worker') event that new Worker() queues for it
+// is not passed on.
+test('an app watching process.on(\'worker\') does not see the helper; its own worker is thread 1, or 2 with an eager helper', T, (t) => {
+  for (const libEnv of [{}, EAGER]) {
+    const { lib, plain, libDir } = runPair(t, NODE, [path.join(APPS, 'worker-event.js')], { libEnv });
+    assert.equal(plain.stdout, 'done\n');
+    assert.deepEqual(outcome(lib), outcome(plain));
+    assert.equal(cpuProfilesIn(libDir).length, 1);
+  }
 
   const dir = tempDir(t);
   const script = writeScript(dir, 'one-worker.js', `'use strict';
@@ -98,18 +109,20 @@ process.on('worker', (w) => console.log('worker event: thread', w.threadId));
 const w = new Worker('require("node:worker_threads").parentPort.postMessage(require("node:worker_threads").threadId)', { eval: true });
 w.on('message', (id) => console.log('the worker says it is thread', id));
 `);
-  const ids = runPair(t, NODE, [script]);
+  const ids = runPair(t, NODE, [script], { libEnv: EAGER });
   assert.equal(ids.plain.stdout, 'worker event: thread 1\nthe worker says it is thread 1\n');
   assert.equal(ids.lib.stdout, 'worker event: thread 2\nthe worker says it is thread 2\n');
+  const lazy = runPair(t, NODE, [script]);
+  assert.deepEqual(outcome(lazy.lib), outcome(lazy.plain));
   const off = runPair(t, NODE, [script], { libEnv: { NODEPROF_HELPER: 'off' } });
   assert.deepEqual(outcome(off.lib), outcome(off.plain));
 });
 
 // Processes that end while the helper still boots: node stops and joins it;
 // they end as under plain node, with their profile.
-test('a process that ends at once (the helper still booting) ends as under plain node', T, (t) => {
+test('NODEPROF_HELPER=eager: a process that ends at once (the helper still booting) ends as under plain node', T, (t) => {
   for (const args of [['-e', '0'], ['-e', 'process.exit(3)'], ['-e', 'console.log("hi")']]) {
-    const { lib, plain, libDir } = runPair(t, NODE, args);
+    const { lib, plain, libDir } = runPair(t, NODE, args, { libEnv: EAGER });
     assert.deepEqual(outcome(lib), outcome(plain), args.join(' '));
     assert.equal(cpuProfilesIn(libDir).length, 1, `${args.join(' ')}: ${treeOf(libDir)}`);
     assert.deepEqual(fs.readdirSync(libDir).filter((f) => !f.endsWith('.cpuprofile')), []);
