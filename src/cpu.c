@@ -45,9 +45,9 @@ struct np_cpu_fold {
 static int console_call(struct np_thread *t, const char *method, const char *title)
 {
     napi_env env = t->env;
-    char expression[200];
-    snprintf(expression, sizeof expression, "%s.%s('%s')", np_session_console_expression(&t->session), method,
-             title);
+    char expression[160];
+    snprintf(expression, sizeof expression,
+             "globalThis.process.getBuiltinModule('node:inspector').console.%s('%s')", method, title);
     napi_value params = js_object(env), yes;
     napi_get_boolean(env, true, &yes);
     js_set(env, params, "expression", js_string(env, expression));
@@ -91,7 +91,8 @@ static int start_profile(struct np_thread *t, long interval_us)
 static char *stop_profile(struct np_thread *t, size_t *len)
 {
     napi_env env = t->env;
-    char *json = np_session_post_text(env, &t->session, "Profiler.stop", NULL, "profile", len);
+    napi_value profile = js_get(env, np_session_post(env, &t->session, "Profiler.stop", NULL), "profile");
+    char *json = profile ? js_stringify(env, profile, len) : NULL;
     np_boot_mark("Profiler.stop");
     /* A profile started afresh (at init, `cpu start`) begins with a sample
      * of our own call to Profiler.start (startsample.h). One that follows a
