@@ -52,6 +52,15 @@ struct job {
  * is closed before we die of it. */
 static volatile sig_atomic_t attach_signal;
 
+/* What the events of the connection tell: the process is exiting (node
+ * then waits for us to disconnect before it ends: we must go at once), and
+ * where heap snapshot chunks go. */
+static struct {
+    bool exiting;
+    struct np_stream *snapshot;
+    long pid;
+} attach_events;
+
 static void on_signal(int sig) { attach_signal = sig; }
 
 static void catch_signals(void)
@@ -242,6 +251,11 @@ static int take_cpu_profile(const struct target *t, const struct job *job, char 
     if (!rc) rc = cdp_call("Profiler.setSamplingInterval", params, ms, NULL, err, errlen);
     if (!rc) rc = cdp_call("Profiler.start", NULL, ms, NULL, err, errlen);
     if (!rc) rc = cdp_wait((int)job->seconds * 1000, err, errlen);
+    if (rc == -1 && attach_events.exiting) {
+        /* node waits for us before it exits: the profile so far, and go. */
+        fprintf(stderr, "nodeprof: %s: writing the profile so far\n", err);
+        rc = 0;
+    }
     if (!rc) rc = cdp_call("Profiler.stop", NULL, ms, &result, err, errlen);
     cJSON_Delete(params);
     char *text = NULL;
@@ -258,10 +272,16 @@ static int take_cpu_profile(const struct target *t, const struct job *job, char 
     return rc;
 }
 
-static int write_chunk(const char *method, const cJSON *params, void *ctx, char *err, size_t errlen)
+static int on_event(const char *method, const cJSON *params, void *ctx, char *err, size_t errlen)
 {
-    struct np_stream *s = ctx;
-    if (strcmp(method, "HeapProfiler.addHeapSnapshotChunk")) return 0;
+    (void)ctx;
+    if (!strcmp(method, "NodeRuntime.waitingForDisconnect")) {
+        attach_events.exiting = true;
+        snprintf(err, errlen, "process %ld is exiting", attach_events.pid);
+        return -1;
+    }
+    struct np_stream *s = attach_events.snapshot;
+    if (!s || strcmp(method, "HeapProfiler.addHeapSnapshotChunk")) return 0;
     const cJSON *chunk = cJSON_GetObjectItemCaseSensitive(params, "chunk");
     if (!cJSON_IsString(chunk)) return 0;
     if (fputs(chunk->valuestring, s->out) == EOF) {
@@ -291,12 +311,12 @@ static int take_heap_snapshot(const struct target *t, const struct job *job, cha
     if (!job->force && check_headroom(&o, ms, err, errlen)) { close(o.dirfd); return -1; }
     struct np_stream s;
     if (np_stream_open_at(&s, o.dirfd, o.dir, o.name, err, errlen)) { close(o.dirfd); return -1; }
-    cdp_on_event(write_chunk, &s);
+    attach_events.snapshot = &s;
     cJSON *params = cJSON_CreateObject();
     cJSON_AddBoolToObject(params, "reportProgress", 0);
     int rc = cdp_call("HeapProfiler.takeHeapSnapshot", params, ms, NULL, err, errlen);
     cJSON_Delete(params);
-    cdp_on_event(NULL, NULL);
+    attach_events.snapshot = NULL;
     if (!rc) rc = np_stream_commit(&s, o.mode, err, errlen);
     else np_stream_abort(&s);
     if (!rc) printf("%s/%s\n", o.dir, o.name);
@@ -348,8 +368,15 @@ static int run_job(const struct target *t, const struct job *job, char *err, siz
 {
     char path[256];
     cdp_set_interrupt(&attach_signal);
+    cJSON *notify = cJSON_CreateObject();
+    cJSON_AddBoolToObject(notify, "enabled", 1);
+    attach_events.exiting = false;
+    attach_events.pid = t->pid;
+    cdp_on_event(on_event, NULL);
     int rc = cdp_target_path(t->port, path, sizeof path, 5000, err, errlen);
     if (!rc) rc = cdp_open(t->port, path, 5000, err, errlen);
+    if (!rc) rc = cdp_call("NodeRuntime.notifyWhenWaitingForDisconnect", notify, job->timeout_s * 1000, NULL, err, errlen);
+    cJSON_Delete(notify);
     if (!rc) {
         switch (job->kind) {
         case JOB_CPU: rc = take_cpu_profile(t, job, err, errlen); break;
@@ -375,6 +402,11 @@ static int check_target(const struct target *t)
     if (!t->is_node) {
         fprintf(stderr, "nodeprof: process %ld is not node (%s): it has no inspector to attach to\n",
                 t->pid, t->exe[0] ? t->exe : "unknown executable");
+        return 1;
+    }
+    if (t->sigusr1_off) {
+        fprintf(stderr, "nodeprof: process %ld was started with --disable-sigusr1: it has no way to open its "
+                "inspector from outside\n", t->pid);
         return 1;
     }
     if (!t->port_loopback || t->port == 0) {
@@ -411,6 +443,10 @@ static int attach_and_run(const struct target *t, const struct job *job, const c
     if (!attach_signal && run_job(t, job, err, sizeof err)) {
         if (!attach_signal) fprintf(stderr, "nodeprof: %s\n", err);
         rc = 1;
+    }
+    if (attach_events.exiting) { /* disconnected: it ends, and its port with it */
+        unlink(marker);
+        return rc;
     }
     if (close_inspector(t, err, sizeof err)) {
         fprintf(stderr, "nodeprof: could not close the inspector of process %ld on 127.0.0.1:%d: %s "
@@ -533,7 +569,7 @@ static const char *attach_state(const struct target *t, const char *dir, char *b
     struct stat st;
     snprintf(fifo, sizeof fifo, "%s/%ld.ctl", dir, t->pid);
     if (stat(fifo, &st) == 0 && S_ISFIFO(st.st_mode)) return "profiled";
-    if (!t->port_loopback || t->port == 0) return "not-attachable";
+    if (!t->port_loopback || t->port == 0 || t->sigusr1_off) return "not-attachable";
     unsigned long inode = target_listener(t->pid, t->port);
     marker_path(marker, sizeof marker, dir, t->pid, t->start, t->port);
     const char *word = "attachable";

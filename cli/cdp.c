@@ -273,6 +273,7 @@ static int queue_call(const char *method, const cJSON *params, char *err, size_t
     }
     free(text);
     cdp.want_id = cdp.next_id;
+    cdp.event_failed = false; /* an event ended the previous call, not this one */
     cJSON_Delete(cdp.reply);
     cdp.reply = NULL;
     cdp.out_pending = true;

@@ -74,6 +74,7 @@ static void parse_host_port(const char *v, int *port, bool *loopback)
 static void scan_option(const char *arg, const char *next, struct target *t)
 {
     static const char *const with_host[] = { "--inspect=", "--inspect-brk=", "--inspect-wait=", "--inspect-port=", "--debug-port=" };
+    if (!strcmp(arg, "--disable-sigusr1")) t->sigusr1_off = true;
     for (size_t i = 0; i < sizeof with_host / sizeof *with_host; i++) {
         size_t n = strlen(with_host[i]);
         if (!strncmp(arg, with_host[i], n)) parse_host_port(arg + n, &t->port, &t->port_loopback);

@@ -206,6 +206,34 @@ test('SIGINT or SIGTERM mid-command: the inspector is closed first, then nodepro
   assert.equal(server.exitCode, null);
 });
 
+test('a process that exits during cpu dump: node waits for the debugger to disconnect, so nodeprof writes the profile so far and goes at once', async (t) => {
+  const out = tempDir(t);
+  const port = await freePort();
+  const app = await startTarget(t, `
+    function attachUntilExit() { let x = 0; for (let i = 0; i < 1e5; i++) x += Math.sqrt(i); return x; }
+    const end = Date.now() + 1500;
+    setInterval(() => { attachUntilExit(); if (Date.now() > end) process.exit(3); }, 5);
+    console.log('ready');`, { inspectPort: port });
+  const started = Date.now();
+  const r = await cli(['ctl', String(app.pid), 'cpu', 'dump', '60'], { cwd: out }).done;
+  const exit = await app.exited;
+  assert.equal(exit.status, 3, 'the app\'s own exit status');
+  assert.ok(Date.now() - started < 30000, 'nodeprof did not hold the exit for the 60 s asked');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`process ${app.pid} is exiting: writing the profile so far`));
+  assert.ok(readCpuProfile(r.stdout.trim()).samples.length > 0);
+});
+
+const hasDisableSigusr1 = spawnSync(NODE, ['--disable-sigusr1', '-e', '0']).status === 0;
+test('a process started with --disable-sigusr1 is refused, and listed as not attachable', { skip: !hasDisableSigusr1 && 'this node has no --disable-sigusr1' }, async (t) => {
+  const app = await startTarget(t, SERVER, { env: plainEnv({ NODE_OPTIONS: '--disable-sigusr1' }) });
+  const r = await cli(['ctl', String(app.pid), 'stack']).done;
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /started with --disable-sigusr1/);
+  const l = run(CLI, ['list', '--all'], { env: plainEnv() });
+  assert.match(l.stdout, new RegExp(`^${app.pid}\tnot-attachable\t`, 'm'));
+});
+
 test('only processes of our own uid, and only node', { skip: process.getuid() !== 0 && 'needs root (setpriv)' }, async (t) => {
   const { node } = reachableByAll(65534);
   const dir = tempDir(t);
