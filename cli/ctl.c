@@ -25,7 +25,8 @@ static const char ctl_usage[] =
     "\n"
     "Sends COMMAND to the profiled node process PID and prints its reply: the files\n"
     "written, or the text asked for. Exits 0 on success, 1 on error or timeout.\n"
-    "The timeout is 30 s (300 s for `heap snapshot`).\n"
+    "The timeout is 30 s (300 s for `heap snapshot`). A node process started without\n"
+    "nodeprof is attached through its inspector instead (see the end of this text).\n"
     "\n"
     "commands:\n";
 
