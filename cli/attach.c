@@ -74,7 +74,9 @@ static void catch_signals(void)
     sigaction(SIGHUP, &sa, NULL);
 }
 
-static int parse_job(int argc, char **argv, struct job *job)
+/* The command words, if they are an attach command: 0, or -1 (reported
+ * when report is set). */
+static int parse_job(int argc, char **argv, struct job *job, bool report)
 {
     memset(job, 0, sizeof *job);
     const char *why;
@@ -82,7 +84,7 @@ static int parse_job(int argc, char **argv, struct job *job)
         job->kind = JOB_CPU;
         job->seconds = DEFAULT_CPU_SECONDS;
         if (argc == 3 && np_parse_long(argv[2], 1, 3600, &job->seconds, &why)) {
-            fprintf(stderr, "nodeprof: cpu dump %s: %s (seconds, 1 to 3600)\n", argv[2], why);
+            if (report) fprintf(stderr, "nodeprof: cpu dump %s: %s (seconds, 1 to 3600)\n", argv[2], why);
             return -1;
         }
         return 0;
@@ -97,9 +99,16 @@ static int parse_job(int argc, char **argv, struct job *job)
         job->kind = JOB_STACK;
         return 0;
     }
-    fprintf(stderr, "nodeprof: on a process started without nodeprof, only `cpu dump [SECONDS]`, "
-            "`heap snapshot [force]` and `stack` work (through its inspector)\n");
+    if (report) fprintf(stderr, "nodeprof: on a process started without nodeprof, only `cpu dump [SECONDS]`, "
+                        "`heap snapshot [force]` and `stack` work (through its inspector)\n");
     return -1;
+}
+
+bool cli_attach_command(int argc, char **argv)
+{
+    struct job job;
+    /* `cpu dump` with a bad number is ours too: its error is reported then. */
+    return !parse_job(argc, argv, &job, false) || (argc == 3 && !strcmp(argv[0], "cpu") && !strcmp(argv[1], "dump"));
 }
 
 /* ---- markers ---------------------------------------------------------- */
@@ -404,6 +413,11 @@ static int check_target(const struct target *t)
                 t->pid, t->exe[0] ? t->exe : "unknown executable");
         return 1;
     }
+    if (t->other_netns) {
+        fprintf(stderr, "nodeprof: process %ld is in another network namespace (a container?): its 127.0.0.1 is not "
+                "ours; run nodeprof inside it (nsenter --net --target %ld)\n", t->pid, t->pid);
+        return 1;
+    }
     if (t->sigusr1_off) {
         fprintf(stderr, "nodeprof: process %ld was started with --disable-sigusr1: it has no way to open its "
                 "inspector from outside\n", t->pid);
@@ -463,7 +477,7 @@ int cli_attach(long pid, int argc, char **argv, int timeout)
     struct job job;
     struct target t;
     char err[512], dir[256], marker[PATH_MAX];
-    if (parse_job(argc, argv, &job)) return 2;
+    if (parse_job(argc, argv, &job, true)) return 2;
     job.timeout_s = timeout ? timeout : job.kind == JOB_HEAP ? 300 : 30;
     if (target_read(pid, &t, err, sizeof err)) {
         fprintf(stderr, "nodeprof: %s\n", err);
@@ -569,7 +583,7 @@ static const char *attach_state(const struct target *t, const char *dir, char *b
     struct stat st;
     snprintf(fifo, sizeof fifo, "%s/%ld.ctl", dir, t->pid);
     if (stat(fifo, &st) == 0 && S_ISFIFO(st.st_mode)) return "profiled";
-    if (!t->port_loopback || t->port == 0 || t->sigusr1_off) return "not-attachable";
+    if (!t->port_loopback || t->port == 0 || t->sigusr1_off || t->other_netns) return "not-attachable";
     unsigned long inode = target_listener(t->pid, t->port);
     marker_path(marker, sizeof marker, dir, t->pid, t->start, t->port);
     const char *word = "attachable";

@@ -15,6 +15,9 @@
 
 #include <stdbool.h>
 
+/* Whether the command words are one that works by attaching. */
+bool cli_attach_command(int argc, char **argv);
+
 /* Runs the command words (argv[0..argc-1]: `cpu dump [SECONDS]`, `heap
  * snapshot`, `stack`) on pid through its inspector; timeout in seconds (0:
  * the command's default). Prints what `nodeprof ctl` prints; the exit code. */

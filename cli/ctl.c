@@ -187,10 +187,13 @@ int cli_ctl(int argc, char **argv)
         return 1;
     }
     /* Not profiled: node's own inspector (attach.h). */
-    if (!fifo_opt && lstat(fifo, &st) != 0 && errno == ENOENT) return cli_attach(pid, argc - i - 1, argv + i + 1, timeout);
+    bool attachable = !fifo_opt && cli_attach_command(argc - i - 1, argv + i + 1);
+    if (attachable && lstat(fifo, &st) != 0 && errno == ENOENT) return cli_attach(pid, argc - i - 1, argv + i + 1, timeout);
     if (stat(fifo, &st) != 0 || !S_ISFIFO(st.st_mode)) {
         fprintf(stderr, "nodeprof: process %ld is not profiled by nodeprof (no control FIFO %s); "
-                "is it node, started with LD_PRELOAD=libnodeprof.so?\n", pid, fifo);
+                "is it node, started with LD_PRELOAD=libnodeprof.so?%s\n", pid, fifo,
+                fifo_opt ? "" : " (`cpu dump [SECONDS]`, `heap snapshot` and `stack` also work on a node process "
+                "started without nodeprof, through its inspector)");
         return 1;
     }
     if (np_rundir_ensure(dir, err, sizeof err)) {

@@ -133,6 +133,12 @@ int target_read(long pid, struct target *t, char *err, size_t errlen)
         t->exe[n] = '\0';
         t->is_node = exe_is_node(t->exe);
     }
+    /* Our connection goes to our own 127.0.0.1: in another network
+     * namespace, the port we checked is not the one we would reach. */
+    char mine[64] = "", theirs[64] = "";
+    snprintf(path, sizeof path, "/proc/%ld/ns/net", pid);
+    ssize_t a = readlink("/proc/self/ns/net", mine, sizeof mine - 1), b = readlink(path, theirs, sizeof theirs - 1);
+    t->other_netns = a <= 0 || b <= 0 || a != b || memcmp(mine, theirs, (size_t)a);
     /* NODE_OPTIONS first: the command line wins, as in node. */
     scan_node_options(pid, t);
     scan_cmdline(pid, t);

@@ -24,6 +24,7 @@ struct target {
     int port;                  /* where SIGUSR1 opens the inspector */
     bool port_loopback;        /* on 127.0.0.1 / localhost (else refused) */
     bool sigusr1_off;          /* --disable-sigusr1: SIGUSR1 opens nothing */
+    bool other_netns;          /* its 127.0.0.1 is not ours (a container) */
 };
 
 /* Fills t. -1 with err set if the process is gone or unreadable. */

@@ -260,6 +260,15 @@ test('only processes of our own uid, and only node', { skip: process.getuid() !=
   assert.match(s.stderr, /is not node/);
 });
 
+test('a process in another network namespace is refused: the 127.0.0.1 we would connect to is not its', { skip: process.getuid() !== 0 && 'needs root (unshare --net)' }, async (t) => {
+  const app = await startTarget(t, "setInterval(() => {}, 1000); console.log('ready');", { prefix: ['unshare', '--net'] });
+  const r = await cli(['ctl', String(app.pid), 'stack']).done;
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`process ${app.pid} is in another network namespace`));
+  await sleep(200);
+  assert.doesNotMatch(app.err, /Debugger/, 'nothing was sent');
+});
+
 test('list --all: every node process of the user, profiled or not, with whether it can be attached', async (t) => {
   const port = await freePort();
   const plain = await startTarget(t, SERVER, { inspectPort: port });
