@@ -321,7 +321,13 @@ int cdp_wait_closed(int timeout_ms)
 
 void cdp_close(void)
 {
-    if (cdp.ctx) cdp.lws->context_destroy(cdp.ctx);
+    if (cdp.ctx) {
+        /* The timer is linked into the context's lists: unlinked before they
+         * are freed, and blank for the next context. */
+        cdp.lws->sul_cancel(&cdp.tick);
+        cdp.lws->context_destroy(cdp.ctx);
+    }
+    memset(&cdp.tick, 0, sizeof cdp.tick);
     cdp.ctx = NULL;
     cdp.wsi = NULL;
     cJSON_Delete(cdp.reply);

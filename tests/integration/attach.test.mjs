@@ -63,9 +63,10 @@ async function until(cond, ms, what) {
   }
 }
 
-// Runs the CLI without blocking this loop (the load below runs meanwhile).
-function cli(args, { env = plainEnv(), cwd, argv0 = [] } = {}) {
-  const child = spawn(argv0[0] ?? CLI, [...argv0.slice(1), ...(argv0.length ? [CLI] : []), ...args],
+// Runs the CLI without blocking this loop (the load below runs meanwhile),
+// under `wrap` (valgrind and its options) if given.
+function cli(args, { env = plainEnv(), cwd, wrap = [] } = {}) {
+  const child = spawn(wrap[0] ?? CLI, [...wrap.slice(1), ...(wrap.length ? [CLI] : []), ...args],
     { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   child.out = '';
   child.err = '';
@@ -137,8 +138,10 @@ test('cpu dump 2 on a plain node server under load: a valid profile with its hot
 test('heap snapshot of a plain node process: a parseable snapshot, written atomically; the port is closed after', async (t) => {
   const out = tempDir(t);
   const port = await freePort();
-  const server = await startTarget(t, SERVER, { inspectPort: port });
+  // The port from the process's NODE_OPTIONS this time.
+  const server = await startTarget(t, SERVER, { env: plainEnv({ NODE_OPTIONS: `--inspect-port=${port}` }) });
   const r = await cli(['ctl', String(server.pid), 'heap', 'snapshot'], { cwd: out }).done;
+  assert.match(r.stderr, new RegExp(`on 127\\.0\\.0\\.1:${port} `));
   assert.equal(r.status, 0, r.stderr);
   const file = r.stdout.trim();
   assert.match(file, /\.heapsnapshot$/);
@@ -179,6 +182,9 @@ test('a nodeprof ctl killed (SIGKILL) mid-command leaves the inspector open; the
     const doomed = cli(['ctl', String(server.pid), 'cpu', 'dump', '60']);
     await until(() => listening(port) && doomed.err.includes('opening its inspector'), 20000, 'the inspector to open');
     await sleep(300); // connected, profiling
+    const all = run(CLI, ['list', '--all'], { env: plainEnv() });
+    assert.match(all.stdout, new RegExp(`^${server.pid}\tattached:${port}\t`, 'm'), 'a live nodeprof ctl\'s inspector is left alone');
+    assert.equal(listening(port), true);
     doomed.kill('SIGKILL');
     await doomed.done;
     await sleep(200);
@@ -287,6 +293,32 @@ test('list --all: every node process of the user, profiled or not, with whether 
   // Plain `nodeprof list` still lists only the profiled one.
   const l = run(CLI, ['list'], { env: plainEnv() });
   assert.ok(l.stdout.includes(`${profiled.pid}\t`) && !l.stdout.includes(`${plain.pid}\t`));
+});
+
+test('an inspector the process opened itself (--inspect) is used and left open', async (t) => {
+  const port = await freePort();
+  const app = await startTarget(t, "setInterval(() => {}, 1000); console.log('ready');", { env: plainEnv({ NODE_OPTIONS: `--inspect=127.0.0.1:${port}` }) });
+  assert.equal(listening(port), true);
+  const l = run(CLI, ['list', '--all'], { env: plainEnv() });
+  assert.match(l.stdout, new RegExp(`^${app.pid}\tinspector-open:${port}\t`, 'm'));
+  const r = await cli(['ctl', String(app.pid), 'stack']).done;
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /has its inspector open on 127\.0\.0\.1:\d+ already \(not by nodeprof\): using it, and leaving it open/);
+  assert.match(r.stdout, /idle/);
+  assert.equal(listening(port), true, 'still open, as its owner left it');
+});
+
+const hasValgrind = spawnSync('valgrind', ['--version']).status === 0;
+test('the attach path under valgrind: no memory error, nothing lost', { skip: !hasValgrind && 'no valgrind' }, async (t) => {
+  const out = tempDir(t);
+  const port = await freePort();
+  const server = await startTarget(t, SERVER, { inspectPort: port });
+  for (const cmd of [['stack'], ['cpu', 'dump', '1']]) {
+    const r = await cli(['ctl', String(server.pid), ...cmd], { cwd: out,
+      wrap: ['valgrind', '--error-exitcode=99', '--leak-check=full', '--errors-for-leak-kinds=definite', '-q'] }).done;
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(listening(port), false);
+  }
 });
 
 test('the default port 9229, when free: opened for the command and closed after', { skip: listening(9229) && '9229 is in use here' }, async (t) => {
