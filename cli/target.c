@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* Reads a whole small /proc file (cmdline, environ: NUL-separated). */
@@ -145,6 +146,22 @@ int target_read(long pid, struct target *t, char *err, size_t errlen)
     return 0;
 }
 
+/* Whether a listener on this local address (hex, as /proc/net/tcp{,6}
+ * shows it) receives a connection to 127.0.0.1: bound to 127.0.0.1 or to
+ * the wildcard, in IPv4 or as a dual-stack or v4-mapped IPv6 socket. One
+ * on another address (10.0.0.5, ::1) shares the port number but is never
+ * what our connection reaches. */
+static bool reaches_loopback(const char *addr, size_t len)
+{
+    static const char *const reach[] = {
+        "0100007F", "00000000",
+        "00000000000000000000000000000000", "0000000000000000FFFF00000100007F",
+    };
+    for (size_t i = 0; i < sizeof reach / sizeof *reach; i++)
+        if (strlen(reach[i]) == len && !strncasecmp(addr, reach[i], len)) return true;
+    return false;
+}
+
 static unsigned long listener_in(const char *path, int port)
 {
     FILE *f = fopen(path, "re");
@@ -158,7 +175,8 @@ static unsigned long listener_in(const char *path, int port)
         /* sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode */
         if (sscanf(line, "%*s %63s %63s %x %*s %*s %*s %*s %*s %lu", local, remote, &state, &inode) != 4) continue;
         const char *colon = strrchr(local, ':');
-        if (state == 0x0A && colon && strtol(colon + 1, NULL, 16) == port) found = inode;
+        if (state == 0x0A && colon && strtol(colon + 1, NULL, 16) == port && reaches_loopback(local, (size_t)(colon - local)))
+            found = inode;
     }
     fclose(f);
     return found;

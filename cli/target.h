@@ -33,8 +33,8 @@ int target_read(long pid, struct target *t, char *err, size_t errlen);
 /* The start time of pid, 0 if gone. */
 unsigned long long target_start_time(long pid);
 
-/* The inode of a socket listening on TCP port (any address) as pid's
- * network namespace sees it; 0 if none. */
+/* The inode of the socket listening on TCP port that a connection to
+ * 127.0.0.1:port reaches, as pid's network namespace sees it; 0 if none. */
 unsigned long target_listener(long pid, int port);
 
 /* Whether pid has the socket inode among its descriptors. */
