@@ -163,17 +163,21 @@ test('stack of a main thread busy in a loop names the busy function; the process
   assert.equal(busy.exitCode, null, 'still running');
 });
 
-test('the inspector port held by another process: refused with a clear message, nothing sent to the target', async (t) => {
-  const port = await freePort();
-  await startTarget(t, HOLDER.replace('+process.argv[2]', String(port)));
-  const target = await startTarget(t, SERVER, { inspectPort: port });
-  const r = await cli(['ctl', String(target.pid), 'stack']).done;
-  assert.equal(r.status, 1);
-  assert.match(r.stderr, new RegExp(`port ${port}, where process ${target.pid} would open its inspector, is held by another process: refusing \\(nothing was sent`));
-  await sleep(300);
-  assert.doesNotMatch(target.err, /Debugger|inspector/i, 'the target got no SIGUSR1');
-  assert.equal(target.exitCode, null);
-});
+for (const host of ['127.0.0.1', '::']) {
+  test(`the inspector port held by another process (on ${host}): refused with a clear message, nothing sent to the target`, async (t) => {
+    const port = await freePort();
+    await startTarget(t, HOLDER.replace('+process.argv[2]', String(port)).replace("'127.0.0.1'", `'${host}'`));
+    const target = await startTarget(t, SERVER, { inspectPort: port });
+    const r = await cli(['ctl', String(target.pid), 'stack']).done;
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`port ${port}, where process ${target.pid} would open its inspector, is held by another process: refusing \\(nothing was sent`));
+    await sleep(300);
+    assert.doesNotMatch(target.err, /Debugger|inspector/i, 'the target got no SIGUSR1');
+    assert.equal(target.exitCode, null);
+    const l = run(CLI, ['list', '--all'], { env: plainEnv() });
+    assert.match(l.stdout, new RegExp(`^${target.pid}\\tport-taken:${port}\\t`, 'm'));
+  });
+}
 
 test('a nodeprof ctl killed (SIGKILL) mid-command leaves the inspector open; the next `nodeprof list` and `nodeprof ctl` close it', async (t) => {
   const port = await freePort();
