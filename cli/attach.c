@@ -150,24 +150,25 @@ static bool marker_owner_alive(int dirfd, const char *name)
 
 /* ---- opening and closing the inspector -------------------------------- */
 
-/* Waits for the target's listener on port: 0, or -1 with err set (a
- * listener of another process, or none in time). */
-static int wait_listener(const struct target *t, int wait_ms, char *err, size_t errlen)
+enum listen_wait { LISTENING, HELD_BY_OTHER, TARGET_GONE, NOT_YET };
+
+/* Waits for the target's listener on port; err set unless LISTENING. */
+static enum listen_wait wait_listener(const struct target *t, int wait_ms, char *err, size_t errlen)
 {
     for (int waited = 0;; waited += 20) {
         unsigned long inode = target_listener(t->pid, t->port);
-        if (inode && target_holds_socket(t->pid, inode)) return 0;
+        if (inode && target_holds_socket(t->pid, inode)) return LISTENING;
         if (inode) {
             snprintf(err, errlen, "127.0.0.1:%d is held by another process, not by %ld: refusing to talk to it",
                      t->port, t->pid);
-            return -1;
+            return HELD_BY_OTHER;
         }
-        if (target_start_time(t->pid) != t->start) { snprintf(err, errlen, "process %ld exited", t->pid); return -1; }
+        if (target_start_time(t->pid) != t->start) { snprintf(err, errlen, "process %ld exited", t->pid); return TARGET_GONE; }
         if (waited >= wait_ms) {
             snprintf(err, errlen, "process %ld did not open its inspector on port %d within %d s after SIGUSR1 "
                      "(is its main thread stuck in native code, or was it started with --disable-sigusr1?)",
                      t->pid, t->port, wait_ms / 1000);
-            return -1;
+            return NOT_YET;
         }
         struct timespec ts = { 0, 20 * 1000000L };
         nanosleep(&ts, NULL);
@@ -442,18 +443,21 @@ static int attach_and_run(const struct target *t, const struct job *job, const c
         fprintf(stderr, "nodeprof: %s\n", err);
         return 1;
     }
-    if (kill((pid_t)t->pid, SIGUSR1) != 0) {
-        fprintf(stderr, "nodeprof: cannot signal process %ld: %s\n", t->pid, strerror(errno));
+    if (attach_signal || kill((pid_t)t->pid, SIGUSR1) != 0) {
+        if (!attach_signal) fprintf(stderr, "nodeprof: cannot signal process %ld: %s\n", t->pid, strerror(errno));
         unlink(marker);
         return 1;
     }
-    int rc = wait_listener(t, OPEN_WAIT_MS, err, sizeof err);
-    if (rc) {
+    /* From here on, a signal waits until the inspector is closed. */
+    enum listen_wait open = wait_listener(t, OPEN_WAIT_MS, err, sizeof err);
+    if (open != LISTENING) {
         fprintf(stderr, "nodeprof: %s\n", err);
-        /* Not ours to close, or not open (yet: the marker stays for the next sweep). */
-        if (strstr(err, "another process") || target_start_time(t->pid) != t->start) unlink(marker);
+        /* Not ours to close, or nothing to close; an inspector that is
+         * still on its way keeps the marker, for the next sweep. */
+        if (open != NOT_YET) unlink(marker);
         return 1;
     }
+    int rc = 0;
     if (!attach_signal && run_job(t, job, err, sizeof err)) {
         if (!attach_signal) fprintf(stderr, "nodeprof: %s\n", err);
         rc = 1;

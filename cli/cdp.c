@@ -117,7 +117,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     switch (reason) {
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
         char msg[200];
-        snprintf(msg, sizeof msg, "cannot connect to the inspector: %s", in ? (const char *)in : "connection error");
+        if (in) snprintf(msg, sizeof msg, "cannot connect to the inspector: %.*s", (int)len, (const char *)in);
+        else snprintf(msg, sizeof msg, "cannot connect to the inspector");
         fail(msg);
         cdp.wsi = NULL;
         return -1;
