@@ -50,7 +50,7 @@ $(BUILD)/libnodeprof.so: $(LIB_OBJS) src/exports.map
 	$(CC) $(NP_CFLAGS) $(CFLAGS) $(LDFLAGS) $(LIB_LDFLAGS) -o $@ $(LIB_OBJS) $(LIBS)
 
 $(BUILD)/nodeprof: $(CLI_OBJS) $(PURE_LIBS)
-	$(CC) $(NP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(PURE_LIBS) $(LIBS)
+	$(CC) $(NP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(PURE_LIBS) $(LIBS) -ldl
 
 $(BUILD)/libnp-common.a: $(patsubst %.c,$(BUILD)/obj/%.o,$(COMMON_SRCS))
 	rm -f $@ && $(AR) rcs $@ $^
@@ -178,7 +178,7 @@ fuzz: $(FUZZERS:%=fuzz-%)
 # uses these targets). On a fresh Debian 12 machine, as root, make installs
 # what is missing (apt-get update first); otherwise it prints the exact
 # command and stops. APT_GET='echo apt-get' shows what it would run.
-DEB_DEPS   = build-essential libcjson-dev libunwind-dev zlib1g-dev
+DEB_DEPS   = build-essential libcjson-dev libunwind-dev zlib1g-dev libwebsockets-dev
 # COMMAND:PACKAGE. valgrind for the unit tests; man checks our manual pages; go tool pprof and Chromium
 # read our profiles back; ss shows that no port is open; clang builds us
 # with CC=clang (tests/integration/build.test.mjs) and runs make fuzz.
@@ -205,7 +205,7 @@ install_missing = if [ -z "$(2)" ]; then :; \
 missing_tools = $$(echo $$(for tp in $(1); do command -v "$${tp%%:*}" >/dev/null 2>&1 || echo "$${tp\#\#*:}"; done))
 
 check-deps:
-	@test -f /usr/include/cjson/cJSON.h -a -f /usr/include/zlib.h || $(MAKE) --no-print-directory deps
+	@test -f /usr/include/cjson/cJSON.h -a -f /usr/include/zlib.h -a -f /usr/include/libwebsockets.h || $(MAKE) --no-print-directory deps
 	@test -f $(NODE_INCLUDE)/node_api.h || { \
 	  echo "no node_api.h in $(NODE_INCLUDE): set NODE_INCLUDE=<node's include/node>" >&2; exit 1; }
 

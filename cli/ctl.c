@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "cli.h"
 #include "common/command.h"
 #include "common/config.h"
@@ -24,7 +25,8 @@ static const char ctl_usage[] =
     "\n"
     "Sends COMMAND to the profiled node process PID and prints its reply: the files\n"
     "written, or the text asked for. Exits 0 on success, 1 on error or timeout.\n"
-    "The timeout is 30 s (300 s for `heap snapshot`).\n"
+    "The timeout is 30 s (300 s for `heap snapshot`). A node process started without\n"
+    "nodeprof is attached through its inspector instead (see the end of this text).\n"
     "\n"
     "commands:\n";
 
@@ -139,6 +141,7 @@ static int parse_ctl_options(int argc, char **argv, int *timeout, const char **f
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             fputs(ctl_usage, stdout);
             fputs(np_command_help, stdout);
+            fputs(cli_attach_help, stdout);
             exit(0);
         }
         long v;
@@ -183,9 +186,14 @@ int cli_ctl(int argc, char **argv)
         fprintf(stderr, "nodeprof: no process %ld\n", pid);
         return 1;
     }
+    /* Not profiled: node's own inspector (attach.h). */
+    bool attachable = !fifo_opt && cli_attach_command(argc - i - 1, argv + i + 1);
+    if (attachable && lstat(fifo, &st) != 0 && errno == ENOENT) return cli_attach(pid, argc - i - 1, argv + i + 1, timeout);
     if (stat(fifo, &st) != 0 || !S_ISFIFO(st.st_mode)) {
         fprintf(stderr, "nodeprof: process %ld is not profiled by nodeprof (no control FIFO %s); "
-                "is it node, started with LD_PRELOAD=libnodeprof.so?\n", pid, fifo);
+                "is it node, started with LD_PRELOAD=libnodeprof.so?%s\n", pid, fifo,
+                fifo_opt ? "" : " (`cpu dump [SECONDS]`, `heap snapshot` and `stack` also work on a node process "
+                "started without nodeprof, through its inspector)");
         return 1;
     }
     if (np_rundir_ensure(dir, err, sizeof err)) {
@@ -268,15 +276,20 @@ static bool remove_if_stale(const char *dir, const char *name, long pid, bool is
 
 int cli_list(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "--all")) return cli_list_all();
     if (argc > 1) {
-        fputs("usage: nodeprof list\nLists the profiled node processes of this user (pid, command line, FIFO)\n"
-              "and removes the FIFOs left by processes that are gone (profiled processes, nodeprof ctl).\n",
+        fputs("usage: nodeprof list [--all]\nLists the profiled node processes of this user (pid, command line, FIFO)\n"
+              "and removes the FIFOs left by processes that are gone (profiled processes, nodeprof ctl).\n"
+              "--all lists every node process of this user, profiled or not (pid, state, command line),\n"
+              "and whether `nodeprof ctl` can attach to it through its inspector.\n"
+              "Both close an inspector that a nodeprof ctl killed mid-command left open.\n",
               !strcmp(argv[1], "--help") ? stdout : stderr);
         return !strcmp(argv[1], "--help") ? 0 : 2;
     }
     char dir[256];
     struct stat st;
     np_rundir_path(dir, sizeof dir);
+    cli_attach_sweep(0);
     /* Only our own private directory: nothing in another user's is listed or removed. */
     if (lstat(dir, &st) != 0) return 0; /* nothing was ever profiled */
     if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077)) {
