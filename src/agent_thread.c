@@ -9,6 +9,7 @@
 #include "escalate.h"
 #include "fifo.h"
 #include "heapwatch.h"
+#include "http.h"
 #include "process.h"
 #include "service.h"
 #include "signals.h"
@@ -57,6 +58,7 @@ int np_agent_thread_start(void)
     }
     np_fifo_open((struct np_fifo_sink){ np_dispatch_line, np_dispatch_reject });
     np_heapwatch_start();
+    np_http_start();
     /* Our thread takes no signals itself: the kernel delivers them to the
      * app's threads, and libuv's handler forwards them to every loop. */
     sigset_t all, old;

@@ -88,6 +88,10 @@ static const struct opt opts[] = {
       "comma list of output formats: `cpuprofile`, `pprof`, `collapsed`, `speedscope`, `html`, `top`" },
     { "SOURCEMAPS", OPT_BOOL, "off", 0, 0, NULL, F(sourcemaps),
       "`on`: the derived formats (all but `cpuprofile`) name the original file, line and function through the scripts' source maps, found when the profile is written" },
+    { "HTTP", OPT_STRING, "off", 0, 0, NULL, F(http),
+      "serve Go-style pprof endpoints (`/debug/pprof/profile`, `heap`, `stack`, `/nodeprof/ctl`) from the agent thread at this address: `127.0.0.1:6060`, `[::1]:6060`, or a non-loopback one such as `0.0.0.0:6060`, which needs `NODEPROF_HTTP_TOKEN_FILE` (see [pprof endpoints](#pprof-endpoints-nodeprof_http)); `off`: no port" },
+    { "HTTP_TOKEN_FILE", OPT_STRING, "", 0, 0, NULL, F(http_token_file),
+      "file holding the bearer token every HTTP request must carry (`Authorization: Bearer <token>`); it must belong to this process's user and not be readable by group or others" },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 #define PREFIX "NODEPROF_"

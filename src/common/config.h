@@ -46,6 +46,8 @@ struct np_config {
     bool helper;                   /* start the helper worker (rescue path) */
     long snapshot_factor;          /* snapshot peak memory / used heap; 0 = no check */
     bool sourcemaps;               /* map derived formats' frames (formats/remap.h) */
+    char http[256];                /* NODEPROF_HTTP: "off" or an address (http.h) */
+    char http_token_file[NP_PATH_MAX];
 };
 
 /* Called once per problem found, with a complete message (no prefix). */

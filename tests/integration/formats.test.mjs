@@ -269,7 +269,7 @@ describe('heap profiles', () => {
 
       const p = pf.Profile.decode(zlib.gunzipSync(fs.readFileSync(convert(file, 'pprof', path.join(sub, 'h.pb.gz')))));
       const str = (i) => p.stringTable.strings[Number(i)];
-      assert.deepEqual(p.sampleType.map((v) => [str(v.type), str(v.unit)]), [['objects', 'count'], ['space', 'bytes']]);
+      assert.deepEqual(p.sampleType.map((v) => [str(v.type), str(v.unit)]), [['inuse_objects', 'count'], ['inuse_space', 'bytes']]);
       assert.equal(sum(p.sample.map((s) => Number(s.value[1]))), bytes, `${node}: bytes`);
       assert.equal(sum(p.sample.map((s) => Number(s.value[0]))), objects, `${node}: objects`);
 
