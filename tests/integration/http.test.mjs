@@ -280,3 +280,43 @@ test('garbage, slow and too many clients leave the app alone, and the agent answ
   assert.equal(child.out, `ready ${appPort}\nserved true\n`);
   assert.deepEqual(nodeprofLines(child.err), []);
 });
+
+test('NODEPROF_HEAP=on: the heap endpoint answers the running sampler at once, which goes on', async (t) => {
+  const port = await freePort();
+  const { child, dir } = await startApp(t, { NODEPROF_HTTP: `127.0.0.1:${port}`, NODEPROF_HEAP: 'on', NODEPROF_HEAP_INTERVAL: '1k' });
+  const began = Date.now();
+  const heap = await curl(`http://127.0.0.1:${port}/debug/pprof/heap`);
+  assert.equal(heap.status, 200, heap.body.toString());
+  assert.ok(Date.now() - began < 4000, 'not the 5 s of a sampling of its own');
+  const file = path.join(dir, 'heap.pb.gz');
+  fs.writeFileSync(file, heap.body);
+  const raw = await exec('go', ['tool', 'pprof', '-raw', file]);
+  assert.equal(raw.status, 0, raw.stderr);
+  assert.match(raw.text, /inuse_objects\/count inuse_space\/bytes/);
+  assert.match(raw.text, /^\s+\d+\s+\d+: /m, 'samples');
+  child.kill('SIGTERM');
+  assert.equal((await child.closed).status, 0);
+  assert.equal(fs.readdirSync(dir).filter((f) => f.endsWith('.heapprofile')).length, 1, 'the exit heap profile');
+});
+
+test('a child that inherits NODEPROF_HTTP finds the port taken: one line, and it runs on', async (t) => {
+  const port = await freePort();
+  const dir = tempDir(t);
+  const script = writeScript(dir, 'parent.js', `
+const { spawnSync } = require('node:child_process');
+setTimeout(() => {
+  const c = spawnSync(process.execPath, ['-e', 'console.log("child ran")'], { encoding: 'utf8' });
+  console.log(c.status, c.stdout.trim());
+  console.log(JSON.stringify(c.stderr));
+}, 300);
+`);
+  const r = await exec(process.env.NP_TEST_NODE && process.env.NP_TEST_NODE !== 'node' ? process.env.NP_TEST_NODE : process.execPath,
+    [script], { env: childEnv({ NODEPROF_DIR: dir, NODEPROF_HTTP: `127.0.0.1:${port}` }), cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  const [ran, err] = r.text.split('\n');
+  assert.equal(ran, '0 child ran');
+  const lines = JSON.parse(err).split('\n').filter(Boolean);
+  assert.equal(lines.length, 1, err);
+  assert.match(lines[0], /^nodeprof: cannot listen on NODEPROF_HTTP=127\.0\.0\.1:\d+: address already in use; no HTTP endpoints$/);
+  assert.deepEqual(nodeprofLines(r.stderr), []);
+});
