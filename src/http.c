@@ -144,9 +144,9 @@ static int submit(struct conn *c, struct np_request *req, void (*done)(struct np
     req->done = done;
     if (c) req->tag = c->id; /* else the caller's */
     snprintf(req->cmd.origin, sizeof req->cmd.origin, "http");
-    if (c) {
+    if (c) { /* a main thread that never serves (exiting, stuck) does not hold the slot */
         c->phase = WAITING;
-        uv_timer_stop(&c->timer);
+        uv_timer_start(&c->timer, on_timeout, NP_HTTP_GRACE_MS, 0);
     }
     if (np_dispatch_submit(req) == 0) return 0;
     if (c) send_error(c, 503, "busy: too many commands waiting");

@@ -25,7 +25,8 @@
 #define NP_HTTP_CONNS 8
 #define NP_HTTP_READ_MS 10000
 #define NP_HTTP_WRITE_MS 30000
-/* A profile request's answer is given up this long after it was due. */
+/* A request the main thread has not answered this long after it was due
+ * (a profile: after its seconds) is given up: the connection is closed. */
 #define NP_HTTP_GRACE_MS 60000
 
 /* Main thread, before the agent thread runs its loop: reads the

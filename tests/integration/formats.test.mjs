@@ -296,7 +296,7 @@ describe('heap profiles', () => {
 
     if (!needGo(t)) return;
     const out = goPprofTop(convert(file, 'pprof', path.join(dir, 'live.pb.gz')));
-    assert.match(out, /Type: space/);
+    assert.match(out, /Type: inuse_space/);
     assert.match(goFirstRow(out), new RegExp(HOT_HEAP));
   });
 });

@@ -29,12 +29,15 @@ srv.listen(0, '127.0.0.1', () => console.log('ready ' + srv.address().port));
 process.on('SIGTERM', () => { console.log('served ' + (served > 0)); srv.close(); process.exit(0); });
 `;
 
+// A free port below Linux's ephemeral range (32768 and up), so that no
+// process of another test takes it by connecting or listening on port 0.
 async function freePort() {
-  const s = net.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
+  for (;;) {
+    const port = 20000 + crypto.randomInt(12000);
+    const s = net.createServer();
+    const ok = await new Promise((r) => { s.once('error', () => r(false)); s.listen(port, '127.0.0.1', () => r(true)); });
+    if (ok) { await new Promise((r) => s.close(r)); return port; }
+  }
 }
 
 // Runs a command without blocking our event loop (the load runs on it).
@@ -77,6 +80,7 @@ async function startApp(t, env) {
   const child = startNode(script, [], { env: childEnv({ NODEPROF_DIR: dir, ...env }), cwd: dir });
   t.after(() => { try { child.kill('SIGKILL'); } catch {} });
   await child.ready;
+  assert.doesNotMatch(child.err, /address already in use/);
   return { child, dir, port: Number(/ready (\d+)/.exec(child.out)[1]) };
 }
 
