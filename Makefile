@@ -150,7 +150,7 @@ test-nodes: all | test-deps
 # fuzz-NAME` runs one: profile (the profile reader and writers), cpufold
 # (CPU profile folding), sourcemap (the source map parser).
 FUZZ_SECONDS ?= 60
-FUZZERS = profile cpufold sourcemap memtimeline
+FUZZERS = profile cpufold sourcemap memtimeline http
 fuzz_seeds_profile   = tests/fixtures/profiles/*.cpuprofile tests/fixtures/profiles/*.heapprofile
 fuzz_seeds_cpufold   = tests/fixtures/profiles/*.cpuprofile
 fuzz_seeds_sourcemap = tests/fixtures/sourcemaps/*.map
@@ -159,6 +159,18 @@ fuzz_dict_profile    = profile
 fuzz_dict_cpufold    = profile
 fuzz_dict_sourcemap  = sourcemap
 fuzz_dict_memtimeline = memtimeline
+fuzz_seeds_http      = tests/fuzz/http-seeds/*
+fuzz_dict_http       = http
+# fuzz-http: the pprof endpoints' request handling (common/httpreq.c) with a
+# real llhttp: Debian's node-llhttp sources (the agent uses node's own).
+LLHTTP_SRC ?= /usr/share/llhttp
+LLHTTP_INC ?= /usr/share/include/llhttp
+$(BUILD)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c src/common/httpreq.c | fuzz-deps
+	@test -f $(LLHTTP_SRC)/llhttp.c || $(MAKE) --no-print-directory FUZZ_TOOLS=:node-llhttp fuzz-deps
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I$(LLHTTP_INC) -O1 -g \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< src/common/httpreq.c \
+	  $(LLHTTP_SRC)/llhttp.c $(LLHTTP_SRC)/api.c $(LLHTTP_SRC)/http.c
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FORMAT_SRCS) | $(BUILD)/gen/html_assets.h fuzz-deps
 	@mkdir -p $(dir $@)

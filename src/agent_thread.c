@@ -11,6 +11,7 @@
 #include "heapwatch.h"
 #include "native/crash.h"
 #include "native/native.h"
+#include "http.h"
 #include "process.h"
 #include "service.h"
 #include "signals.h"
@@ -62,6 +63,7 @@ int np_agent_thread_start(void)
     np_fifo_open((struct np_fifo_sink){ np_dispatch_line, np_dispatch_reject });
     np_heapwatch_start();
     np_crash_load_unwinder_on(np_agent_loop());
+    np_http_start();
     /* Our thread takes no signals itself: the kernel delivers them to the
      * app's threads, and libuv's handler forwards them to every loop. */
     sigset_t all, old;

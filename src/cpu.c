@@ -63,6 +63,11 @@ static int console_call(struct np_thread *t, const char *method, const char *tit
     return 0;
 }
 
+int np_cpu_console_call(struct np_thread *t, const char *method, const char *title)
+{
+    return console_call(t, method, title);
+}
+
 #define BRIDGE_TITLE "nodeprof-bridge"
 
 /* interval_us 0: keep the interval (V8 refuses to change it while any

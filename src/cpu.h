@@ -26,6 +26,10 @@ int np_cpu_stop_and_write(struct np_thread *t, struct np_written *w);
 /* Writes the profile so far and goes on profiling. Returns files written. */
 int np_cpu_dump(struct np_thread *t, struct np_written *w);
 
+/* inspector.console.profile(title) or profileEnd(title) (method), as the
+ * bridge does; title: a word of ours, not quoted. Returns 0 or -1. */
+int np_cpu_console_call(struct np_thread *t, const char *method, const char *title);
+
 /* t is about to be freed (node's cleanup hooks run last-registered first,
  * so the folding timer's own hook may run after that): forget it. */
 void np_cpu_forget_thread(struct np_thread *t);

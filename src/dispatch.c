@@ -178,7 +178,9 @@ void np_dispatch_send_replies(void)
     while (list) {
         struct np_request *req = list;
         list = req->next;
-        if (req->cmd.reply[0]) {
+        if (req->done) {
+            req->done(req); /* http.h */
+        } else if (req->cmd.reply[0]) {
             np_reply_send(req->cmd.reply, req->reply, req->reply_len);
             req->reply = NULL;
         } else if (req->failed) {

@@ -75,5 +75,13 @@
 #pragma weak uv_poll_init
 #pragma weak uv_poll_start
 #pragma weak uv_poll_stop
+#pragma weak uv_tcp_init
+#pragma weak uv_tcp_bind
+#pragma weak uv_listen
+#pragma weak uv_accept
+#pragma weak uv_read_start
+#pragma weak uv_read_stop
+#pragma weak uv_write
+#pragma weak uv_strerror
 
 #endif

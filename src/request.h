@@ -13,6 +13,14 @@ struct np_request {
     char *reply;        /* reply text, built by the main thread */
     size_t reply_len;
     bool failed;
+    /* A request of the pprof endpoints (http.h): run, when set, runs on
+     * the main thread instead of the command (and writes reply itself);
+     * done, when set, gets the finished request on the agent thread
+     * instead of the reply path (it may take reply; dispatch frees the
+     * rest). tag: the requester's, untouched. */
+    void (*run)(struct np_request *req);
+    void (*done)(struct np_request *req);
+    unsigned long long tag;
     struct np_request *next;
 };
 

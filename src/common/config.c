@@ -94,6 +94,10 @@ static const struct opt opts[] = {
       "memory timeline: `on` (every `10s`) or a period (at least `100ms`) samples RSS, the V8 heap and its spaces, the heap after the last full GC, GC pauses and event-loop delay into `<name>.memory.jsonl`, one JSON line each, written as it goes; `nodeprof memory FILE` tells a leak from a high-water mark (see [Memory timeline](#memory-timeline))" },
     { "MEMORY_FILE_SIZE", OPT_BYTES, "16m", 1, 1L << 30, NULL, F(memory_file_size),
       "a memory timeline file that would grow past this size is closed and a new one (next `NODEPROF_NAME`, its own header) started; `NODEPROF_KEEP` applies. 16 MiB is about 2.5 days at 10 s" },
+    { "HTTP", OPT_STRING, "off", 0, 0, NULL, F(http),
+      "serve Go-style pprof endpoints (`/debug/pprof/profile`, `heap`, `stack`, `/nodeprof/ctl`) from the agent thread at this address: `127.0.0.1:6060`, `[::1]:6060`, or a non-loopback one such as `0.0.0.0:6060`, which needs `NODEPROF_HTTP_TOKEN_FILE` (see [pprof endpoints](#pprof-endpoints-nodeprof_http)); `off`: no port" },
+    { "HTTP_TOKEN_FILE", OPT_STRING, "", 0, 0, NULL, F(http_token_file),
+      "file holding the bearer token every HTTP request must carry (`Authorization: Bearer <token>`); it must belong to this process's user and not be readable by group or others" },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 #define PREFIX "NODEPROF_"

@@ -41,6 +41,8 @@ struct np_config {
     long memory_ms;                /* NODEPROF_MEMORY: timeline period; 0 = off (memory.h) */
     long memory_file_size;         /* a new timeline file past this many bytes */
     bool crash;                    /* crash reports (src/native/crash.h) */
+    char http[256];                /* NODEPROF_HTTP: "off" or an address (http.h) */
+    char http_token_file[NP_PATH_MAX];
 };
 
 /* Called once per problem found, with a complete message (no prefix). */

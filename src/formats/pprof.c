@@ -29,7 +29,8 @@ enum {
 
 /* The sample types' strings, appended after the model's strings. */
 static const char *const cpu_type_names[] = { "samples", "count", "cpu", "nanoseconds" };
-static const char *const heap_type_names[] = { "objects", "count", "space", "bytes" };
+/* As Go names a heap profile's live objects: Pyroscope and `go tool pprof` know them. */
+static const char *const heap_type_names[] = { "inuse_objects", "count", "inuse_space", "bytes" };
 enum { COUNT_TYPE, COUNT_UNIT, WEIGHT_TYPE, WEIGHT_UNIT, NTYPE_NAMES };
 
 #define FLUSH_AT (64 * 1024)

@@ -73,7 +73,7 @@ test('exit: a CPU and a heap profile in every format, with the same totals', (t)
 
   const hbase = heap[0].slice(0, -'.heapprofile'.length);
   const hp = pprofTotals(hbase + '.pb.gz');
-  assert.deepEqual(hp.types, ['objects/count', 'space/bytes']);
+  assert.deepEqual(hp.types, ['inuse_objects/count', 'inuse_space/bytes']);
   assert.ok(hp.sums[1] > 0 && hp.names.has('formatsAlloc'), 'heap pprof has bytes and the allocator');
 });
 

@@ -269,7 +269,7 @@ describe('heap profiles', () => {
 
       const p = pf.Profile.decode(zlib.gunzipSync(fs.readFileSync(convert(file, 'pprof', path.join(sub, 'h.pb.gz')))));
       const str = (i) => p.stringTable.strings[Number(i)];
-      assert.deepEqual(p.sampleType.map((v) => [str(v.type), str(v.unit)]), [['objects', 'count'], ['space', 'bytes']]);
+      assert.deepEqual(p.sampleType.map((v) => [str(v.type), str(v.unit)]), [['inuse_objects', 'count'], ['inuse_space', 'bytes']]);
       assert.equal(sum(p.sample.map((s) => Number(s.value[1]))), bytes, `${node}: bytes`);
       assert.equal(sum(p.sample.map((s) => Number(s.value[0]))), objects, `${node}: objects`);
 
@@ -296,7 +296,7 @@ describe('heap profiles', () => {
 
     if (!needGo(t)) return;
     const out = goPprofTop(convert(file, 'pprof', path.join(dir, 'live.pb.gz')));
-    assert.match(out, /Type: space/);
+    assert.match(out, /Type: inuse_space/);
     assert.match(goFirstRow(out), new RegExp(HOT_HEAP));
   });
 });

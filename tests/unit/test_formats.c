@@ -349,8 +349,8 @@ static void test_pprof_heap(void)
     char *gz = render(&l, NP_FMT_PPROF, &n);
     struct pprof_summary s;
     CHECK(decode_pprof(gz, n, &s) == 0, "pprof decodes");
-    CHECK_STR(str_at(&s, s.type[0]), "objects");
-    CHECK_STR(str_at(&s, s.type[1]), "space");
+    CHECK_STR(str_at(&s, s.type[0]), "inuse_objects");
+    CHECK_STR(str_at(&s, s.type[1]), "inuse_space");
     CHECK_STR(str_at(&s, s.unit[1]), "bytes");
     CHECK(s.value_sum[0] == 4 && s.value_sum[1] == 4608, "values %lld %lld", (long long)s.value_sum[0],
           (long long)s.value_sum[1]);
