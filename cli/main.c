@@ -23,6 +23,7 @@ static const char usage[] =
     "  convert FILE [--format F]      convert a .cpuprofile/.heapprofile (pprof, collapsed, speedscope, html, top)\n"
     "  top FILE [-n N] [--by self|total]  the top functions of a profile\n"
     "  config [--markdown]            the NODEPROF_* variables, their defaults and meaning\n"
+    "  upload [--to s3://B/P/] DIR    upload the files NODEPROF_EXPORT left in DIR\n"
     "  version                        print the version\n"
     "\n"
     "`nodeprof COMMAND --help` tells more. Configuration is by NODEPROF_* environment variables.\n";
@@ -83,6 +84,7 @@ static const struct { const char *name; int (*fn)(int, char **); } commands[] = 
     { "run", cli_run }, { "ctl", cli_ctl }, { "list", cli_list },
     { "convert", cli_convert }, { "top", cli_top }, { "config", cli_config },
     { "version", cli_version },
+    { "upload", cli_upload },
 };
 
 int main(int argc, char **argv)

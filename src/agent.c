@@ -10,6 +10,7 @@
 #include "agent_thread.h"
 #include "common/log.h"
 #include "cpu.h"
+#include "export.h"
 #include "heap.h"
 #include "heapwatch.h"
 #include "js.h"
@@ -84,6 +85,7 @@ static int start_main_services(napi_env env)
 {
     /* Never keeps the app's event loop alive. */
     if (np_wake_bind(NP_WAKE_MAIN, env, np_service_run, false)) return -1;
+    np_export_start(env, np_output_dir()); /* issue 11 §2: the uploader thread, only with NODEPROF_EXPORT */
     return np_agent_thread_start();
 }
 

@@ -9,6 +9,9 @@
 
 #define NP_PATH_MAX 4096
 
+/* NODEPROF_S3_ADDRESSING, in its table's order. */
+enum np_s3_addressing { NP_S3_AUTO, NP_S3_PATH, NP_S3_VIRTUAL };
+
 enum np_signal_action { NP_SIGACT_DUMP, NP_SIGACT_TOGGLE, NP_SIGACT_HEAPSNAPSHOT };
 
 /* Output formats (NODEPROF_FORMATS), one bit each. */
@@ -46,6 +49,14 @@ struct np_config {
     bool helper;                   /* start the helper worker (rescue path) */
     long snapshot_factor;          /* snapshot peak memory / used heap; 0 = no check */
     bool sourcemaps;               /* map derived formats' frames (formats/remap.h) */
+    /* Export to S3-compatible storage (src/export.h, common/s3.h). */
+    char export_url[1024];         /* s3://bucket/prefix/; empty = off */
+    char s3_endpoint[512];
+    char s3_region[64];            /* empty: AWS_REGION, else us-east-1 */
+    int s3_addressing;             /* enum np_s3_addressing */
+    bool export_keep_local;
+    long export_exit_wait_ms;      /* 0 = do not wait */
+    long export_spool_max;         /* files waiting for upload */
 };
 
 /* Called once per problem found, with a complete message (no prefix). */
