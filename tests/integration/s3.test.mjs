@@ -409,3 +409,20 @@ test('NODEPROF_EXPORT_SPOOL_MAX: the oldest waiting files are dropped first, one
   assert.ok(waiting.includes(`.${last}.s3pending`), 'the newest file still waits');
   for (const d of dropped) assert.ok(!waiting.includes(`.${d}.s3pending`));
 });
+
+test('a SIGTERM death waits for the upload of the final profile, then dies of the signal', async (t) => {
+  const front = await startFront();
+  t.after(front.close);
+  const dir = tempDir(t);
+  const script = writeScript(dir, 'app.js', 'console.log("ready"); setInterval(() => {}, 1000);');
+  const out = path.join(dir, 'out');
+  const child = startNode(script, [], { env: exportEnv(front.port, 'sigterm', { NODEPROF_DIR: out, NODEPROF_EXPORT_EXIT_WAIT: '60s' }) });
+  await child.ready;
+  child.kill('SIGTERM');
+  const end = await child.closed;
+  assert.equal(end.signal, 'SIGTERM', child.err);
+  assert.equal(child.out, 'ready\n');
+  assert.deepEqual(nodeprofLines(child.err), []);
+  assert.deepEqual(markers(out), []);
+  await assertUploaded(client(front.port), out, 'sigterm', { pid: child.pid });
+});
