@@ -299,6 +299,9 @@ void np_export_start(napi_env env, const char *dir)
     snprintf(ex.dir, sizeof ex.dir, "%s", dir);
     ex.base.keep_local = cfg->export_keep_local;
     node_version(env, ex.base.node_version, sizeof ex.base.node_version);
+    /* Hook for NODEPROF_LABELS (issue 11 §3, not there yet): fill
+     * ex.base.labels here; markers keep it and s3.c sends it as
+     * x-amz-meta-labels. */
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_cond_init(&ex.work, &ca);
@@ -317,6 +320,7 @@ void np_export_start(napi_env env, const char *dir)
         ex.stopped = true;
         return;
     }
+    pthread_setname_np(thread, "nodeprof-s3");
     pthread_detach(thread);
 }
 

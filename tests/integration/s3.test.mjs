@@ -426,3 +426,32 @@ test('a SIGTERM death waits for the upload of the final profile, then dies of th
   assert.deepEqual(markers(out), []);
   await assertUploaded(client(front.port), out, 'sigterm', { pid: child.pid });
 });
+
+test('TLS: a certificate that does not verify is refused; node\'s own TLS in the same process still works', async (t) => {
+  const https = await import('node:https');
+  const tls = path.join(path.dirname(new URL(import.meta.url).pathname), '../fixtures/tls');
+  let requests = 0;
+  const server = https.createServer({
+    key: fs.readFileSync(path.join(tls, 'selfsigned.key.pem')), cert: fs.readFileSync(path.join(tls, 'selfsigned.cert.pem')),
+  }, (req, res) => { requests++; res.end('hi'); });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise((r) => { server.closeAllConnections(); server.close(r); }));
+  const port = server.address().port;
+  const dir = tempDir(t);
+  const out = path.join(dir, 'out');
+  const script = writeScript(dir, 'app.js', `
+    require('https').get('https://127.0.0.1:${port}/', { rejectUnauthorized: false }, (r) => {
+      let b = ''; r.on('data', (d) => { b += d; }); r.on('end', () => console.log('node says', b));
+    });`);
+  const r = await runAsync(NODE, [script], {
+    env: childEnv({
+      NODEPROF_DIR: out, NODEPROF_EXPORT: `s3://${BUCKET}/tls/`, NODEPROF_S3_ENDPOINT: `https://127.0.0.1:${port}`,
+      AWS_ACCESS_KEY_ID: KEY, AWS_SECRET_ACCESS_KEY: SECRET, NODEPROF_EXPORT_EXIT_WAIT: '2s',
+    }),
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'node says hi\n');
+  assert.match(r.stderr, /upload of \S+ failed: SSL certificate problem: self-signed certificate; retrying/);
+  assert.equal(requests, 1, 'only node\'s own request reached the server');
+  assert.equal(markers(out).length, 1, 'the file waits for `nodeprof upload`');
+});
