@@ -40,6 +40,7 @@ static struct np_export {
     pthread_cond_t work;           /* uploader: a job, or stop */
     pthread_cond_t idle;           /* drain: a job done, or the uploader stopped */
     struct job *head, *tail;
+    struct job *current;           /* the uploader's job: never dropped under it */
     long queued;
     bool in_curl;                  /* the uploader is inside libcurl */
     bool stopped;                  /* the uploader is gone (or never could upload) */
@@ -99,11 +100,11 @@ static void unlink_job(struct job *j)
 }
 
 /* Past NODEPROF_EXPORT_SPOOL_MAX: the oldest waiting file goes (not the
- * one in flight). */
+ * one the uploader holds, which is the head). */
 static void bound_spool(int dirfd)
 {
     while (ex.queued > np_cfg()->export_spool_max) {
-        struct job *victim = ex.in_curl && ex.head ? ex.head->next : ex.head;
+        struct job *victim = ex.head && ex.head == ex.current ? ex.head->next : ex.head;
         if (!victim) return;
         unlink_job(victim);
         bool keep = victim->e.meta.keep_local;
@@ -259,10 +260,12 @@ static void *uploader_main(void *arg)
         pthread_mutex_lock(&ex.lock);
         while (!ex.head && !atomic_load(&ex.abort)) pthread_cond_wait(&ex.work, &ex.lock);
         struct job *j = atomic_load(&ex.abort) ? NULL : ex.head;
+        ex.current = j;
         pthread_mutex_unlock(&ex.lock);
         if (!j || !upload(dirfd, j)) break;
         pthread_mutex_lock(&ex.lock);
         unlink_job(j);
+        ex.current = NULL;
         pthread_cond_broadcast(&ex.idle);
         pthread_mutex_unlock(&ex.lock);
         free(j);
