@@ -308,18 +308,28 @@ test('a wrong secret is refused (403): the file stays with its marker, and `node
 test('the server down at start-up and up later: the uploads happen', async (t) => {
   const port = await freePort();
   const dir = tempDir(t);
-  const script = writeScript(dir, 'app.js', 'setTimeout(() => console.log("done"), 3500);');
+  const script = writeScript(dir, 'app.js', `
+    console.log('ready');
+    setInterval(() => {}, 1000);
+    process.on('SIGINT', () => { console.log('done'); process.exit(0); });`);
   const out = path.join(dir, 'out');
   const child = startNode(script, [], {
-    ready: '', env: exportEnv(port, 'late', { NODEPROF_DIR: out, NODEPROF_PERIOD: '500ms', NODEPROF_EXPORT_EXIT_WAIT: '60s' }),
+    env: exportEnv(port, 'late', { NODEPROF_DIR: out, NODEPROF_PERIOD: '500ms', NODEPROF_EXPORT_EXIT_WAIT: '60s' }),
   });
-  await sleep(1500);
-  assert.ok(markers(out).length >= 1, 'files wait while the server is down');
+  await child.ready;
+  for (let i = 0; i < 200 && !(fs.existsSync(out) && markers(out).length); i++) await sleep(100);
+  const first = markers(out)[0];
+  assert.ok(first, 'files wait while the server is down');
+  await sleep(1000); // a retry or two against nobody
+  assert.ok(markers(out).includes(first), 'still waiting');
   const front = await startFront({ port });
   t.after(front.close);
+  for (let i = 0; i < 600 && markers(out).includes(first); i++) await sleep(100);
+  assert.ok(!markers(out).includes(first), 'uploaded while the process runs, once the server is up');
+  child.kill('SIGINT');
   const end = await child.closed;
   assert.equal(end.status, 0, child.err);
-  assert.equal(child.out, 'done\n');
+  assert.equal(child.out, 'ready\ndone\n');
   assert.deepEqual(markers(out), []);
   await assertUploaded(client(port), out, 'late', { pid: child.pid });
 });
@@ -390,14 +400,15 @@ test('killed mid-upload: the next process with the same NODEPROF_DIR uploads wha
 test('NODEPROF_EXPORT_SPOOL_MAX: the oldest waiting files are dropped first, one line each', async (t) => {
   const port = await freePort(); // nobody there, ever
   const dir = tempDir(t);
-  const script = writeScript(dir, 'app.js', 'setTimeout(() => console.log("done"), 2500);');
+  const script = writeScript(dir, 'app.js', 'setTimeout(() => console.log("done"), 4000);');
   const out = path.join(dir, 'out');
   const r = await runAsync(NODE, [script], {
     env: exportEnv(port, 'spool', { NODEPROF_DIR: out, NODEPROF_PERIOD: '300ms', NODEPROF_EXPORT_SPOOL_MAX: '2', NODEPROF_EXPORT_EXIT_WAIT: 'off', NODEPROF_LOG: 'info' }),
   });
   assert.equal(r.status, 0);
   assert.equal(r.stdout, 'done\n');
-  const files = profileFiles(out);
+  const seq = (n) => Number(/-(\d+)\.cpuprofile$/.exec(n)[1]);
+  const files = profileFiles(out).sort((a, b) => seq(a) - seq(b));
   const waiting = markers(out);
   assert.ok(files.length >= 4, files.join());
   assert.ok(waiting.length >= 1 && waiting.length <= 3, `at most the bound (plus the one in flight) waits: ${waiting.join()}`);
