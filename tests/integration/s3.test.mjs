@@ -466,3 +466,20 @@ test('TLS: a certificate that does not verify is refused; node\'s own TLS in the
   assert.equal(requests, 1, 'only node\'s own request reached the server');
   assert.equal(markers(out).length, 1, 'the file waits for `nodeprof upload`');
 });
+
+test('libcurl missing: one line, the app runs on, the files wait for `nodeprof upload`', async (t) => {
+  const lib = fs.realpathSync('/usr/lib/x86_64-linux-gnu/libcurl.so.4');
+  if (process.getuid() !== 0 || spawnSync('unshare', ['-m', 'true']).status !== 0) {
+    t.skip('needs root and unshare -m, to hide libcurl in a mount namespace');
+    return;
+  }
+  const dir = tempDir(t);
+  const out = path.join(dir, 'out');
+  const env = exportEnv(9, 'nocurl', { NODEPROF_DIR: out });
+  const r = await runAsync('unshare', ['-m', 'sh', '-c', `mount --bind /dev/null ${lib} && exec "$0" -e 'console.log(42)'`, NODE], { env });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '42\n');
+  assert.deepEqual(nodeprofLines(r.stderr).map((l) => l.replace(/libcurl4\): [^;]*;/, 'libcurl4): …;')),
+    [`nodeprof: NODEPROF_EXPORT: cannot load libcurl.so.4 (install libcurl4): …; files are left in ${out} for \`nodeprof upload\``]);
+  assert.equal(markers(out).length, 1);
+});
