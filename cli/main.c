@@ -25,6 +25,7 @@ static const char usage[] =
     "  config [--markdown]            the NODEPROF_* variables, their defaults and meaning\n"
     "  memory FILE [--json] [--html OUT]  a memory timeline's summary: steady, leak or high-water mark\n"
     "  symbolize CRASH.txt            name the functions of a crash report's frames\n"
+    "  upload [--to s3://B/P/] DIR    upload the files NODEPROF_EXPORT left in DIR\n"
     "  version                        print the version\n"
     "\n"
     "`nodeprof COMMAND --help` tells more. Configuration is by NODEPROF_* environment variables.\n";
@@ -84,7 +85,8 @@ int cli_find_library(char *out, size_t len)
 static const struct { const char *name; int (*fn)(int, char **); } commands[] = {
     { "run", cli_run }, { "ctl", cli_ctl }, { "list", cli_list },
     { "convert", cli_convert }, { "top", cli_top }, { "config", cli_config },
-    { "memory", cli_memory }, { "symbolize", cli_symbolize }, { "version", cli_version },
+    { "memory", cli_memory }, { "symbolize", cli_symbolize }, { "upload", cli_upload },
+    { "version", cli_version },
 };
 
 int main(int argc, char **argv)

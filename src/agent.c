@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/scriptmatch.h"
 #include "cpu.h"
+#include "export.h"
 #include "heap.h"
 #include "helper_start.h"
 #include "js.h"
@@ -94,6 +95,7 @@ static int start_main_services(napi_env env)
     if (np_agent_thread_start()) return -1;
     np_boot_mark("agent thread and FIFO");
     np_crash_install(env);
+    np_export_start(env, np_output_dir()); /* only with NODEPROF_EXPORT */
     return 0;
 }
 

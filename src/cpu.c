@@ -271,6 +271,7 @@ int np_cpu_stop_and_write(struct np_thread *t, struct np_written *w)
 {
     if (!t->cpu_running) return 0;
     t->cpu_running = false;
+    np_output_span_start(t->cpu_started_ms); /* the export's start metadata */
     fold_disarm(t);
     size_t len = 0;
     np_boot_mark(NULL);
@@ -299,6 +300,7 @@ int np_cpu_dump(struct np_thread *t, struct np_written *w)
     } else {
         fold_arm(t);
     }
+    np_output_span_start(t->cpu_started_ms); /* the export's start metadata */
     t->cpu_started_ms = np_wall_ms();
     return write_folded(t, json, len, w);
 }

@@ -35,6 +35,7 @@ int np_heap_write(struct np_thread *t, bool keep_running, struct np_written *w)
         np_err("could not read the heap profile from the inspector");
         return 0;
     }
+    np_output_span_start(t->heap_started_ms); /* the export's start metadata */
     int n = np_write_profile(NP_PROFILE_HEAP, t->thread_id, json, len, w);
     free(json);
     return n;

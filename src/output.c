@@ -8,9 +8,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/namepat.h"
 #include "common/outfile.h"
+#include "export.h"
 #include "process.h"
 #include "retention.h"
 
@@ -100,8 +102,14 @@ int np_target_open(int thread_id, struct np_target *t, struct np_written *w)
     return 0;
 }
 
+/* np_output_span_start's value, per thread (issue 11 §2, export). */
+static __thread double span_start_ms;
+
+void np_output_span_start(double wall_ms) { span_start_ms = wall_ms; }
+
 void np_target_close(struct np_target *t)
 {
+    span_start_ms = 0;
     if (t->dirfd >= 0) close(t->dirfd);
     t->dirfd = -1;
 }
@@ -141,4 +149,5 @@ void np_file_written(const char *path, const char *kind_ext, struct np_written *
     }
     if (cfg->manifest[0]) append_to_manifest(cfg->manifest, path);
     if (cfg->keep > 0) np_retention_apply(path, kind_ext, cfg->keep);
+    np_export_file_written(path, kind_ext, span_start_ms, np_wall_ms());
 }

@@ -51,7 +51,13 @@ int np_next_base_path(int thread_id, char *out, size_t len, struct np_written *w
  * Returns -1, for `return np_written_fail(w, msg);`. */
 int np_written_fail(struct np_written *w, const char *msg);
 
-/* Records a finished file: manifest, retention, and w. */
+/* Records a finished file: manifest, retention, export, and w. */
 void np_file_written(const char *path, const char *kind_ext, struct np_written *w);
+
+/* This thread's next files hold data from wall_ms (np_wall_ms) on, up to
+ * the moment each is written: the export's start metadata. Engines call it
+ * before a write; np_target_close forgets it (a heap snapshot is an
+ * instant: start = end). */
+void np_output_span_start(double wall_ms);
 
 #endif

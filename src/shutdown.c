@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "cpu.h"
+#include "export.h"
 #include "fifo.h"
 #include "heap.h"
 #include "js.h"
@@ -23,6 +24,7 @@ void np_finish_thread(struct np_thread *t, const char *why)
         np_trace_stop(t, &w);
     }
     if (t->thread_id == 0) np_fifo_close();
+    if (t->thread_id == 0) np_export_drain(); /* issue 11 §2: pending uploads, at most NODEPROF_EXPORT_EXIT_WAIT */
 }
 
 static napi_value on_process_exit(napi_env env, napi_callback_info info)

@@ -89,6 +89,8 @@ int np_trace_stop(struct np_thread *t, struct np_written *w)
     }
     fputs("]}\n", t->trace.out);
     if (np_stream_commit_new(&t->trace, np_output_mode(), err, sizeof err)) return np_written_fail(w, err);
+    np_output_span_start(t->trace_started_ms); /* the export's start metadata */
     np_file_written(t->trace.path, ".trace.json", w);
+    np_output_span_start(0);
     return 0;
 }

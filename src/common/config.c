@@ -98,6 +98,20 @@ static const struct opt opts[] = {
       "serve Go-style pprof endpoints (`/debug/pprof/profile`, `heap`, `stack`, `/nodeprof/ctl`) from the agent thread at this address: `127.0.0.1:6060`, `[::1]:6060`, or a non-loopback one such as `0.0.0.0:6060`, which needs `NODEPROF_HTTP_TOKEN_FILE` (see [pprof endpoints](#pprof-endpoints-nodeprof_http)); `off`: no port" },
     { "HTTP_TOKEN_FILE", OPT_STRING, "", 0, 0, NULL, F(http_token_file),
       "file holding the bearer token every HTTP request must carry (`Authorization: Bearer <token>`); it must belong to this process's user and not be readable by group or others" },
+    { "EXPORT", OPT_STRING, "", 0, 0, NULL, F(export_url),
+      "`s3://bucket/prefix/`: upload every file written to S3-compatible storage, as `prefix/<file name>`, from a thread of its own, with retries; credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`. Needs `libcurl4` (loaded only then). See [Export to S3-compatible storage](#export-to-s3-compatible-storage)" },
+    { "S3_ENDPOINT", OPT_STRING, "", 0, 0, NULL, F(s3_endpoint),
+      "the S3 API's URL for MinIO, R2, GCS, Ceph (`http://minio:9000`, `https://ACCOUNT.r2.cloudflarestorage.com`); empty: AWS" },
+    { "S3_REGION", OPT_STRING, "", 0, 0, NULL, F(s3_region),
+      "the region that requests are signed for; empty: `AWS_REGION`, else `us-east-1`" },
+    { "S3_ADDRESSING", OPT_ENUM, "auto", 0, 0, "auto|path|virtual", F(s3_addressing),
+      "`path` (`ENDPOINT/bucket/key`) or `virtual` (`bucket.host/key`); `auto`: `path` with `NODEPROF_S3_ENDPOINT`, `virtual` on AWS" },
+    { "EXPORT_KEEP_LOCAL", OPT_BOOL, "on", 0, 0, NULL, F(export_keep_local),
+      "`off`: delete the local file once its upload is confirmed (HTTP 200)" },
+    { "EXPORT_EXIT_WAIT", OPT_DURATION, "5s", 0, 0, NULL, F(export_exit_wait_ms),
+      "at exit, wait at most this long for pending uploads, then leave the rest on disk for `nodeprof upload` (`off`: do not wait)" },
+    { "EXPORT_SPOOL_MAX", OPT_LONG, "1000", 1, 1000000, NULL, F(export_spool_max),
+      "at most this many files wait for upload; past it the oldest is dropped from the queue, with one line (deleted if `NODEPROF_EXPORT_KEEP_LOCAL=off`)" },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 #define PREFIX "NODEPROF_"

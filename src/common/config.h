@@ -11,6 +11,9 @@
 
 #define NP_PATH_MAX 4096
 
+/* NODEPROF_S3_ADDRESSING, in its table's order. */
+enum np_s3_addressing { NP_S3_AUTO, NP_S3_PATH, NP_S3_VIRTUAL };
+
 enum np_signal_action { NP_SIGACT_DUMP, NP_SIGACT_TOGGLE, NP_SIGACT_HEAPSNAPSHOT, NP_SIGACT_STACKS };
 
 struct np_config {
@@ -43,6 +46,14 @@ struct np_config {
     bool crash;                    /* crash reports (src/native/crash.h) */
     char http[256];                /* NODEPROF_HTTP: "off" or an address (http.h) */
     char http_token_file[NP_PATH_MAX];
+    /* Export to S3-compatible storage (src/export.h, common/s3.h). */
+    char export_url[1024];         /* s3://bucket/prefix/; empty = off */
+    char s3_endpoint[512];
+    char s3_region[64];            /* empty: AWS_REGION, else us-east-1 */
+    int s3_addressing;             /* enum np_s3_addressing */
+    bool export_keep_local;
+    long export_exit_wait_ms;      /* 0 = do not wait */
+    long export_spool_max;         /* files waiting for upload */
 };
 
 /* Called once per problem found, with a complete message (no prefix). */
