@@ -9,6 +9,7 @@ int cli_top(int argc, char **argv);      /* convert.c */
 int cli_ctl(int argc, char **argv);      /* ctl.c */
 int cli_list(int argc, char **argv);     /* ctl.c */
 int cli_config(int argc, char **argv);   /* main.c */
+int cli_heap(int argc, char **argv);     /* heap.c */
 
 /* --source-maps DIR and --no-source-maps (sourcemaps.c). */
 struct np_profile;

@@ -22,6 +22,7 @@ static const char usage[] =
     "  list                           list the profiled node processes of this user\n"
     "  convert FILE [--format F]      convert a .cpuprofile/.heapprofile (pprof, collapsed, speedscope, html, top)\n"
     "  top FILE [-n N] [--by self|total]  the top functions of a profile\n"
+    "  heap summary|diff|retainers|leaks FILE...  analyse .heapsnapshot files (see heap --help)\n"
     "  config [--markdown]            the NODEPROF_* variables, their defaults and meaning\n"
     "  version                        print the version\n"
     "\n"
@@ -82,7 +83,7 @@ int cli_find_library(char *out, size_t len)
 static const struct { const char *name; int (*fn)(int, char **); } commands[] = {
     { "run", cli_run }, { "ctl", cli_ctl }, { "list", cli_list },
     { "convert", cli_convert }, { "top", cli_top }, { "config", cli_config },
-    { "version", cli_version },
+    { "version", cli_version }, { "heap", cli_heap },
 };
 
 int main(int argc, char **argv)
