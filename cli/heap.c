@@ -102,6 +102,7 @@ static int load(const char *path, struct snap *s, int analyse)
     s->path = path;
     s->hs = np_heapsnap_read_file(path, err, sizeof err);
     if (!s->hs) return heap_error("%s: %s", path, err);
+    if (np_heapgraph_propagate_detachedness(s->hs)) return heap_error("%s: out of memory", path);
     if (analyse && np_heapgraph_dominators(s->hs, &s->idom, &s->retained, err, sizeof err))
         return heap_error("%s: %s", path, err);
     if (np_heapgraph_classes(s->hs, s->idom, s->retained, &s->cls, err, sizeof err))
@@ -149,6 +150,13 @@ static int finish_output(int rc)
 {
     if (rc == 0 && (fflush(stdout) || ferror(stdout))) return heap_error("cannot write to standard output: %s", strerror(errno));
     return rc;
+}
+
+/* A node's class name: its Summary class, or as DevTools would name it. */
+static const char *cls_name(const struct snap *s, uint32_t v, char *tmp, size_t len)
+{
+    uint32_t c = s->cls.class_of[v];
+    return c != NP_NO_CLASS ? s->cls.classes[c].name : np_heapgraph_class_name(s->hs, v, tmp, len);
 }
 
 /* ---- summary ---- */
@@ -199,7 +207,7 @@ static int heap_summary(int argc, char **argv)
     qsort(order, s.cls.n, sizeof *order, by_retained);
     uint32_t ntop = top_objects(&s, top, (uint32_t)o.n);
     uint32_t rows = s.cls.n < (uint64_t)o.n ? s.cls.n : (uint32_t)o.n;
-    char b1[32], b2[32], tmp[32];
+    char b1[32], b2[32], tmp[256];
     if (o.json) {
         printf("{\"file\":");
         json_str(stdout, o.files[0]);
@@ -216,7 +224,7 @@ static int heap_summary(int argc, char **argv)
         for (uint32_t i = 0; i < ntop; i++) {
             uint32_t v = top[i];
             printf("%s{\"id\":%u,\"class\":", i ? "," : "", hs->node_id[v]);
-            json_str(stdout, np_heapgraph_class_name(hs, v, tmp, sizeof tmp));
+            json_str(stdout, cls_name(&s, v, tmp, sizeof tmp));
             printf(",\"type\":");
             json_str(stdout, hs->node_types[hs->node_type[v]]);
             printf(",\"shallow_size\":%" PRIu64 ",\"retained_size\":%" PRIu64 "}", hs->node_self[v], s.retained[v]);
@@ -240,7 +248,7 @@ static int heap_summary(int argc, char **argv)
         printf("\nLargest objects (retained size):\n%-12s %-40s %12s %12s\n", "Id", "Class", "Shallow", "Retained");
         for (uint32_t i = 0; i < ntop; i++) {
             uint32_t v = top[i];
-            const char *nm = np_heapgraph_class_name(hs, v, tmp, sizeof tmp);
+            const char *nm = cls_name(&s, v, tmp, sizeof tmp);
             printf("@%-11u ", hs->node_id[v]);
             text_str(stdout, nm, 37);
             int w = (int)(strlen(nm) > 37 ? 40 : strlen(nm));
@@ -483,33 +491,41 @@ static void edge_label(const struct np_heapsnap *hs, uint32_t e, char *buf, size
     else snprintf(buf, len, strchr(name, ' ') ? "[\"%s\"]" : ".%s", name);
 }
 
-/* "(GC roots) → global → .cache (Map) → .table (Array) → [3] (Session)":
- * the chain of classes, each hop's edge before the class it leads to. */
-static void print_path(FILE *f, const struct np_heapsnap *hs, const uint32_t *via, const uint32_t *src, uint32_t v,
+/* "(GC roots) → (Handle scope) → ... → ->cache Map → {table} (array) →
+ * [] Session": the chain from the root's child down to V, each hop's edge
+ * before the node it leads to; objects and natives by class, synthetic
+ * nodes by name, the others as "(type)". GROUP_INDEXES writes numeric
+ * element and internal indexes as [] and {}, so that the paths of the
+ * members of one collection compare equal. */
+static void print_path(FILE *f, const struct snap *s, const uint32_t *via, const uint32_t *src, uint32_t v,
                        int group_indexes)
 {
+    const struct np_heapsnap *hs = s->hs;
     uint32_t chain[64];
     int k = 0;
-    for (uint32_t x = v; k < 64; x = src[x]) {
+    for (uint32_t x = v; k < 64 && x != 0; x = src[x]) {
         chain[k++] = x;
-        if (via[x] == UINT32_MAX || x == 0) break;
+        if (via[x] == UINT32_MAX) break;
     }
-    char tmp[32], lab[256];
-    fputs(via[chain[k - 1]] == UINT32_MAX || chain[k - 1] == 0 ? "(GC roots)" : "(root)", f);
-    if (k == 64) fputs(" → ...", f);
+    char tmp[256], lab[256];
+    if (k == 64) fputs("... →", f);
     for (int i = k - 1; i >= 0; i--) {
         uint32_t x = chain[i];
-        if (x == 0) continue;
-        fputs(" → ", f);
+        if (i != k - 1 || k == 64) fputs(" → ", f);
         if (via[x] != UINT32_MAX && src[x] != 0) {
             edge_label(hs, via[x], lab, sizeof lab);
-            if (group_indexes && lab[0] == '[' && lab[1] >= '0' && lab[1] <= '9') strcpy(lab, "[]");
+            size_t n = strlen(lab);
+            if (group_indexes && n > 2 && (lab[0] == '[' || lab[0] == '{') && strspn(lab + 1, "0123456789") == n - 2) {
+                lab[1] = lab[n - 1];
+                lab[2] = '\0';
+            }
             text_str(f, lab, 60);
             fputc(' ', f);
         }
-        const char *nm = np_heapgraph_class_name(hs, x, tmp, sizeof tmp);
-        if (hs->node_type[x] == hs->nt_object || hs->node_type[x] == hs->nt_native || !src[x]) text_str(f, nm, 60);
-        else { fputc('(', f); text_str(f, nm, 60); fputc(')', f); }
+        uint8_t t = hs->node_type[x];
+        if (t == hs->nt_synthetic) text_str(f, np_hs_str(hs, hs->node_name[x]), 60);
+        else if (t == hs->nt_object || t == hs->nt_native) text_str(f, cls_name(s, x, tmp, sizeof tmp), 60);
+        else text_str(f, np_heapgraph_class_name(hs, x, tmp, sizeof tmp), 60);
     }
 }
 
@@ -526,9 +542,9 @@ static int heap_retainers(int argc, char **argv)
     uint32_t *pick = malloc((size_t)o.n * sizeof *pick);
     if (!via || !pick) { free(via); free(src); free(pick); unload(&s); return heap_error("out of memory"); }
     uint32_t have = 0;
-    char tmp[32], b1[32], b2[32];
+    char tmp[256], b1[32], b2[32];
     for (uint32_t i = 0; i < hs->node_count; i++) {
-        if (o.have_id ? hs->node_id[i] != o.id : (s.cls.class_of[i] == NP_NO_CLASS || strcmp(np_heapgraph_class_name(hs, i, tmp, sizeof tmp), o.cls)))
+        if (o.have_id ? hs->node_id[i] != o.id : (s.cls.class_of[i] == NP_NO_CLASS || strcmp(cls_name(&s, i, tmp, sizeof tmp), o.cls)))
             continue;
         uint64_t r = s.retained[i];
         if (have == (uint32_t)o.n && r <= s.retained[pick[have - 1]]) continue;
@@ -539,10 +555,10 @@ static int heap_retainers(int argc, char **argv)
     if (!have) rc = heap_error("%s: no object %s %s", o.files[0], o.have_id ? "with id" : "of class", o.have_id ? (snprintf(tmp, sizeof tmp, "@%u", o.id), tmp) : o.cls);
     for (uint32_t k = 0; k < have; k++) {
         uint32_t v = pick[k];
-        printf("@%u %s, shallow %s, retained %s\n  ", hs->node_id[v], np_heapgraph_class_name(hs, v, tmp, sizeof tmp),
+        printf("@%u %s, shallow %s, retained %s\n  ", hs->node_id[v], cls_name(&s, v, tmp, sizeof tmp),
                human(hs->node_self[v], b1, sizeof b1), human(s.retained[v], b2, sizeof b2));
         if (via[v] == UINT32_MAX && v != 0) fputs("(unreachable from the GC roots but for weak edges)", stdout);
-        else print_path(stdout, hs, via, src, v, 0);
+        else print_path(stdout, &s, via, src, v, 0);
         fputc('\n', stdout);
     }
     free(via); free(src); free(pick);
@@ -639,16 +655,16 @@ static int heap_leaks(int argc, char **argv)
         for (uint32_t x = fin.idom[i], steps = 0; x != 0 && steps < 100000; x = fin.idom[x], steps++)
             if (leaked[x]) { covered[i] = 1; break; }
     }
-    char tmp[32];
+    char tmp[256];
     for (uint32_t i = 0; i < hs->node_count; i++) {
         if (!leaked[i]) continue;
         char *buf = NULL;
         size_t len = 0;
         FILE *m = open_memstream(&buf, &len);
         if (!m) { free(covered); rc = heap_error("out of memory"); goto out; }
-        fputs(np_heapgraph_class_name(hs, i, tmp, sizeof tmp), m);
+        fputs(cls_name(&fin, i, tmp, sizeof tmp), m);
         fputc('\t', m);
-        print_path(m, hs, via, src, i, 1);
+        print_path(m, &fin, via, src, i, 1);
         fclose(m);
         g[ng++] = (struct group){ buf, i, 1, hs->node_self[i], covered[i] ? 0 : fin.retained[i] };
     }

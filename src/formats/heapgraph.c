@@ -226,9 +226,18 @@ static int in_summary(const struct np_heapsnap *hs, uint32_t i)
     return hs->node_self[i] != 0 || hs->node_type[i] == hs->nt_native;
 }
 
+static int is_detached(const struct np_heapsnap *hs, uint32_t node)
+{
+    return hs->node_detached && hs->node_type[node] == hs->nt_native && hs->node_detached[node] == 2;
+}
+
 const char *np_heapgraph_class_name(const struct np_heapsnap *hs, uint32_t node, char *buf, size_t len)
 {
     uint8_t t = hs->node_type[node];
+    if (is_detached(hs, node)) {
+        snprintf(buf, len, "Detached %s", np_hs_str(hs, hs->node_name[node]));
+        return buf;
+    }
     if (t == hs->nt_object || t == hs->nt_native) return np_hs_str(hs, hs->node_name[node]);
     if (t == hs->nt_hidden) return "(system)";
     if (t == hs->nt_code) return "(compiled code)";
@@ -293,19 +302,21 @@ int np_heapgraph_classes(const struct np_heapsnap *hs, const uint32_t *idom, con
     memset(out, 0, sizeof *out);
     uint32_t n = hs->node_count;
     /* object/native classes keyed by name string, the others by type */
-    uint32_t *by_string = malloc((hs->string_count ? hs->string_count : 1) * sizeof *by_string);
+    size_t nstr = hs->string_count ? hs->string_count : 1;
+    uint32_t *by_string = malloc(2 * nstr * sizeof *by_string); /* then the detached natives' */
     uint32_t by_type[256];
     out->class_of = malloc(n * sizeof *out->class_of);
     out->names = malloc(256 * 32);
     if (!by_string || !out->class_of || !out->names) goto fail;
-    memset(by_string, 0xff, (hs->string_count ? hs->string_count : 1) * sizeof *by_string);
+    memset(by_string, 0xff, 2 * nstr * sizeof *by_string);
     memset(by_type, 0xff, sizeof by_type);
     uint32_t cap = 0;
     for (uint32_t i = 0; i < n; i++) {
         if (!in_summary(hs, i)) { out->class_of[i] = NP_NO_CLASS; continue; }
         uint8_t t = hs->node_type[i];
         int named = t == hs->nt_object || t == hs->nt_native;
-        uint32_t *slot = named ? &by_string[hs->node_name[i]] : &by_type[t];
+        int detached = is_detached(hs, i);
+        uint32_t *slot = named ? &by_string[hs->node_name[i] + (detached ? nstr : 0)] : &by_type[t];
         if (*slot == NP_NO_CLASS) {
             if (out->n == cap) {
                 cap = cap ? cap * 2 : 256;
@@ -315,7 +326,15 @@ int np_heapgraph_classes(const struct np_heapsnap *hs, const uint32_t *idom, con
             }
             struct np_heapclass *k = &out->classes[out->n];
             memset(k, 0, sizeof *k);
-            if (named) k->name = np_hs_str(hs, hs->node_name[i]);
+            if (detached) {
+                const char *base = np_hs_str(hs, hs->node_name[i]);
+                char *nm = malloc(strlen(base) + 10), **q = realloc(out->owned, (out->n_owned + 1) * sizeof *q);
+                if (q) out->owned = q;
+                if (!nm || !q) { free(nm); goto fail; }
+                sprintf(nm, "Detached %s", base);
+                out->owned[out->n_owned++] = nm;
+                k->name = nm;
+            } else if (named) k->name = np_hs_str(hs, hs->node_name[i]);
             else {
                 char *buf = out->names + (size_t)t * 32;
                 const char *nm = np_heapgraph_class_name(hs, i, buf, 32);
@@ -339,8 +358,46 @@ fail:
     return oom(err, errlen, "classes");
 }
 
+int np_heapgraph_propagate_detachedness(struct np_heapsnap *hs)
+{
+    if (!hs->node_detached) return 0;
+    uint32_t n = hs->node_count;
+    uint8_t *visited = calloc(n, 1), *state = hs->node_detached;
+    uint32_t *attached = malloc(n * sizeof *attached), *detached = malloc(n * sizeof *detached);
+    if (!visited || !attached || !detached) { free(visited); free(attached); free(detached); return -1; }
+    size_t na = 0, nd = 0;
+#define SET_STATE(v, st) do { uint32_t v_ = (v); \
+        if (!visited[v_]) { \
+            visited[v_] = 1; \
+            if (hs->node_type[v_] == hs->nt_native) { \
+                state[v_] = (st); \
+                if ((st) == 1) attached[na++] = v_; else if ((st) == 2) detached[nd++] = v_; \
+            } \
+        } } while (0)
+    for (uint32_t i = 0; i < n; i++)
+        if (state[i]) SET_STATE(i, state[i]);
+    for (int pass = 1; pass <= 2; pass++) {
+        uint32_t *stack = pass == 1 ? attached : detached;
+        size_t *sp = pass == 1 ? &na : &nd;
+        while (*sp) {
+            uint32_t v = stack[--*sp];
+            if (pass == 2 && state[v] == 1) continue;
+            for (uint32_t e = hs->first_edge[v]; e < hs->first_edge[v + 1]; e++) {
+                uint8_t t = hs->edge_type[e];
+                if (t == hs->et_hidden || t == hs->et_weak) continue;
+                SET_STATE(hs->edge_to[e], pass);
+            }
+        }
+    }
+#undef SET_STATE
+    free(visited); free(attached); free(detached);
+    return 0;
+}
+
 void np_heapgraph_classes_free(struct np_heapclasses *c)
 {
+    for (uint32_t i = 0; i < c->n_owned; i++) free(c->owned[i]);
+    free(c->owned);
     free(c->class_of); free(c->classes); free(c->names);
     memset(c, 0, sizeof *c);
 }

@@ -48,6 +48,8 @@ struct np_heapclasses {
     struct np_heapclass *classes;
     uint32_t n;
     char *names;               /* storage of the "(type)" names */
+    char **owned;              /* "Detached <name>" names */
+    uint32_t n_owned;
 };
 /* A class's retained size is DevTools': the sum of the retained sizes of
  * its objects that no object of the same class dominates. IDOM may be
@@ -55,6 +57,13 @@ struct np_heapclasses {
 int np_heapgraph_classes(const struct np_heapsnap *hs, const uint32_t *idom, const uint64_t *retained,
                          struct np_heapclasses *out, char *err, size_t errlen);
 void np_heapgraph_classes_free(struct np_heapclasses *c);
+
+/* DevTools' _propagateDOMState (memlab's _propagateDetachednessState):
+ * native nodes of known state pass it on to the native nodes they reach
+ * (not over hidden or weak edges), attached first; the class of a detached
+ * native node is "Detached <name>". Updates hs->node_detached; nothing to
+ * do when the snapshot has no detachedness field. 0 or -1 (no memory). */
+int np_heapgraph_propagate_detachedness(struct np_heapsnap *hs);
 
 /* The class name of any node, as above (for nodes outside the Summary too). */
 const char *np_heapgraph_class_name(const struct np_heapsnap *hs, uint32_t node, char *buf, size_t len);

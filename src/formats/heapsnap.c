@@ -292,7 +292,7 @@ struct meta {
     int have;
     char *node_fields[MAX_FIELDS], *edge_fields[MAX_FIELDS];
     unsigned n_node_fields, n_edge_fields;
-    int nf_type, nf_name, nf_id, nf_self, nf_edges; /* field positions */
+    int nf_type, nf_name, nf_id, nf_self, nf_edges, nf_detached; /* field positions */
     int ef_type, ef_name, ef_to;
     uint64_t node_count, edge_count;
     int have_node_count, have_edge_count;
@@ -405,6 +405,7 @@ static int read_snapshot_header(struct ps *p)
     m->nf_id = find_field(m->node_fields, m->n_node_fields, "id");
     m->nf_self = find_field(m->node_fields, m->n_node_fields, "self_size");
     m->nf_edges = find_field(m->node_fields, m->n_node_fields, "edge_count");
+    m->nf_detached = find_field(m->node_fields, m->n_node_fields, "detachedness");
     m->ef_type = find_field(m->edge_fields, m->n_edge_fields, "type");
     m->ef_name = find_field(m->edge_fields, m->n_edge_fields, "name_or_index");
     m->ef_to = find_field(m->edge_fields, m->n_edge_fields, "to_node");
@@ -450,12 +451,13 @@ static int read_nodes(struct ps *p)
     struct rd *r = &p->r;
     struct meta *m = &p->m;
     struct np_heapsnap *hs = p->hs;
-    if (!m->have) return fail(r, "\"nodes\" before \"snapshot\": cannot decode it");
+    if (!m->have) return fail(r, "not a V8 heap snapshot: \"nodes\" before the \"snapshot\" meta that decodes it");
     if (p->have_nodes) return fail(r, "\"nodes\" given twice");
     p->have_nodes = 1;
-    void *arrs[5] = { hs->node_type, hs->node_name, hs->node_id, hs->node_self, p->node_edges };
-    const size_t sizes[5] = { 1, 4, 4, 8, 4 };
-    if (grow(p, arrs, sizes, 5, &p->cap_nodes, initial_cap(p, m->node_count, m->n_node_fields))) goto out;
+    void *arrs[6] = { hs->node_type, hs->node_name, hs->node_id, hs->node_self, p->node_edges, hs->node_detached };
+    const size_t sizes[6] = { 1, 4, 4, 8, 4, 1 };
+    int na = m->nf_detached >= 0 ? 6 : 5;
+    if (grow(p, arrs, sizes, na, &p->cap_nodes, initial_cap(p, m->node_count, m->n_node_fields))) goto out;
     if (expect(r, '[', "nodes")) goto out;
     uint64_t n = 0, vals[MAX_FIELDS];
     unsigned f = 0, nf = m->n_node_fields;
@@ -464,7 +466,7 @@ static int read_nodes(struct ps *p)
         if (read_uint(r, &vals[f], "nodes")) goto out;
         if (++f < nf) continue;
         f = 0;
-        if (grow(p, arrs, sizes, 5, &p->cap_nodes, n + 1)) goto out;
+        if (grow(p, arrs, sizes, na, &p->cap_nodes, n + 1)) goto out;
         uint64_t type = vals[m->nf_type], name = vals[m->nf_name], id = vals[m->nf_id], ec = vals[m->nf_edges];
         if (type >= hs->n_node_types) { fail(r, "node %llu: type %llu not in the meta", (unsigned long long)n, (unsigned long long)type); goto out; }
         if (name > UINT32_MAX || id > UINT32_MAX || ec > UINT32_MAX) { fail(r, "node %llu: a field out of range", (unsigned long long)n); goto out; }
@@ -473,6 +475,7 @@ static int read_nodes(struct ps *p)
         ((uint32_t *)arrs[2])[n] = (uint32_t)id;
         ((uint64_t *)arrs[3])[n] = vals[m->nf_self];
         ((uint32_t *)arrs[4])[n] = (uint32_t)ec;
+        if (na == 6) ((uint8_t *)arrs[5])[n] = vals[m->nf_detached] > 2 ? 0 : (uint8_t)vals[m->nf_detached];
         n++;
     } while (next_item(r, ']', "nodes") == 1);
     if (!r->failed && f) fail(r, "nodes: %u values left over (not a multiple of %u fields)", f, nf);
@@ -480,6 +483,7 @@ static int read_nodes(struct ps *p)
 out:
     hs->node_type = arrs[0]; hs->node_name = arrs[1]; hs->node_id = arrs[2]; hs->node_self = arrs[3];
     p->node_edges = arrs[4];
+    hs->node_detached = arrs[5];
     return r->failed ? -1 : 0;
 }
 
@@ -488,7 +492,7 @@ static int read_edges(struct ps *p)
     struct rd *r = &p->r;
     struct meta *m = &p->m;
     struct np_heapsnap *hs = p->hs;
-    if (!m->have) return fail(r, "\"edges\" before \"snapshot\": cannot decode it");
+    if (!m->have) return fail(r, "not a V8 heap snapshot: \"edges\" before the \"snapshot\" meta that decodes it");
     if (p->have_edges) return fail(r, "\"edges\" given twice");
     p->have_edges = 1;
     void *arrs[3] = { hs->edge_type, hs->edge_name, hs->edge_to };
@@ -697,6 +701,7 @@ struct np_heapsnap *np_heapsnap_read_file(const char *path, char *err, size_t er
 void np_heapsnap_free(struct np_heapsnap *hs)
 {
     if (!hs) return;
+    free(hs->node_detached);
     free(hs->node_type); free(hs->node_name); free(hs->node_id); free(hs->node_self); free(hs->first_edge);
     free(hs->edge_type); free(hs->edge_name); free(hs->edge_to);
     free(hs->arena); free(hs->str_off);

@@ -31,6 +31,7 @@ struct np_heapsnap {
     uint32_t *node_id;    /* V8's SnapshotObjectId, stable across snapshots of a process */
     uint64_t *node_self;  /* self_size in bytes */
     uint32_t *first_edge; /* node_count + 1 entries: node i's edges are [first_edge[i], first_edge[i+1]) */
+    uint8_t *node_detached; /* the "detachedness" field (0 unknown, 1 attached, 2 detached), NULL if absent */
     /* per edge */
     uint8_t *edge_type;   /* index into edge_types */
     uint32_t *edge_name;  /* string index, or the element index for element/hidden edges */
