@@ -124,15 +124,18 @@ test-nodes: all | test-deps
 # libFuzzer (clang) on every parser of outside input, FUZZ_SECONDS each,
 # seeded with the fixtures; findings are left in $(BUILD)/fuzz. `make
 # fuzz-NAME` runs one: profile (the profile reader and writers), cpufold
-# (CPU profile folding), sourcemap (the source map parser).
+# (CPU profile folding), sourcemap (the source map parser), heapsnap (the
+# heap snapshot reader and its dominator tree).
 FUZZ_SECONDS ?= 60
-FUZZERS = profile cpufold sourcemap
+FUZZERS = profile cpufold sourcemap heapsnap
 fuzz_seeds_profile   = tests/fixtures/profiles/*.cpuprofile tests/fixtures/profiles/*.heapprofile
 fuzz_seeds_cpufold   = tests/fixtures/profiles/*.cpuprofile
 fuzz_seeds_sourcemap = tests/fixtures/sourcemaps/*.map
 fuzz_dict_profile    = profile
 fuzz_dict_cpufold    = profile
 fuzz_dict_sourcemap  = sourcemap
+fuzz_seeds_heapsnap  = tests/fixtures/heapsnapshots/*.heapsnapshot
+fuzz_dict_heapsnap   = heapsnap
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FORMAT_SRCS) | $(BUILD)/gen/html_assets.h fuzz-deps
 	@mkdir -p $(dir $@)
