@@ -588,6 +588,30 @@ static long find_id(const struct idrec *r, size_t n, uint32_t id)
     return lo < n && r[lo].id == id ? (long)lo : -1;
 }
 
+/* For each node, 2 if a strict dominator of it is leaked, 1 if none: one
+ * walk up the dominator tree per chain, results memoised. */
+static uint8_t *leaked_ancestors(const struct snap *s, const uint8_t *leaked)
+{
+    uint32_t n = s->hs->node_count;
+    uint8_t *st = calloc(n, 1);
+    uint32_t *stack = malloc(n * sizeof *stack);
+    if (!st || !stack) { free(st); free(stack); return NULL; }
+    st[0] = 1;
+    for (uint32_t v = 0; v < n; v++) {
+        size_t sp = 0;
+        uint32_t x = v;
+        while (!st[x] && sp < n) { stack[sp++] = x; x = s->idom[x]; }
+        /* x is known: the state of each node below it follows from its dominator */
+        while (sp) {
+            uint32_t y = stack[--sp], d = s->idom[y];
+            st[y] = leaked[d] || st[d] == 2 ? 2 : 1;
+        }
+    }
+    free(stack);
+    for (uint32_t v = 0; v < n; v++) st[v] = st[v] == 2;
+    return st;
+}
+
 struct group { char *key; uint32_t example; uint64_t count, shallow, retained; };
 
 static int by_group_retained(const void *a, const void *b)
@@ -656,13 +680,8 @@ static int heap_leaks(int argc, char **argv)
         if (k >= 0 && isnew[k]) leaked[i] = 1;
     }
     /* a leaked object counts its retained size unless another leaked object dominates it */
-    uint8_t *covered = calloc(hs->node_count, 1);
+    uint8_t *covered = leaked_ancestors(&fin, leaked);
     if (!covered) { rc = heap_error("out of memory"); goto out; }
-    for (uint32_t i = 0; i < hs->node_count; i++) {
-        if (!leaked[i]) continue;
-        for (uint32_t x = fin.idom[i], steps = 0; x != 0 && steps < 100000; x = fin.idom[x], steps++)
-            if (leaked[x]) { covered[i] = 1; break; }
-    }
     char tmp[256];
     for (uint32_t i = 0; i < hs->node_count; i++) {
         if (!leaked[i]) continue;
