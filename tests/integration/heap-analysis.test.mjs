@@ -288,9 +288,21 @@ require('v8').writeHeapSnapshot(process.argv[2] + '/other.heapsnapshot');
 console.log(keep.length);
 `);
     assert.equal(runNode(other, [tmp]).status, 0);
-    const r = heap(['diff', path.join(dir, 'final.heapsnapshot'), path.join(tmp, 'other.heapsnapshot')]);
-    assert.equal(r.status, 1, r.stdout);
-    assert.match(r.stderr, /^nodeprof: .* are not snapshots of one process: .*\n$/);
-    assert.equal(r.stdout, '');
+    // and a second run of the same leaking app: same start-up, same code
+    const again = writeScript(tmp, 'leak.js', LEAK_APP);
+    assert.equal(runNode(again, [tmp]).status, 0);
+    for (const [a, b] of [[path.join(dir, 'final.heapsnapshot'), path.join(tmp, 'other.heapsnapshot')],
+      [path.join(dir, 'final.heapsnapshot'), path.join(tmp, 'final.heapsnapshot')]]) {
+      const r = heap(['diff', a, b]);
+      assert.equal(r.status, 1, r.stdout);
+      assert.match(r.stderr, /^nodeprof: .* are not snapshots of one process: \d+ of the \d+ object ids they share name different objects; .*--force.*\n$/);
+      assert.equal(r.stdout, '');
+      const forced = heap(['diff', a, b, '--force', '--json']);
+      assert.equal(forced.status, 0, forced.stderr);
+      assert.ok(JSON.parse(forced.stdout).classes.length > 0);
+    }
+    const leaks = heap(['leaks', path.join(dir, 'baseline.heapsnapshot'), path.join(dir, 'target.heapsnapshot'), path.join(tmp, 'final.heapsnapshot')]);
+    assert.equal(leaks.status, 1);
+    assert.match(leaks.stderr, /are not snapshots of one process/);
   });
 });
