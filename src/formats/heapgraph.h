@@ -33,7 +33,12 @@
 int np_heapgraph_dominators(const struct np_heapsnap *hs, uint32_t **idom, uint64_t **retained,
                             char *err, size_t errlen);
 
-/* DevTools' Summary classes. class_of[i] is node i's class, or
+/* DevTools' Summary classes, as DevTools grouped them until 2024 and memlab
+ * still does (the issue's own list: Object, Array, (closure), (string)).
+ * DevTools since then also renames (closure) to Function and (regexp) to
+ * RegExp, shortens "<div id=..>" to "<div>", keys objects by source
+ * location too, and names plain Objects by an inferred property shape
+ * ("{x, y}"); that is not done here. class_of[i] is node i's class, or
  * NP_NO_CLASS for nodes the Summary leaves out (zero self size and not
  * native, as DevTools does). names[c] is the class's name, as DevTools
  * shows it: the node's name for objects and natives, "(system)" for hidden,
