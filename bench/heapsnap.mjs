@@ -56,6 +56,10 @@ function generate(mb) {
   return files;
 }
 
+const f = (x, d = 1) => Number.isNaN(x) ? '-' : x.toFixed(d);
+const row = (r) => `| ${r.file} | ${r.what} | ${f(r.wall)} | ${f(r.cpu)} | ${f(r.rss, 0)} | ${f(r.mwall)} | ${f(r.mcpu)} | ${f(r.mrss, 0)} | ` +
+  `${Number.isNaN(r.mwall) ? '-' : `${f(r.mwall / r.wall)}x`} | ${Number.isNaN(r.mcpu) ? '-' : `${f(r.mcpu / r.cpu)}x`} | ` +
+  `${Number.isNaN(r.mrss) ? '-' : f(r.rss / r.mrss, 2)} |`;
 const rows = [];
 for (const mb of sizes) {
   console.error(`generating ~${mb} MB snapshots in ${dir} ...`);
@@ -81,14 +85,11 @@ for (const mb of sizes) {
     const m = (rs, k) => rs.length ? median(rs.map((x) => x[k])) : NaN;
     rows.push({ file: `${sizeMb.toFixed(0)} MB`, what, wall: m(ours, 'wall'), cpu: m(ours, 'cpu'), rss: m(ours, 'rssMb'),
       mwall: m(theirs, 'wall'), mcpu: m(theirs, 'cpu'), mrss: m(theirs, 'rssMb') });
+    console.error(`  ${row(rows[rows.length - 1])}`); // as it comes: a long run can be cut short
   }
 }
-const f = (x, d = 1) => Number.isNaN(x) ? '-' : x.toFixed(d);
 console.log(`nodeprof heap vs memlab ${withMemlab ? '(memlab 2.0.5)' : ''}, ${os.cpus().length} CPUs, node ${spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim()}`);
-console.log('| snapshot | analysis | nodeprof wall s | cpu s | peak RSS MB | memlab wall s | cpu s | peak RSS MB | time ratio (wall) | RSS ratio |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
-for (const r of rows) {
-  console.log(`| ${r.file} | ${r.what} | ${f(r.wall)} | ${f(r.cpu)} | ${f(r.rss, 0)} | ${f(r.mwall)} | ${f(r.mcpu)} | ${f(r.mrss, 0)} | ` +
-    `${Number.isNaN(r.mwall) ? '-' : `${f(r.mwall / r.wall)}x faster`} | ${Number.isNaN(r.mrss) ? '-' : f(r.rss / r.mrss, 2)} |`);
-}
+console.log('| snapshot | analysis | nodeprof wall s | cpu s | peak RSS MB | memlab wall s | cpu s | peak RSS MB | memlab/nodeprof wall | memlab/nodeprof cpu | nodeprof/memlab RSS |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) console.log(row(r));
 if (!keep) fs.rmSync(dir, { recursive: true, force: true });
