@@ -693,12 +693,12 @@ struct np_heapsnap *np_heapsnap_read_file(const char *path, char *err, size_t er
 {
     int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
     if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s", strerror(errno));
         return NULL;
     }
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s: is a directory", path);
+        snprintf(err, errlen, "is a directory");
         if (fd) close(fd);
         return NULL;
     }

@@ -48,7 +48,8 @@ struct np_heapsnap {
     uint8_t et_context, et_element, et_property, et_internal, et_hidden, et_shortcut, et_weak;
 };
 
-/* Reads PATH ("-" is stdin). NULL with a one-line reason in ERR on any
+/* Reads PATH ("-" is stdin). NULL with a one-line reason in ERR (without
+ * the path) on any
  * problem: unreadable, empty, truncated, not JSON, not a heap snapshot,
  * inconsistent counts or indexes, too large for 32-bit indexes. */
 struct np_heapsnap *np_heapsnap_read_file(const char *path, char *err, size_t errlen);
