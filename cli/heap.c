@@ -239,10 +239,8 @@ static int heap_summary(int argc, char **argv)
         printf("%-40s %10s %12s %12s %7s\n", "Constructor", "Count", "Shallow", "Retained", "Ret%");
         for (uint32_t i = 0; i < rows; i++) {
             const struct np_heapclass *k = &s.cls.classes[order[i]];
-            int w = 0;
-            fputs("", stdout);
             text_str(stdout, k->name, 37);
-            w = (int)(strlen(k->name) > 37 ? 40 : strlen(k->name));
+            int w = (int)(strlen(k->name) > 37 ? 40 : strlen(k->name));
             printf("%*s %10" PRIu64 " %12s %12s %6.1f%%\n", 40 - w, "", k->count, human(k->shallow, b1, sizeof b1),
                    human(k->retained, b2, sizeof b2), s.retained[0] ? 100.0 * (double)k->retained / (double)s.retained[0] : 0.0);
         }
