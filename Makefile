@@ -148,9 +148,10 @@ test-nodes: all | test-deps
 # libFuzzer (clang) on every parser of outside input, FUZZ_SECONDS each,
 # seeded with the fixtures; findings are left in $(BUILD)/fuzz. `make
 # fuzz-NAME` runs one: profile (the profile reader and writers), cpufold
-# (CPU profile folding), sourcemap (the source map parser).
+# (CPU profile folding), sourcemap (the source map parser), heapsnap (the
+# heap snapshot reader and its dominator tree).
 FUZZ_SECONDS ?= 60
-FUZZERS = profile cpufold sourcemap memtimeline http
+FUZZERS = profile cpufold sourcemap memtimeline http heapsnap
 fuzz_seeds_profile   = tests/fixtures/profiles/*.cpuprofile tests/fixtures/profiles/*.heapprofile
 fuzz_seeds_cpufold   = tests/fixtures/profiles/*.cpuprofile
 fuzz_seeds_sourcemap = tests/fixtures/sourcemaps/*.map
@@ -171,6 +172,8 @@ $(BUILD)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c src/common/httpreq.c | fuzz-deps
 	clang -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I$(LLHTTP_INC) -O1 -g \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< src/common/httpreq.c \
 	  $(LLHTTP_SRC)/llhttp.c $(LLHTTP_SRC)/api.c $(LLHTTP_SRC)/http.c
+fuzz_seeds_heapsnap  = tests/fixtures/heapsnapshots/*.heapsnapshot
+fuzz_dict_heapsnap   = heapsnap
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FORMAT_SRCS) | $(BUILD)/gen/html_assets.h fuzz-deps
 	@mkdir -p $(dir $@)

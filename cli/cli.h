@@ -12,6 +12,7 @@ int cli_config(int argc, char **argv);   /* main.c */
 int cli_memory(int argc, char **argv);   /* memory.c */
 int cli_symbolize(int argc, char **argv); /* symbolize.c */
 int cli_upload(int argc, char **argv);   /* upload.c */
+int cli_heap(int argc, char **argv);     /* heap.c */
 
 /* --source-maps DIR and --no-source-maps (sourcemaps.c). */
 struct np_profile;

@@ -22,6 +22,7 @@ static const char usage[] =
     "  list [--all]                   list the profiled (--all: every) node processes of this user\n"
     "  convert FILE... [--format F]   convert .cpuprofile/.heapprofile files (pprof, collapsed, speedscope, html, top)\n"
     "  top FILE... [-n N] [--by self|total]  the top functions of a profile, or of several merged\n"
+    "  heap summary|diff|retainers|leaks FILE...  analyse .heapsnapshot files (see heap --help)\n"
     "  config [--markdown]            the NODEPROF_* variables, their defaults and meaning\n"
     "  memory FILE [--json] [--html OUT]  a memory timeline's summary: steady, leak or high-water mark\n"
     "  symbolize CRASH.txt            name the functions of a crash report's frames\n"
@@ -86,7 +87,7 @@ static const struct { const char *name; int (*fn)(int, char **); } commands[] = 
     { "run", cli_run }, { "ctl", cli_ctl }, { "list", cli_list },
     { "convert", cli_convert }, { "top", cli_top }, { "config", cli_config },
     { "memory", cli_memory }, { "symbolize", cli_symbolize }, { "upload", cli_upload },
-    { "version", cli_version },
+    { "heap", cli_heap }, { "version", cli_version },
 };
 
 int main(int argc, char **argv)
