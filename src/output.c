@@ -114,15 +114,6 @@ void np_target_close(struct np_target *t)
     t->dirfd = -1;
 }
 
-int np_next_base_path(int thread_id, char *path, size_t len, struct np_written *w)
-{
-    struct np_target t;
-    if (np_target_open(thread_id, &t, w)) return -1;
-    np_target_close(&t);
-    if (snprintf(path, len, "%s", t.base) >= (int)len) return np_written_fail(w, "profile path too long");
-    return 0;
-}
-
 static void append_to_manifest(const char *manifest, const char *path)
 {
     int fd = open(manifest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);

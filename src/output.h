@@ -44,9 +44,6 @@ unsigned long np_output_files_written(void);
 int np_target_open(int thread_id, struct np_target *t, struct np_written *w);
 void np_target_close(struct np_target *t);
 
-/* np_target_open for a path (the directory is checked and closed again). */
-int np_next_base_path(int thread_id, char *out, size_t len, struct np_written *w);
-
 /* Logs msg as one line and keeps it as w's error (the first one wins).
  * Returns -1, for `return np_written_fail(w, msg);`. */
 int np_written_fail(struct np_written *w, const char *msg);
