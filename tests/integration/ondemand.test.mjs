@@ -35,6 +35,9 @@ const mode600 = (file) => (fs.statSync(file).mode & 0o777).toString(8);
 for (const [mode, m] of Object.entries(MODES)) {
   test(`${mode}: cpu dump writes the profile so far, twice, and profiling goes on`, T, async (t) => {
     const app = await startApp(t, m.args);
+    // The helper boots on another core, at the first loop turn 50 ms in:
+    // not during the dumps, whose gap is measured below.
+    await waitFor(async () => /^helper thread: ready$/m.test(await ctlOk(app.pid, ['status'])), 'the helper thread');
     await sleep(300); // some work for the first one
     const first = onePath(await ctlOk(app.pid, ['cpu', 'dump']), app.dir, '.cpuprofile');
     const p1 = readCpuProfile(first);

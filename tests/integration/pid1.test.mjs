@@ -131,13 +131,15 @@ for (const sig of ['SIGTERM', 'SIGINT']) {
   });
 }
 
-// Busy from its first line: the helper worker writes the profile inside the
-// spinning JavaScript; then the runtime's SIGKILL finds it on disk.
+// Busy from its first line: the helper worker, started before the app's code
+// (NODEPROF_HELPER=eager: the default starts it at the first loop turn),
+// writes the profile inside the spinning JavaScript; then the runtime's
+// SIGKILL finds it on disk.
 test('PID 1 spinning from its first line: SIGTERM writes the profile, it goes on, SIGKILL finds the file', T, async (t) => {
   const ends = [];
   for (const preload of [false, true]) {
     const dir = tempDir(t);
-    const c = await startContainer(t, ['spin'], { dir, preload });
+    const c = await startContainer(t, ['spin'], { dir, preload, env: { NODEPROF_HELPER: 'eager' } });
     process.kill(c.nodePid, 'SIGTERM');
     if (preload) await profilesWritten(dir, 1, 'SIGTERM');
     else await sleep(500);
