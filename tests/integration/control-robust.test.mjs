@@ -141,7 +141,9 @@ async function startDeep(t, dir) {
     send(app.fifo, `stack reply=${file}`);
     await waitFor(() => fs.statSync(file).size > 0, `the stack in a file; app stderr: ${app.err}`, 30000);
     const reply = fs.readFileSync(file, 'utf8');
-    return reply.includes(`${NAME} (`) && reply;
+    // The whole descent: a stack taken on the way down, or while the
+    // bottom call is in a system call, is asked for again.
+    return reply.includes(`${NAME} (`) && reply.includes('spinHere (') && reply;
   }, 'the stack of the deep calls');
   assert.match(text, /^ok\n/);
   assert.ok(text.length > 65536, `the stack reply is only ${text.length} bytes: not more than a pipe holds`);
