@@ -21,6 +21,7 @@
 #include "process.h"
 #include "rescue.h"
 #include "service.h"
+#include "session.h"
 #include "shutdown.h"
 #include "signals.h"
 #include "thread.h"
@@ -114,7 +115,8 @@ static struct np_thread *start_thread(napi_env env, int thread_id)
     if (!t) return NULL;
     t->env = env;
     t->thread_id = thread_id;
-    if (np_session_open(env, &t->session)) {
+    if (!np_session_available(env)) { /* the session itself opens on first use (session.h) */
+        np_err("this node has no process.getBuiltinModule('node:inspector') (needs node >= 20.16); not profiling");
         free(t);
         return NULL;
     }

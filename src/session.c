@@ -11,6 +11,12 @@ static napi_value session_object(napi_env env, struct np_session *s)
     return s->session && napi_get_reference_value(env, s->session, &v) == napi_ok ? v : NULL;
 }
 
+bool np_session_available(napi_env env)
+{
+    napi_value process = js_get(env, js_global(env), "process");
+    return js_is_function(env, js_get(env, process, "getBuiltinModule"));
+}
+
 int np_session_open(napi_env env, struct np_session *s)
 {
     napi_value inspector = js_builtin(env, "node:inspector");
@@ -26,6 +32,16 @@ int np_session_open(napi_env env, struct np_session *s)
     }
     if (!js_call_method(env, session, "connect", 0, NULL)) return -1;
     return napi_create_reference(env, session, 1, &s->session) == napi_ok ? 0 : -1;
+}
+
+/* Opens the session on first use; a failure is logged once. */
+static napi_value opened_session(napi_env env, struct np_session *s)
+{
+    if (!s->session && !s->failed && np_session_open(env, s)) {
+        s->failed = true;
+        np_err("cannot open an inspector session: profiles are unavailable on this thread");
+    }
+    return session_object(env, s);
 }
 
 void np_session_close(napi_env env, struct np_session *s)
@@ -64,7 +80,7 @@ static napi_value take_ref(napi_env env, napi_ref *ref)
 
 napi_value np_session_post(napi_env env, struct np_session *s, const char *method, napi_value params)
 {
-    napi_value session = session_object(env, s);
+    napi_value session = opened_session(env, s);
     napi_value cb = js_function(env, "nodeprofReply", on_reply, s);
     napi_value args[3] = { js_string(env, method), params, cb };
     if (!session || !cb || !args[0]) return NULL;
@@ -92,6 +108,7 @@ napi_value np_session_post(napi_env env, struct np_session *s, const char *metho
 int np_session_on(napi_env env, struct np_session *s, const char *event, napi_callback cb, void *data)
 {
     napi_value args[2] = { js_string(env, event), js_function(env, event, cb, data) };
-    if (!args[0] || !args[1]) return -1;
-    return js_call_method(env, session_object(env, s), "on", 2, args) ? 0 : -1;
+    napi_value session = opened_session(env, s);
+    if (!args[0] || !args[1] || !session) return -1;
+    return js_call_method(env, session, "on", 2, args) ? 0 : -1;
 }
