@@ -10,6 +10,7 @@
 #include "agent_thread.h"
 #include "boot.h"
 #include "common/log.h"
+#include "common/outfile.h"
 #include "common/scriptmatch.h"
 #include "cpu.h"
 #include "export.h"
@@ -40,9 +41,10 @@ static void setup_logging(void)
     struct np_process *p = &np_process;
     p->log.level = p->cfg.log_level;
     if (p->cfg.log_file[0]) {
-        int fd = open(p->cfg.log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        char why[512];
+        int fd = np_open_append(p->cfg.log_file, why, sizeof why);
         if (fd >= 0) p->log.fd = fd;
-        else np_warn("NODEPROF_LOG_FILE=%s: cannot open: %s; logging to stderr", p->cfg.log_file, strerror(errno));
+        else np_warn("NODEPROF_LOG_FILE=%s: %s; logging to stderr", p->cfg.log_file, why);
     }
     np_log_attach(&p->log);
 }

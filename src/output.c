@@ -116,9 +116,10 @@ void np_target_close(struct np_target *t)
 
 static void append_to_manifest(const char *manifest, const char *path)
 {
-    int fd = open(manifest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    char why[512];
+    int fd = np_open_append(manifest, why, sizeof why);
     if (fd < 0) {
-        np_warn("NODEPROF_MANIFEST=%s: cannot open: %s", manifest, strerror(errno));
+        np_warn("NODEPROF_MANIFEST=%s: %s", manifest, why);
         return;
     }
     char line[4200];

@@ -534,3 +534,35 @@ void np_stream_abort(struct np_stream *s)
     }
     s->dirfd = -1;
 }
+
+static bool owned_by_us_or_root(uid_t uid) { return uid == 0 || uid == geteuid(); }
+
+int np_open_append(const char *path, char *err, size_t errlen)
+{
+    /* err names no path: the callers name their variable and its value. */
+    int flags = O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+    struct stat link;
+    bool trusted_link = lstat(path, &link) == 0 && S_ISLNK(link.st_mode);
+    if (trusted_link && !owned_by_us_or_root(link.st_uid)) {
+        snprintf(err, errlen, "a symlink of another user (uid %u): not followed", (unsigned)link.st_uid);
+        return -1;
+    }
+    /* A link swapped in after the lstat is not followed (O_NOFOLLOW). */
+    int fd = open(path, trusted_link ? flags : flags | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    const char *bad = NULL;
+    if (fstat(fd, &st) != 0) bad = "cannot be examined";
+    else if (S_ISDIR(st.st_mode)) bad = "is a directory";
+    else if (!owned_by_us_or_root(st.st_uid)) bad = "belongs to another user";
+    if (bad) {
+        snprintf(err, errlen, "%s: not written to", bad);
+        close(fd);
+        return -1;
+    }
+    if (S_ISREG(st.st_mode)) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
+}

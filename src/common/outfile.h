@@ -25,6 +25,18 @@
  * Bounded: each component is looked at a fixed number of times. */
 int np_dir_open_trusted(const char *dir, bool create, mode_t mode, char *err, size_t errlen);
 
+/* Opens path to append lines to (NODEPROF_LOG_FILE, NODEPROF_MANIFEST),
+ * created 0600 if missing. It may lie in a directory that another user can
+ * write to (a shared /tmp), so: a symlink is followed only if it belongs to
+ * root or to our effective uid (/dev/stderr is root's), and what is opened
+ * must belong to root or to us and must not be a directory; otherwise a
+ * planted link would make us append to a file of the victim's choosing, or
+ * a planted file would receive our lines. Opened without blocking: a FIFO
+ * with no reader fails at once, one whose reader stalls loses lines rather
+ * than stalling us (the descriptor stays non-blocking for FIFOs and
+ * sockets). Returns the descriptor, or -1 with a message in err. */
+int np_open_append(const char *path, char *err, size_t errlen);
+
 /* Creates dir and its missing parents with the given mode, under the same
  * rules as np_dir_open_trusted. Returns 0 or -1 with a message in err. */
 int np_mkdir_p(const char *dir, mode_t mode, char *err, size_t errlen);

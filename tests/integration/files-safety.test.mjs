@@ -190,6 +190,54 @@ for (const uid of [null, OTHER]) {
     });
 }
 
+// NODEPROF_LOG_FILE and NODEPROF_MANIFEST are appended to, often in a shared /tmp. A hostile
+// user plants, where the victim's value points: a symlink to a file of the victim's (appending to
+// it would be writing into a file of the attacker's choosing), a file of their own (it would
+// receive the victim's lines), and a FIFO nobody reads (opening it for writing would block).
+for (const uid of [null, OTHER]) {
+  const who = uid === null ? 'root' : `uid ${OTHER}`;
+  test(`NODEPROF_LOG_FILE and NODEPROF_MANIFEST planted by another user, the app as ${who}: not written, one line, the app runs on`,
+    T, (t) => {
+      if (!needRoot(t)) return;
+      const p = plant(t);
+      const victimFile = path.join(p.target, 'victim.txt');
+      fs.writeFileSync(victimFile, 'precious\n');
+      if (uid !== null) fs.chownSync(victimFile, uid, uid);
+      fs.chownSync(p.target, uid ?? 0, uid ?? 0);
+      fs.chmodSync(p.target, 0o755);
+      const sh = (cmd) => assert.equal(run('setpriv', [...as(HOSTILE), '/bin/sh', '-c', cmd],
+        { env: process.env, cwd: p.pub }).status, 0);
+      sh(`ln -s ${victimFile} tolink && touch theirs.log && chmod 666 theirs.log && mkfifo -m 666 fifo`);
+      const cases = [
+        ['tolink', /: a symlink of another user \(uid 12345\): not followed/],
+        ['theirs.log', /: belongs to another user: not written to/],
+        ['fifo', /: cannot open: No such device or address|: belongs to another user: not written to/],
+      ];
+      for (const [name, why] of cases) {
+        const value = path.join(p.pub, name);
+        for (const v of ['NODEPROF_LOG_FILE', 'NODEPROF_MANIFEST']) {
+          const started = Date.now();
+          const r = runAs(uid, p, { [v]: value, NODEPROF_DIR: path.join(p.pub, `out-${uid ?? 0}`) });
+          assert.ok(Date.now() - started < 60000, 'the app did not hang');
+          const lines = sameButLog(r.lib, r.plain);
+          assert.equal(lines.length, 1, r.lib.stderr);
+          assert.ok(lines[0].startsWith(`nodeprof: ${v}=${value}: `), lines[0]);
+          assert.match(lines[0], why);
+        }
+      }
+      assert.equal(fs.readFileSync(victimFile, 'utf8'), 'precious\n');
+      assert.equal(fs.readFileSync(path.join(p.pub, 'theirs.log'), 'utf8'), '');
+      // The control: the app's own new file in the same sticky directory is written.
+      const own = path.join(p.pub, `own-${uid ?? 0}.log`);
+      const ok = runAs(uid, p, { NODEPROF_MANIFEST: own, NODEPROF_DIR: path.join(p.pub, `out-${uid ?? 0}`) });
+      assert.deepEqual(sameButLog(ok.lib, ok.plain), []);
+      assert.match(fs.readFileSync(own, 'utf8'), /\.cpuprofile\n$/);
+      // /dev/stderr is a symlink of root's: followed.
+      const err = runAs(uid, p, { NODEPROF_LOG_FILE: '/dev/stderr', NODEPROF_LOG: 'info', NODEPROF_DIR: path.join(p.pub, `out-${uid ?? 0}`) });
+      assert.match(err.lib.stderr, /nodeprof: wrote /);
+    });
+}
+
 // ---- messages name the variable ------------------------------------------------------
 
 test('NODEPROF_DIR, NODEPROF_MANIFEST and NODEPROF_LOG_FILE failures name the variable and its value', (t) => {
