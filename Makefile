@@ -220,7 +220,8 @@ install_missing = if [ -z "$(2)" ]; then :; \
 missing_tools = $$(echo $$(for tp in $(1); do command -v "$${tp%%:*}" >/dev/null 2>&1 || echo "$${tp\#\#*:}"; done))
 
 check-deps:
-	@test -f /usr/include/cjson/cJSON.h -a -f /usr/include/zlib.h -a -f /usr/include/libwebsockets.h || $(MAKE) --no-print-directory deps
+	@printf '#include <cjson/cJSON.h>\n#include <zlib.h>\n#include <libwebsockets.h>\n#include <libunwind.h>\n' | \
+	  $(CC) -E -x c - >/dev/null 2>&1 || $(MAKE) --no-print-directory deps
 	@test -f $(NODE_INCLUDE)/node_api.h || { \
 	  echo "no node_api.h in $(NODE_INCLUDE): set NODE_INCLUDE=<node's include/node>" >&2; exit 1; }
 
