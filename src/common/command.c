@@ -82,6 +82,11 @@ static int parse_option(struct np_command *cmd, const char *word, char *why, siz
         else strcpy(cmd->categories, value);
     } else if (!eq && !strcmp(word, "force") && cmd->verb == NP_CMD_HEAP_SNAPSHOT) {
         cmd->force = true;
+    } else if (cmd->verb == NP_CMD_CPU_DUMP && word[0] >= '0' && word[0] <= '9') {
+        /* `nodeprof ctl PID cpu dump SECONDS` attaches to an unprofiled
+         * process; here the profile runs all along. */
+        reason = "cpu dump takes no SECONDS in a profiled process: its profile runs all along, and `cpu dump` "
+                 "writes it so far";
     } else {
         reason = "unexpected argument";
     }

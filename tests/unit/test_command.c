@@ -44,6 +44,9 @@ static void test_options(void)
     CHECK(parse("heap snapshot force", &cmd, why) == 0 && cmd.force, "%s", why);
     CHECK(parse("trace start categories=v8,node.fs.sync", &cmd, why) == 0, "%s", why);
     CHECK_STR(cmd.categories, "v8,node.fs.sync");
+    /* The attach path's `cpu dump SECONDS` is refused here with why. */
+    CHECK(parse("cpu dump 30", &cmd, why) == -1 && strstr(why, "30: cpu dump takes no SECONDS in a profiled process"),
+          "%s", why);
 }
 
 static void test_refusals(void)
