@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs every benchmark in turn, passing the arguments on to each
-# (e.g. --quick, --node /opt/nodes/n22/bin/node). The library and CLI must
+# (e.g. --quick, --node build/nodes/22/bin/node). The library and CLI must
 # be built (make). Each benchmark prints its own table; a failing one does
 # not stop the others, but makes this script exit non-zero.
 #   bench/run-all.sh [--quick] [--node PATH] [...]

@@ -53,11 +53,12 @@ fs.writeFileSync(process.argv[2], JSON.stringify(profile));
 `;
 
 // The node binaries to profile with: the suite's node, plus the other
-// majors where this machine has them (or NP_TEST_EXTRA_NODES, ':'-separated).
+// majors where `make test-nodes` fetched them (scripts/fetch-node.sh puts
+// them in build/nodes/MAJOR), or NP_TEST_EXTRA_NODES, ':'-separated.
 // One binary per version.
 function nodeBinaries() {
   const extra = process.env.NP_TEST_EXTRA_NODES?.split(':').filter(Boolean)
-    ?? ['/opt/nodes/n22/bin/node', '/opt/nodes/n24/bin/node'];
+    ?? ['22', '24'].map((major) => path.join(ROOT, 'build/nodes', major, 'bin/node'));
   const byVersion = new Map();
   for (const bin of [NODE, ...extra.filter((n) => fs.existsSync(n))]) {
     const version = runTool(bin, ['--version']).stdout.trim();
