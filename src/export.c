@@ -23,6 +23,7 @@ extern char **environ;
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 30000
 #define ABORT_WAIT_MS 2000
+#define GROWING_MAX 4
 
 struct job {
     struct np_spool_entry e;
@@ -45,6 +46,10 @@ static struct np_export {
     bool in_curl;                  /* the uploader is inside libcurl */
     bool stopped;                  /* the uploader is gone (or never could upload) */
     atomic_bool abort;
+    /* This process's files that still grow (np_export_file_growing): their
+     * markers are not leftovers of an earlier process of the same pid (a
+     * container's PID 1 has the same one every time). */
+    char growing[GROWING_MAX][NAME_MAX + 1];
 } ex = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void iso_time(double ms, char *out, size_t len)
@@ -66,6 +71,25 @@ static int open_dir(void)
 }
 
 /* ---- the queue (lock held) ------------------------------------------------ */
+
+/* Under ex.lock. */
+static bool growing(const char *name)
+{
+    for (int i = 0; i < GROWING_MAX; i++)
+        if (!strcmp(ex.growing[i], name)) return true;
+    return false;
+}
+
+/* Under ex.lock: name grows from now on, or (done) no longer. */
+static void set_growing(const char *name, bool done)
+{
+    for (int i = 0; i < GROWING_MAX; i++) {
+        if (done ? !strcmp(ex.growing[i], name) : !ex.growing[i][0]) {
+            snprintf(ex.growing[i], sizeof ex.growing[i], "%s", done ? "" : name);
+            return;
+        }
+    }
+}
 
 static bool queued_already(const char *name)
 {
@@ -117,7 +141,7 @@ static void bound_spool(int dirfd)
 
 /* ---- any thread: a new file ------------------------------------------------- */
 
-void np_export_file_written(const char *path, const char *kind_ext, double start_ms, double end_ms)
+static void mark(const char *path, const char *kind_ext, double start_ms, double end_ms, bool queue)
 {
     if (!ex.enabled) return;
     struct job *j = calloc(1, sizeof *j);
@@ -140,7 +164,8 @@ void np_export_file_written(const char *path, const char *kind_ext, double start
         return;
     }
     pthread_mutex_lock(&ex.lock);
-    if (ex.stopped) {
+    set_growing(j->e.name, queue);
+    if (ex.stopped || !queue) {
         free(j); /* the marker stays, for `nodeprof upload` */
     } else {
         push(j, false);
@@ -149,6 +174,16 @@ void np_export_file_written(const char *path, const char *kind_ext, double start
     }
     pthread_mutex_unlock(&ex.lock);
     close(dirfd);
+}
+
+void np_export_file_written(const char *path, const char *kind_ext, double start_ms, double end_ms)
+{
+    mark(path, kind_ext, start_ms, end_ms, true);
+}
+
+void np_export_file_growing(const char *path, const char *kind_ext, double start_ms)
+{
+    mark(path, kind_ext, start_ms, np_wall_ms(), false);
 }
 
 /* ---- the uploader thread ---------------------------------------------------- */
@@ -165,7 +200,7 @@ static void take_leftovers(int dirfd)
         const struct np_s3_meta *m = &v[i].meta;
         bool live = m->pid != getpid() && m->pid > 0 && !strcmp(m->host, ex.base.host) &&
                     (kill((pid_t)m->pid, 0) == 0 || errno == EPERM);
-        if (live || queued_already(v[i].name)) continue;
+        if (live || queued_already(v[i].name) || growing(v[i].name)) continue;
         struct job *j = calloc(1, sizeof *j);
         if (!j) break;
         j->e = v[i];

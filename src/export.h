@@ -32,6 +32,13 @@ void np_export_start(napi_env env, const char *dir);
  * unknown, taken as end). */
 void np_export_file_written(const char *path, const char *kind_ext, double start_ms, double end_ms);
 
+/* Any thread, for a file that grows in place (the memory timeline): its
+ * marker now, so that `nodeprof upload` or a later process's uploader
+ * takes it if this process is killed (an OOM kill is when it matters), but
+ * no upload of a file that is not complete: np_export_file_written queues
+ * it once it is (rotated, or at exit). */
+void np_export_file_growing(const char *path, const char *kind_ext, double start_ms);
+
 /* Main thread, once its final profiles are written (exit, or a signal it
  * dies of): waits at most NODEPROF_EXPORT_EXIT_WAIT for the queue, then
  * stops the uploader (an upload in flight is aborted within about a

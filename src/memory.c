@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/outfile.h"
+#include "export.h"
 #include "js.h"
 #include "output.h"
 #include "process.h"
@@ -38,6 +39,7 @@ struct np_memory {
     bool after_gc_fresh;
     int fd;
     char path[PATH_MAX + NAME_MAX + 2];
+    double file_started_ms; /* wall clock, for its export's metadata */
     off_t size;
     long lines;                  /* samples in the current file */
     bool write_failed;           /* logged once; the file is given up */
@@ -400,14 +402,23 @@ static int open_file(napi_env env, struct np_memory *m)
     char header[4096];
     int len = format_header(env, m, header, sizeof header);
     if (len > 0) append_line(m, header, (size_t)len);
-    if (m->fd >= 0) np_file_written(m->path, MEMORY_EXT, NULL);
+    m->file_started_ms = np_wall_ms();
+    if (m->fd >= 0) np_file_created(m->path, MEMORY_EXT, NULL);
     return m->fd >= 0 ? 0 : -1;
+}
+
+/* The file is complete: closed, and exported (export.h). */
+static void close_file(struct np_memory *m)
+{
+    if (m->fd < 0) return;
+    close(m->fd);
+    m->fd = -1;
+    np_export_file_written(m->path, MEMORY_EXT, m->file_started_ms, np_wall_ms());
 }
 
 static void rotate(napi_env env, struct np_memory *m)
 {
-    close(m->fd);
-    m->fd = -1;
+    close_file(m);
     if (open_file(env, m)) m->write_failed = true; /* logged */
 }
 
@@ -497,8 +508,7 @@ void np_memory_finish(struct np_thread *t)
     if (!m || m->t != t) return;
     record(t->env, m);
     uv_timer_stop(&m->timer);
-    if (m->fd >= 0) close(m->fd);
-    m->fd = -1;
+    close_file(m);
 }
 
 static void print_now(const struct np_memory *m, const struct np_mem_sample *s, FILE *out)

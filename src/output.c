@@ -129,7 +129,7 @@ static void append_to_manifest(const char *manifest, const char *path)
     close(fd);
 }
 
-void np_file_written(const char *path, const char *kind_ext, struct np_written *w)
+static void announce(const char *path, const char *kind_ext, struct np_written *w, bool complete)
 {
     const struct np_config *cfg = np_cfg();
     np_info("wrote %s", path);
@@ -141,5 +141,16 @@ void np_file_written(const char *path, const char *kind_ext, struct np_written *
     }
     if (cfg->manifest[0]) append_to_manifest(cfg->manifest, path);
     if (cfg->keep > 0) np_retention_apply(path, kind_ext, cfg->keep);
-    np_export_file_written(path, kind_ext, span_start_ms, np_wall_ms());
+    if (complete) np_export_file_written(path, kind_ext, span_start_ms, np_wall_ms());
+    else np_export_file_growing(path, kind_ext, np_wall_ms());
+}
+
+void np_file_written(const char *path, const char *kind_ext, struct np_written *w)
+{
+    announce(path, kind_ext, w, true);
+}
+
+void np_file_created(const char *path, const char *kind_ext, struct np_written *w)
+{
+    announce(path, kind_ext, w, false);
 }

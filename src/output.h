@@ -50,6 +50,10 @@ int np_written_fail(struct np_written *w, const char *msg);
 
 /* Records a finished file: manifest, retention, export, and w. */
 void np_file_written(const char *path, const char *kind_ext, struct np_written *w);
+/* The same for a file that is created now and grows in place (the memory
+ * timeline): it is announced now (log, manifest, retention), and exported
+ * only when complete (export.h, np_export_file_growing). */
+void np_file_created(const char *path, const char *kind_ext, struct np_written *w);
 
 /* This thread's next files hold data from wall_ms (np_wall_ms) on, up to
  * the moment each is written: the export's start metadata. Engines call it

@@ -397,6 +397,38 @@ test('killed mid-upload: the next process with the same NODEPROF_DIR uploads wha
   await assertUploaded(client(front.port), out, 'killed', { names: profileFiles(out).filter((n) => n.includes(`-${r.pid}-`)), pid: r.pid });
 });
 
+test('the memory timeline is uploaded once, complete, at exit; killed, its marker waits for `nodeprof upload`', async (t) => {
+  const front = await startFront();
+  t.after(front.close);
+  const dir = tempDir(t);
+  const script = writeScript(dir, 'app.js', 'console.log("ready"); const t = setInterval(() => {}, 100); setTimeout(() => clearInterval(t), Number(process.argv[2]));');
+  const out = path.join(dir, 'out');
+  const env = exportEnv(front.port, 'timeline', { NODEPROF_DIR: out, NODEPROF_CPU: 'off', NODEPROF_MEMORY: '100ms' });
+  const r = await runAsync(NODE, [script, '1200'], { env });
+  assert.equal(r.status, 0, r.stderr);
+  const [timeline] = profileFiles(out).filter((n) => n.endsWith('.memory.jsonl'));
+  assert.ok(timeline, profileFiles(out).join());
+  const lines = fs.readFileSync(path.join(out, timeline), 'utf8').trim().split('\n');
+  assert.ok(lines.length >= 5, `${lines.length} lines`);
+  await assertUploaded(client(front.port), out, 'timeline', { names: [timeline], pid: r.pid });
+  const puts = front.puts.filter((p) => p.url.includes('.memory.jsonl'));
+  assert.equal(puts.length, 1, 'one upload, of the whole file, not one at its creation');
+
+  // SIGKILLed (as by the OOM killer): the timeline so far stays on disk with its marker.
+  const child = startNode(script, ['60000'], { env: exportEnv(front.port, 'timeline-killed', { NODEPROF_DIR: out, NODEPROF_CPU: 'off', NODEPROF_MEMORY: '100ms' }) });
+  await child.ready;
+  await sleep(800);
+  child.kill('SIGKILL');
+  await child.closed;
+  const killed = profileFiles(out).filter((n) => n.includes(`-${child.pid}-`));
+  assert.equal(killed.length, 1, killed.join());
+  assert.deepEqual(markers(out), [`.${killed[0]}.s3pending`]);
+  assert.deepEqual(await objectKeys(client(front.port), 'timeline-killed/'), [], 'not uploaded while it grew');
+  const up = await runAsync(CLI, ['upload', out], { env: exportEnv(front.port, 'timeline-killed') });
+  assert.equal(up.status, 0, up.stderr);
+  await assertUploaded(client(front.port), out, 'timeline-killed', { names: killed, pid: child.pid });
+});
+
 test('NODEPROF_EXPORT_SPOOL_MAX: the oldest waiting files are dropped first, one line each', async (t) => {
   const port = await freePort(); // nobody there, ever
   const dir = tempDir(t);
