@@ -49,8 +49,11 @@ for (const [mode, m] of Object.entries(MODES)) {
     assert.ok(p2.samples.length > 0);
     assert.ok(hasAppFrame(p2), `no app.js frame in the second dump; top: ${topSelf(p2)}`);
     // The next profile starts as the current one stops: V8 needs a fraction
-    // of a millisecond between the two (README: `cpu dump`).
-    assert.ok(p2.startTime >= p1.startTime && p2.startTime - p1.endTime < 5000 && p2.endTime > p1.endTime,
+    // of a millisecond between the two (README: `cpu dump`); a loaded machine
+    // may deschedule the main thread in between (6 ms seen under CI's load),
+    // hence the bound, which still tells a restart from a profile started
+    // afresh by a later command.
+    assert.ok(p2.startTime >= p1.startTime && p2.startTime - p1.endTime < 50000 && p2.endTime > p1.endTime,
       `the second dump follows the first: gap ${p2.startTime - p1.endTime} µs`);
     assert.equal(app.exitCode, null, 'the app is still running');
 
