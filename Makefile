@@ -148,10 +148,12 @@ test-nodes: all | test-deps
 # libFuzzer (clang) on every parser of outside input, FUZZ_SECONDS each,
 # seeded with the fixtures; findings are left in $(BUILD)/fuzz. `make
 # fuzz-NAME` runs one: profile (the profile reader and writers), cpufold
-# (CPU profile folding), sourcemap (the source map parser), heapsnap (the
-# heap snapshot reader and its dominator tree).
+# (CPU profile folding), sourcemap (the source map parser), memtimeline
+# (.memory.jsonl), http (the pprof endpoints' requests), heapsnap (the heap
+# snapshot reader and its dominator tree), command (control FIFO lines),
+# config (NODEPROF_* from the environment).
 FUZZ_SECONDS ?= 60
-FUZZERS = profile cpufold sourcemap memtimeline http heapsnap
+FUZZERS = profile cpufold sourcemap memtimeline http heapsnap command config
 fuzz_seeds_profile   = tests/fixtures/profiles/*.cpuprofile tests/fixtures/profiles/*.heapprofile
 fuzz_seeds_cpufold   = tests/fixtures/profiles/*.cpuprofile
 fuzz_seeds_sourcemap = tests/fixtures/sourcemaps/*.map
@@ -172,6 +174,17 @@ $(BUILD)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c src/common/httpreq.c | fuzz-deps
 	clang -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I$(LLHTTP_INC) -O1 -g \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< src/common/httpreq.c \
 	  $(LLHTTP_SRC)/llhttp.c $(LLHTTP_SRC)/api.c $(LLHTTP_SRC)/http.c
+# fuzz-command: the control FIFO's lines; fuzz-config: NODEPROF_* from
+# the environment. Both are the pure parsers of common/.
+fuzz_seeds_command   = tests/fuzz/command-seeds/*
+fuzz_dict_command    = command
+fuzz_seeds_config    = tests/fuzz/config-seeds/*
+fuzz_dict_config     = config
+FUZZ_CONFIG_SRCS = $(addprefix src/common/,command.c config.c log.c namepat.c clock.c)
+$(BUILD)/fuzz/fuzz_command $(BUILD)/fuzz/fuzz_config: $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CONFIG_SRCS) | fuzz-deps
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -O1 -g \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FUZZ_CONFIG_SRCS) -lpthread
 fuzz_seeds_heapsnap  = tests/fixtures/heapsnapshots/*.heapsnapshot
 fuzz_dict_heapsnap   = heapsnap
 
