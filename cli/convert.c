@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -15,6 +16,7 @@
 #include "formats/formats.h"
 #include "formats/intern.h"
 #include "formats/merge.h"
+#include "formats/profile.h"
 #include "formats/sniff.h"
 #include "common/outfile.h"
 
@@ -62,7 +64,32 @@ struct loaded {
     size_t len;
     struct np_profile *profile;
     mode_t mode; /* the input's permission bits, for the output */
+    int64_t mtime_ns; /* the input's modification time; 0: standard input */
 };
+
+/* The sampling interval of a .heapprofile, which the file does not hold:
+ * nodeprof's default (NODEPROF_HEAP_INTERVAL) and node --heap-prof's. */
+#define HEAP_INTERVAL_GUESS (512 * 1024)
+
+/* What the text does not say, for pprof's time_nanos: a profile is
+ * written when it ends, so it began its duration before the file's
+ * modification time (a CPU profile's span is in the file; a heap profile
+ * is taken as an instant). Standard input: now. */
+static void set_file_times(struct np_profile *p, int64_t mtime_ns)
+{
+    if (!mtime_ns) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        mtime_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+    }
+    if (p->kind == NP_PROFILE_HEAP) {
+        p->wall_start_ns = mtime_ns;
+        p->heap_interval = HEAP_INTERVAL_GUESS;
+        return;
+    }
+    int64_t span_us = p->end_us - p->start_us;
+    p->wall_start_ns = span_us > 0 && span_us < mtime_ns / 1000 ? mtime_ns - span_us * 1000 : mtime_ns;
+}
 
 static void say(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
@@ -131,6 +158,7 @@ static int load(const char *path, struct loaded *l)
     size_t size_hint = 0;
     if (!is_stdin && fstat(fileno(in), &st) == 0) {
         l->mode = st.st_mode & 0777;
+        l->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
         if (S_ISREG(st.st_mode)) size_hint = (size_t)st.st_size;
     }
     int rc = read_stream(in, size_hint, &l->json, &l->len);
@@ -148,6 +176,7 @@ static int load(const char *path, struct loaded *l)
         free(l->json);
         return error("%s: %s", path, err);
     }
+    set_file_times(l->profile, l->mtime_ns);
     return 0;
 }
 
