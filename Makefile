@@ -149,9 +149,9 @@ test-nodes: all | test-deps
 # seeded with the fixtures; findings are left in $(BUILD)/fuzz. `make
 # fuzz-NAME` runs one: profile (the profile reader and writers), cpufold
 # (CPU profile folding), sourcemap (the source map parser), heapsnap (the
-# heap snapshot reader and its dominator tree).
+# heap snapshot reader and its dominator tree), pprof (the pprof reader).
 FUZZ_SECONDS ?= 60
-FUZZERS = profile cpufold sourcemap memtimeline http heapsnap
+FUZZERS = profile cpufold sourcemap memtimeline http heapsnap pprof
 fuzz_seeds_profile   = tests/fixtures/profiles/*.cpuprofile tests/fixtures/profiles/*.heapprofile
 fuzz_seeds_cpufold   = tests/fixtures/profiles/*.cpuprofile
 fuzz_seeds_sourcemap = tests/fixtures/sourcemaps/*.map
@@ -174,6 +174,9 @@ $(BUILD)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c src/common/httpreq.c | fuzz-deps
 	  $(LLHTTP_SRC)/llhttp.c $(LLHTTP_SRC)/api.c $(LLHTTP_SRC)/http.c
 fuzz_seeds_heapsnap  = tests/fixtures/heapsnapshots/*.heapsnapshot
 fuzz_dict_heapsnap   = heapsnap
+# fuzz-pprof: the pprof reader (nodeprof merge, top), raw and gzipped seeds.
+fuzz_seeds_pprof     = tests/fuzz/pprof-seeds/*
+fuzz_dict_pprof      = pprof
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FORMAT_SRCS) | $(BUILD)/gen/html_assets.h fuzz-deps
 	@mkdir -p $(dir $@)

@@ -364,12 +364,12 @@ static int add_location(struct builder *b, uint64_t id, uint32_t *node)
 {
     struct reader *r = b->r;
     struct loc key = { id, 0, 0 };
-    const struct loc *l = bsearch(&key, r->locs, r->nlocs, sizeof *r->locs, by_loc_id);
+    const struct loc *l = r->nlocs ? bsearch(&key, r->locs, r->nlocs, sizeof *r->locs, by_loc_id) : NULL;
     if (!l) return fail(r, "a sample names location %llu, which is not in the file", (unsigned long long)id);
     for (size_t k = l->nlines; k-- > 0;) {
         const struct line *ln = &r->lines[l->first_line + k];
         struct fn fkey = { ln->function, 0, 0, 0 };
-        const struct fn *f = bsearch(&fkey, r->fns, r->nfns, sizeof *r->fns, by_fn_id);
+        const struct fn *f = r->nfns ? bsearch(&fkey, r->fns, r->nfns, sizeof *r->fns, by_fn_id) : NULL;
         int64_t frame = add_frame(b, f ? f->name : 0, f ? f->file : 0, ln->line > 0 ? ln->line : (f ? f->start_line : 0),
                                   ln->column);
         if (frame < 0) return fail(r, "out of memory");
@@ -646,8 +646,8 @@ struct np_profile *np_pprof_parse(const void *data, size_t len, char *err, size_
     }
     struct np_profile *p = NULL;
     if (read_tables(&r) == 0 && pick_kind(&r) == 0) {
-        qsort(r.fns, r.nfns, sizeof *r.fns, by_fn_id);
-        qsort(r.locs, r.nlocs, sizeof *r.locs, by_loc_id);
+        if (r.nfns) qsort(r.fns, r.nfns, sizeof *r.fns, by_fn_id);
+        if (r.nlocs) qsort(r.locs, r.nlocs, sizeof *r.locs, by_loc_id);
         p = to_model(&r);
     }
     free(r.strings);
