@@ -211,6 +211,10 @@ static int build(struct merger *m, struct np_profile *out, const struct np_profi
         }
     set_times(out, in, n);
     set_wall_span(out, in, n);
+    /* A timeline of some inputs only would leave the others' costs out of
+     * the writers that follow it (speedscope): then there is none. */
+    for (size_t k = 0; k < n; k++)
+        if (in[k]->kind == NP_PROFILE_CPU && !in[k]->nsamples && in[k]->total_count) out->nsamples = 0;
     if (set_common_labels(out, in, n, m->strings.arena)) goto oom;
     rc = 0;
     goto out;

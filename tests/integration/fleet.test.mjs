@@ -232,6 +232,13 @@ test('merge: mixed .cpuprofile and pprof inputs; the totals are the sums; shared
   for (const l of p1.labels) assert.deepEqual(l, { service: 'checkout' }, 'the shared label only');
   assert.deepEqual(p1.comments, ['labels: service=checkout']);
 
+  // speedscope: a pprof input has no timeline, so the merge has none, and
+  // its weights (µs) are the CPU time of both inputs.
+  const ss = run(CLI, ['merge', a.cpuprofile, b.cpuPprof, '-o', '-', '--format', 'speedscope']);
+  assert.equal(ss.status, 0, ss.stderr);
+  const sp = JSON.parse(ss.stdout).profiles[0];
+  assert.equal(sum(sp.weights) * 1000, p.sums[1], 'speedscope weights are the summed CPU time');
+
   // Another format: collapsed counts are the samples.
   const m3 = run(CLI, ['merge', a.cpuPprof, b.cpuprofile, '-o', '-', '--format', 'collapsed']);
   assert.equal(m3.status, 0, m3.stderr);
