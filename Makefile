@@ -150,10 +150,10 @@ test-nodes: all | test-deps
 # fuzz-NAME` runs one: profile (the profile reader and writers), cpufold
 # (CPU profile folding), sourcemap (the source map parser), memtimeline
 # (.memory.jsonl), http (the pprof endpoints' requests), heapsnap (the heap
-# snapshot reader and its dominator tree), command (control FIFO lines),
-# config (NODEPROF_* from the environment).
+# snapshot reader and its dominator tree), pprof (the pprof reader),
+# command (control FIFO lines), config (NODEPROF_* from the environment).
 FUZZ_SECONDS ?= 60
-FUZZERS = profile cpufold sourcemap memtimeline http heapsnap command config
+FUZZERS = profile cpufold sourcemap memtimeline http heapsnap pprof command config
 fuzz_seeds_profile   = tests/fixtures/profiles/*.cpuprofile tests/fixtures/profiles/*.heapprofile
 fuzz_seeds_cpufold   = tests/fixtures/profiles/*.cpuprofile
 fuzz_seeds_sourcemap = tests/fixtures/sourcemaps/*.map
@@ -180,13 +180,16 @@ fuzz_seeds_command   = tests/fuzz/command-seeds/*
 fuzz_dict_command    = command
 fuzz_seeds_config    = tests/fuzz/config-seeds/*
 fuzz_dict_config     = config
-FUZZ_CONFIG_SRCS = $(addprefix src/common/,command.c config.c log.c namepat.c clock.c)
+FUZZ_CONFIG_SRCS = $(addprefix src/common/,command.c config.c labels.c log.c namepat.c clock.c)
 $(BUILD)/fuzz/fuzz_command $(BUILD)/fuzz/fuzz_config: $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CONFIG_SRCS) | fuzz-deps
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -O1 -g \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FUZZ_CONFIG_SRCS) -lpthread
 fuzz_seeds_heapsnap  = tests/fixtures/heapsnapshots/*.heapsnapshot
 fuzz_dict_heapsnap   = heapsnap
+# fuzz-pprof: the pprof reader (nodeprof merge, top), raw and gzipped seeds.
+fuzz_seeds_pprof     = tests/fuzz/pprof-seeds/*
+fuzz_dict_pprof      = pprof
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FORMAT_SRCS) | $(BUILD)/gen/html_assets.h fuzz-deps
 	@mkdir -p $(dir $@)

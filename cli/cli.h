@@ -6,6 +6,7 @@
 int cli_run(int argc, char **argv);      /* run.c */
 int cli_convert(int argc, char **argv);  /* convert.c */
 int cli_top(int argc, char **argv);      /* convert.c */
+int cli_merge(int argc, char **argv);    /* convert.c */
 int cli_ctl(int argc, char **argv);      /* ctl.c */
 int cli_list(int argc, char **argv);     /* ctl.c */
 int cli_config(int argc, char **argv);   /* main.c */

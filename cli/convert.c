@@ -1,5 +1,7 @@
-/* nodeprof convert and nodeprof top: a profile file in, another format out. */
+/* nodeprof convert, top and merge: profile files in, another format out. */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -8,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -15,6 +18,8 @@
 #include "formats/formats.h"
 #include "formats/intern.h"
 #include "formats/merge.h"
+#include "formats/pprofread.h"
+#include "formats/profile.h"
 #include "formats/sniff.h"
 #include "common/outfile.h"
 
@@ -62,7 +67,32 @@ struct loaded {
     size_t len;
     struct np_profile *profile;
     mode_t mode; /* the input's permission bits, for the output */
+    int64_t mtime_ns; /* the input's modification time; 0: standard input */
 };
+
+/* The sampling interval of a .heapprofile, which the file does not hold:
+ * nodeprof's default (NODEPROF_HEAP_INTERVAL) and node --heap-prof's. */
+#define HEAP_INTERVAL_GUESS (512 * 1024)
+
+/* What the text does not say, for pprof's time_nanos: a profile is
+ * written when it ends, so it began its duration before the file's
+ * modification time (a CPU profile's span is in the file; a heap profile
+ * is taken as an instant). Standard input: now. */
+static void set_file_times(struct np_profile *p, int64_t mtime_ns)
+{
+    if (!mtime_ns) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        mtime_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+    }
+    if (p->kind == NP_PROFILE_HEAP) {
+        p->wall_start_ns = mtime_ns;
+        p->heap_interval = HEAP_INTERVAL_GUESS;
+        return;
+    }
+    int64_t span_us = p->end_us - p->start_us;
+    p->wall_start_ns = span_us > 0 && span_us < mtime_ns / 1000 ? mtime_ns - span_us * 1000 : mtime_ns;
+}
 
 static void say(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
@@ -120,7 +150,21 @@ static int read_stream(FILE *in, size_t size_hint, char **data, size_t *len)
     return 0;
 }
 
-static int load(const char *path, struct loaded *l)
+/* A pprof input (merge, top): the model only, no JSON text. */
+static int load_pprof(const char *path, struct loaded *l)
+{
+    char err[300];
+    l->profile = np_pprof_parse(l->json, l->len, err, sizeof err);
+    free(l->json);
+    l->json = NULL;
+    l->len = 0;
+    if (!l->profile) return error("%s: %s", path, err);
+    if (!l->profile->wall_start_ns) set_file_times(l->profile, l->mtime_ns);
+    return 0;
+}
+
+/* pprof_ok: pprof files are read too (merge, top). */
+static int load(const char *path, struct loaded *l, bool pprof_ok)
 {
     int is_stdin = !strcmp(path, "-");
     FILE *in = is_stdin ? stdin : fopen(path, "rb");
@@ -131,12 +175,14 @@ static int load(const char *path, struct loaded *l)
     size_t size_hint = 0;
     if (!is_stdin && fstat(fileno(in), &st) == 0) {
         l->mode = st.st_mode & 0777;
+        l->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
         if (S_ISREG(st.st_mode)) size_hint = (size_t)st.st_size;
     }
     int rc = read_stream(in, size_hint, &l->json, &l->len);
     int saved = errno;
     if (!is_stdin) fclose(in);
     if (rc) return error("cannot read %s: %s", path, strerror(saved));
+    if (pprof_ok && np_pprof_sniff(l->json, l->len)) return load_pprof(path, l);
     const char *what = np_sniff_not_profile(l->json, l->len);
     if (what) {
         free(l->json);
@@ -148,6 +194,7 @@ static int load(const char *path, struct loaded *l)
         free(l->json);
         return error("%s: %s", path, err);
     }
+    set_file_times(l->profile, l->mtime_ns);
     return 0;
 }
 
@@ -338,7 +385,7 @@ static int convert_one(const char *input, const char *output, const struct cli_s
                        struct write_job job)
 {
     struct loaded l;
-    if (load(input, &l)) return 1;
+    if (load(input, &l, false)) return 1;
     if (cli_sourcemap_apply(l.profile, sm)) {
         unload(&l);
         return 1;
@@ -422,22 +469,23 @@ static int parse_order(const char *s, enum np_top_order *by)
 /* Loads, maps and merges the profiles of files[0..n); *merged is the only
  * one when n == 1. Returns 0, or 1 (reported). */
 static int load_merged(const char *const *files, size_t n, const struct cli_sourcemaps *sm,
-                       struct np_profile **merged)
+                       const char *cmd, struct np_profile **merged, mode_t *modes)
 {
     struct np_profile **ps = calloc(n, sizeof *ps);
     int rc = ps ? 0 : error("out of memory");
     for (size_t k = 0; rc == 0 && k < n; k++) {
         struct loaded l;
-        if (load(files[k], &l)) {
+        if (load(files[k], &l, true)) {
             rc = 1;
             break;
         }
+        if (modes) *modes &= l.mode;
         free(l.json); /* the table needs only the model */
         ps[k] = l.profile;
         if (np_profile_kind(ps[k]) != np_profile_kind(ps[0]))
-            rc = error("%s is a %s profile and %s a %s profile: top merges profiles of one kind", files[k],
+            rc = error("%s is a %s profile and %s a %s profile: %s merges profiles of one kind", files[k],
                        np_profile_kind(ps[k]) == NP_PROFILE_CPU ? "CPU" : "heap", files[0],
-                       np_profile_kind(ps[0]) == NP_PROFILE_CPU ? "CPU" : "heap");
+                       np_profile_kind(ps[0]) == NP_PROFILE_CPU ? "CPU" : "heap", cmd);
         else if (cli_sourcemap_apply(ps[k], sm))
             rc = 1;
     }
@@ -459,7 +507,7 @@ static int top_of(const char *const *inputs, size_t n, const struct cli_sourcema
 {
     struct np_profile *p = NULL;
     char err[300];
-    if (load_merged(inputs, n, sm, &p)) return 1;
+    if (load_merged(inputs, n, sm, "top", &p, NULL)) return 1;
     if (n > 1) printf("%zu profiles merged\n", n);
     int rc = np_top_write(p, stdout, count, by, err, sizeof err) ? error("%s", err) : 0;
     if (rc == 0 && (fflush(stdout) || ferror(stdout))) rc = error("cannot write to standard output: %s", strerror(errno));
@@ -511,6 +559,130 @@ int cli_top(int argc, char **argv)
     if (!a.inputs) return error("out of memory");
     int rc = parse_top_args(argc, argv, &a);
     if (rc == 0) rc = top_of(a.inputs, a.ninputs, &a.sm, (int)a.n, a.by);
+    free(a.inputs);
+    return rc < 0 ? 0 : rc;
+}
+
+/* ---- merge -------------------------------------------------------------------------- */
+
+static const char merge_usage[] =
+    "usage: nodeprof merge FILE... -o OUT [--format F] [--force] [--max-output SIZE]\n"
+    "                      [--source-maps DIR]\n"
+    "Merges profiles of one kind (CPU or heap) into one: .cpuprofile, .heapprofile and\n"
+    "pprof files (nodeprof's .pb.gz, Go's), mixed. The same stack in two profiles\n"
+    "becomes one with both costs, so the output's totals are the sums of the inputs'\n"
+    "(a fleet's flame graph: nodeprof merge pods/*.cpu.pb.gz -o fleet.pb.gz). Its\n"
+    "pprof time and duration cover every input's; its labels are those every input\n"
+    "has with the same value. Prints the path written.\n"
+    "  -o, --output OUT  where to write; - for standard output. An existing OUT is\n"
+    "                    never replaced\n"
+    "  -f, --format F    pprof (the default), collapsed, speedscope, top\n"
+    "  --force           write pprof's binary (gzip) output to a terminal too\n"
+    "  --max-output SIZE give up when the output passes SIZE bytes (default 4g)\n"
+    SOURCEMAP_USAGE
+    "A .cpuprofile's start is taken as its file's modification time less its\n"
+    "duration (it is written when it ends); a .heapprofile's, as that time.\n";
+
+/* Never over an existing file: refused, and if one appears between the
+ * check and the rename, the output takes a free variant of its name
+ * (outfile.h), which is said. */
+static int write_new_output(const struct write_job *job, const char *output, mode_t mode)
+{
+    struct stat st;
+    if (lstat(output, &st) == 0)
+        return error("%s exists: not replaced (remove it, or give another -o)", output);
+    char dir_buf[NP_PATH_MAX], name_buf[NP_PATH_MAX], name[NAME_MAX + 1], err[NP_PATH_MAX + 300];
+    snprintf(dir_buf, sizeof dir_buf, "%s", output);
+    snprintf(name_buf, sizeof name_buf, "%s", output);
+    const char *dir = dirname(dir_buf), *base = basename(name_buf);
+    if (strlen(output) >= NP_PATH_MAX || strlen(base) > NAME_MAX || !*base || !strcmp(base, ".") ||
+        !strcmp(base, ".."))
+        return error("%s: not a file name", output);
+    snprintf(name, sizeof name, "%s", base);
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0) return error("%s: %s", dir, strerror(errno));
+    remove_temp_on_signals();
+    int rc = np_write_new_at(dirfd, dir, name, sizeof name, mode, fill, (void *)job, err, sizeof err);
+    close(dirfd);
+    if (rc) return error("%s", err);
+    char path[NP_PATH_MAX + NAME_MAX + 2];
+    if (!strcmp(name, base)) snprintf(path, sizeof path, "%s", output);
+    else snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (strcmp(name, base)) fprintf(stderr, "nodeprof: %s appeared meanwhile: written as %s\n", output, path);
+    printf("%s\n", path);
+    if (fflush(stdout) || ferror(stdout)) return error("cannot write to standard output: %s", strerror(errno));
+    return 0;
+}
+
+struct merge_args {
+    const char **inputs; /* room for argc */
+    size_t ninputs;
+    const char *output;
+    struct write_job job;
+    struct cli_sourcemaps sm;
+};
+
+/* -1: --help shown; 0: parsed; 2: usage error (reported). */
+static int parse_merge_args(int argc, char **argv, struct merge_args *a)
+{
+    const char *value, *why;
+    bool options = true;
+    for (int i = 1; i < argc; i++) {
+        int r;
+        if (options && !strcmp(argv[i], "--")) {
+            options = false;
+        } else if (options && is_help(argv[i])) {
+            fputs(merge_usage, stdout);
+            return -1;
+        } else if (options && !strcmp(argv[i], "--force")) {
+            a->job.force = true;
+        } else if (options && (r = cli_sourcemap_option(argc, argv, &i, &a->sm)) != 0) {
+            if (r < 0) return 2;
+        } else if (options && (r = option(argc, argv, &i, "-f", "--format", &value)) != 0) {
+            if (r < 0) return usage_error("--format needs a value");
+            if (parse_format(value, &a->job.format)) return 2;
+            if (a->job.format == NP_FMT_CPUPROFILE || a->job.format == NP_FMT_HTML)
+                return usage_error("--format %s: not for a merge (it is built from one .cpuprofile's text); "
+                                   "use pprof, collapsed, speedscope or top", value);
+        } else if (options && (r = option(argc, argv, &i, "-o", "--output", &value)) != 0) {
+            if (r < 0) return usage_error("-o needs a value");
+            a->output = value;
+        } else if (options && (r = option(argc, argv, &i, NULL, "--max-output", &value)) != 0) {
+            if (r < 0) return usage_error("--max-output needs a value");
+            if (np_parse_bytes(value, &a->job.max_output, &why) || a->job.max_output < 0)
+                return usage_error("--max-output %s: %s", value, a->job.max_output < 0 ? "negative" : why);
+        } else if (options && argv[i][0] == '-' && argv[i][1] != '\0') {
+            return usage_error("merge: unknown option %s (see nodeprof merge --help)", argv[i]);
+        } else {
+            a->inputs[a->ninputs++] = argv[i];
+        }
+    }
+    if (!a->ninputs) return usage_error("merge: no FILE given (see nodeprof merge --help)");
+    if (!a->output) return usage_error("merge: -o OUT is required (- for standard output)");
+    for (size_t k = 0; k < a->ninputs; k++)
+        if (strcmp(a->output, "-") && same_file(a->inputs[k], a->output))
+            return usage_error("merge: -o %s is one of the inputs", a->output);
+    return 0;
+}
+
+int cli_merge(int argc, char **argv)
+{
+    struct merge_args a = {
+        .inputs = calloc((size_t)argc, sizeof(char *)),
+        .job = { .format = NP_FMT_PPROF, .max_output = DEFAULT_MAX_OUTPUT },
+    };
+    if (!a.inputs) return error("out of memory");
+    int rc = parse_merge_args(argc, argv, &a);
+    struct np_profile *p = NULL;
+    mode_t modes = 0666;
+    if (rc == 0) rc = load_merged(a.inputs, a.ninputs, &a.sm, "merge", &p, &modes);
+    if (rc == 0) {
+        struct loaded merged = { .profile = p };
+        a.job.l = &merged;
+        /* No more readable than the least readable input; the owner keeps rw. */
+        rc = !strcmp(a.output, "-") ? write_stdout(&a.job) : write_new_output(&a.job, a.output, (modes & 0666) | 0600);
+    }
+    np_profile_free(p);
     free(a.inputs);
     return rc < 0 ? 0 : rc;
 }

@@ -22,6 +22,7 @@ static const char usage[] =
     "  list [--all]                   list the profiled (--all: every) node processes of this user\n"
     "  convert FILE... [--format F]   convert .cpuprofile/.heapprofile files (pprof, collapsed, speedscope, html, top)\n"
     "  top FILE... [-n N] [--by self|total]  the top functions of a profile, or of several merged\n"
+    "  merge FILE... -o OUT [--format F]  one profile from many (.cpuprofile, .heapprofile, pprof)\n"
     "  heap summary|diff|retainers|leaks FILE...  analyse .heapsnapshot files (see heap --help)\n"
     "  config [--markdown]            the NODEPROF_* variables, their defaults and meaning\n"
     "  memory FILE [--json] [--html OUT]  a memory timeline's summary: steady, leak or high-water mark\n"
@@ -85,7 +86,7 @@ int cli_find_library(char *out, size_t len)
 
 static const struct { const char *name; int (*fn)(int, char **); } commands[] = {
     { "run", cli_run }, { "ctl", cli_ctl }, { "list", cli_list },
-    { "convert", cli_convert }, { "top", cli_top }, { "config", cli_config },
+    { "convert", cli_convert }, { "top", cli_top }, { "merge", cli_merge }, { "config", cli_config },
     { "memory", cli_memory }, { "symbolize", cli_symbolize }, { "upload", cli_upload },
     { "heap", cli_heap }, { "version", cli_version },
 };

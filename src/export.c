@@ -337,9 +337,9 @@ void np_export_start(napi_env env, const char *dir)
     snprintf(ex.dir, sizeof ex.dir, "%s", dir);
     ex.base.keep_local = cfg->export_keep_local;
     node_version(env, ex.base.node_version, sizeof ex.base.node_version);
-    /* Hook for NODEPROF_LABELS (issue 11 §3, not there yet): fill
-     * ex.base.labels here; markers keep it and s3.c sends it as
-     * x-amz-meta-labels. */
+    /* NODEPROF_LABELS, checked printable ASCII (common/labels.h): markers
+     * keep it and s3.c sends it as x-amz-meta-labels. */
+    snprintf(ex.base.labels, sizeof ex.base.labels, "%s", cfg->labels);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_cond_init(&ex.work, &ca);

@@ -5,6 +5,7 @@
 #include "js.h"
 #include "common/log.h"
 #include "common/clock.h"
+#include "profmeta.h"
 
 int np_heap_start(struct np_thread *t, long interval_bytes)
 {
@@ -18,6 +19,7 @@ int np_heap_start(struct np_thread *t, long interval_bytes)
     if (!np_session_post(env, &t->session, "HeapProfiler.startSampling", params)) return -1;
     t->heap_running = true;
     t->heap_started_ms = np_wall_ms();
+    t->heap_interval = interval_bytes;
     return 0;
 }
 
@@ -36,6 +38,7 @@ int np_heap_write(struct np_thread *t, bool keep_running, struct np_written *w)
         return 0;
     }
     np_output_span_start(t->heap_started_ms); /* the export's start metadata */
+    np_profmeta_heap_interval(t->heap_interval); /* the pprof's period */
     int n = np_write_profile(NP_PROFILE_HEAP, t->thread_id, json, len, w);
     free(json);
     return n;

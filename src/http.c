@@ -11,12 +11,14 @@
 #include <unistd.h>
 
 #include "common/httpreq.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "dispatch.h"
 #include "formats/formats.h"
 #include "httpprof.h"
 #include "napi_weak.h"
 #include "process.h"
+#include "profmeta.h"
 #include "thread.h"
 #include "wake.h"
 
@@ -50,6 +52,7 @@ struct job {
     bool busy;
     unsigned long long conn; /* who asked; 0 once gone */
     long seconds;
+    double started_ms;       /* heap: when this request's sampling began; 0: shared */
     uv_timer_t timer;        /* the end of the profile */
 };
 
@@ -173,11 +176,14 @@ static void reply_text(struct np_request *req, char *text, size_t len, const cha
     req->reply_len = req->reply ? strlen(req->reply) : 0;
 }
 
-/* Agent thread: a profile's JSON as gzipped profile.proto. */
-static char *to_pprof(const char *json, size_t len, size_t *out_len, char *err, size_t errlen)
+/* Agent thread: a profile's JSON as gzipped profile.proto, with its wall
+ * time and labels (profmeta.h). */
+static char *to_pprof(const char *json, size_t len, double span_start_ms, size_t *out_len, char *err,
+                      size_t errlen)
 {
     struct np_profile *p = np_profile_parse(json, len, err, errlen);
     if (!p) return NULL;
+    np_profmeta_fill(p, span_start_ms, np_cfg()->heap_interval);
     char *buf = NULL;
     FILE *out = open_memstream(&buf, out_len);
     int rc = out ? np_format_write(p, json, len, NP_FMT_PPROF, out, err, errlen) : -1;
@@ -190,7 +196,7 @@ static char *to_pprof(const char *json, size_t len, size_t *out_len, char *err, 
     return buf;
 }
 
-static void send_profile(struct np_request *req, const char *filename)
+static void send_profile(struct np_request *req, const char *filename, double span_start_ms)
 {
     struct conn *c = conn_by_id(req->tag);
     if (!c) return; /* the client went away */
@@ -200,7 +206,7 @@ static void send_profile(struct np_request *req, const char *filename)
     }
     char err[256], extra[128];
     size_t len = 0;
-    char *pb = to_pprof(req->reply, req->reply_len, &len, err, sizeof err);
+    char *pb = to_pprof(req->reply, req->reply_len, span_start_ms, &len, err, sizeof err);
     if (!pb) {
         char msg[300];
         snprintf(msg, sizeof msg, "could not convert the profile: %s", err);
@@ -230,7 +236,7 @@ static void run_cpu_stop(struct np_request *req)
 static void cpu_stopped(struct np_request *req)
 {
     http.cpu.busy = false;
-    send_profile(req, "profile");
+    send_profile(req, "profile", 0);
 }
 
 static void on_cpu_due(uv_timer_t *timer)
@@ -298,7 +304,7 @@ static void run_heap_end(struct np_request *req)
 static void heap_ended(struct np_request *req)
 {
     http.heap.busy = false;
-    send_profile(req, "heap");
+    send_profile(req, "heap", http.heap.started_ms);
 }
 
 static void on_heap_due(uv_timer_t *timer)
@@ -316,9 +322,11 @@ static void on_heap_due(uv_timer_t *timer)
 static void heap_begun(struct np_request *req)
 {
     if (req->failed || !req->reply || strcmp(req->reply, "started")) {
+        http.heap.started_ms = 0;
         heap_ended(req); /* the shared profile, or the error */
         return;
     }
+    http.heap.started_ms = np_wall_ms();
     struct conn *c = conn_by_id(req->tag);
     uv_timer_start(&http.heap.timer, on_heap_due, (uint64_t)http.heap.seconds * 1000, 0);
     if (c) uv_timer_start(&c->timer, on_timeout, (uint64_t)http.heap.seconds * 1000 + NP_HTTP_GRACE_MS, 0);

@@ -106,6 +106,7 @@ int np_target_open(int thread_id, struct np_target *t, struct np_written *w)
 static __thread double span_start_ms;
 
 void np_output_span_start(double wall_ms) { span_start_ms = wall_ms; }
+double np_output_span_start_ms(void) { return span_start_ms; }
 
 void np_target_close(struct np_target *t)
 {

@@ -60,5 +60,6 @@ void np_file_created(const char *path, const char *kind_ext, struct np_written *
  * before a write; np_target_close forgets it (a heap snapshot is an
  * instant: start = end). */
 void np_output_span_start(double wall_ms);
+double np_output_span_start_ms(void); /* 0: not set */
 
 #endif

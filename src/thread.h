@@ -22,6 +22,7 @@ struct np_thread {
     bool finished;             /* final profiles written; nothing more to do */
     double cpu_started_ms;     /* wall clock when the current profile began */
     double heap_started_ms;
+    long heap_interval;        /* bytes, of the running heap sampling */
     bool profiler_enabled;     /* Profiler.enable sent; our listener added */
     long cpu_interval_us;
     bool cpu_fresh;            /* the profile began afresh: drop our start sample (cpu.c) */

@@ -10,6 +10,7 @@
 #include "common/outfile.h"
 #include "output.h"
 #include "process.h"
+#include "profmeta.h"
 
 struct format_job {
     const struct np_profile *profile;
@@ -105,6 +106,7 @@ int np_write_profile(enum np_profile_kind kind, int thread_id, const char *json,
             formats = NP_FMT_CPUPROFILE; /* still keep the source */
         }
         if (profile && np_cfg()->sourcemaps) apply_sourcemaps(profile);
+        if (profile) np_profmeta_fill(profile, np_output_span_start_ms(), np_profmeta_current_heap_interval());
     }
     for (unsigned bit = 1; bit && bit <= formats; bit <<= 1)
         if (formats & bit) write_one(&target, kind, bit, profile, json, len, w);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/labels.h"
 #include "common/log.h"
 #include "common/namepat.h"
 
@@ -23,6 +24,7 @@ enum opt_kind {
     OPT_FORMATS,  /* comma list of format names */
     OPT_NAMEPAT,  /* a file name pattern (namepat.h) */
     OPT_MODE,     /* file permission bits in octal (np_parse_file_mode) */
+    OPT_LABELS,   /* key=value,... with %{VAR}; stored expanded (labels.h) */
 };
 
 struct opt {
@@ -112,6 +114,8 @@ static const struct opt opts[] = {
       "at exit, wait at most this long for pending uploads, then leave the rest on disk for `nodeprof upload` (`off`: do not wait)" },
     { "EXPORT_SPOOL_MAX", OPT_LONG, "1000", 1, 1000000, NULL, F(export_spool_max),
       "at most this many files wait for upload; past it the oldest is dropped from the queue, with one line (deleted if `NODEPROF_EXPORT_KEEP_LOCAL=off`)" },
+    { "LABELS", OPT_LABELS, "", 0, 0, NULL, F(labels),
+      "labels of every profile, `service=checkout,version=%{GIT_SHA}` (`%{VAR}`: an environment variable, read at start-up): string labels on every pprof sample (files and HTTP endpoints) and the `labels` metadata of S3 uploads. Keys `[A-Za-z_][A-Za-z0-9_.-]*`, values printable ASCII without `,`; at most 16 labels, 511 bytes in all" },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 #define PREFIX "NODEPROF_"
@@ -322,8 +326,10 @@ static int parse_enum(const char *s, const char *words, int *out, const char **w
     return -1;
 }
 
-/* Parses one value into its field; the field is untouched on error. */
-static int parse_value(const struct opt *o, const char *s, struct np_config *cfg, const char **why)
+/* Parses one value into its field; the field is untouched on error.
+ * envp: for OPT_LABELS' %{VAR}. */
+static int parse_value(const struct opt *o, const char *s, struct np_config *cfg, char *const *envp,
+                       const char **why)
 {
     void *field = (char *)cfg + o->offset;
     switch (o->kind) {
@@ -343,6 +349,14 @@ static int parse_value(const struct opt *o, const char *s, struct np_config *cfg
         return 0;
     }
     case OPT_MODE: return np_parse_file_mode(s, field, why);
+    case OPT_LABELS: {
+        char text[NP_LABELS_TEXT_MAX];
+        if (np_labels_expand(s, envp, text, sizeof text, why)) return -1;
+        s = text;
+        if (strlen(s) >= o->size) { *why = "too long"; return -1; }
+        memcpy(field, s, strlen(s) + 1);
+        return 0;
+    }
     case OPT_NAMEPAT: {
         struct np_name_vars probe = { .pid = 1, .seq = 1, .host = "h" };
         char name[1024];
@@ -364,7 +378,7 @@ void np_config_defaults(struct np_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < NOPTS; i++) {
         const char *why;
-        parse_value(&opts[i], opts[i].def, cfg, &why); /* defaults are valid: unit-tested */
+        parse_value(&opts[i], opts[i].def, cfg, NULL, &why); /* defaults are valid: unit-tested */
     }
 }
 
@@ -451,7 +465,7 @@ void np_config_load(struct np_config *cfg, char *const *envp,
         const char *val = env_lookup(envp, var);
         if (!val) continue;
         const char *why = "invalid";
-        if (parse_value(&opts[i], val, cfg, &why) == 0) {
+        if (parse_value(&opts[i], val, cfg, envp, &why) == 0) {
             report_bare_duration(&opts[i], var, val, report, ctx);
             continue;
         }
@@ -483,7 +497,7 @@ static void print_field(const struct opt *o, const struct np_config *cfg, FILE *
         if (*(const long *)field) fprintf(out, "%ldms", *(const long *)field);
         else fputs("off", out);
         break;
-    case OPT_STRING: case OPT_NAMEPAT: fputs((const char *)field, out); break;
+    case OPT_STRING: case OPT_NAMEPAT: case OPT_LABELS: fputs((const char *)field, out); break;
     case OPT_MODE: fprintf(out, "%04lo", *(const long *)field); break;
     case OPT_SIGNAL:
         fputs(*(const int *)field ? np_signal_name(*(const int *)field) : "off", out);

@@ -54,6 +54,7 @@ struct np_config {
     bool export_keep_local;
     long export_exit_wait_ms;      /* 0 = do not wait */
     long export_spool_max;         /* files waiting for upload */
+    char labels[512];              /* NODEPROF_LABELS, expanded and checked (labels.h) */
 };
 
 /* Called once per problem found, with a complete message (no prefix). */

@@ -311,7 +311,7 @@ static struct curl_slist *headers_for(const struct np_s3 *s3, const struct np_s3
     h = add_header(h, &failed, "x-amz-meta-kind", m->kind);
     h = add_header(h, &failed, "x-amz-meta-start", m->start);
     h = add_header(h, &failed, "x-amz-meta-end", m->end);
-    /* NODEPROF_LABELS (issue 11 §3) will fill labels: sent when set. */
+    /* NODEPROF_LABELS: sent when set. */
     if (m->labels[0]) h = add_header(h, &failed, "x-amz-meta-labels", m->labels);
     /* No "Expect:" line to turn 100-continue off: libcurl 7.88 would sign
      * that empty header, then not send it. */

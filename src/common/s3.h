@@ -26,7 +26,7 @@ struct np_s3_meta {
     char kind[32];        /* the file's extension without the dot: cpuprofile, pb.gz... */
     char start[32];       /* ISO 8601 UTC, e.g. 2026-11-30T12:00:00.123Z */
     char end[32];
-    char labels[512];     /* NODEPROF_LABELS once it exists (issue 11 §3); empty now */
+    char labels[512];     /* NODEPROF_LABELS (common/labels.h); empty: none */
     bool keep_local;      /* NODEPROF_EXPORT_KEEP_LOCAL of the writer */
 };
 

@@ -94,6 +94,64 @@ static void set_times(struct np_profile *out, const struct np_profile *const *in
     out->interval_us = out->nsamples ? np_median_positive(out->sample_weight, out->nsamples) : in[0]->interval_us;
 }
 
+/* The wall-clock span that covers every input that has one (start_us may
+ * be V8's monotonic clock in one input and the wall clock in another), and
+ * the largest heap sampling interval. */
+static void set_wall_span(struct np_profile *out, const struct np_profile *const *in, size_t n)
+{
+    int64_t start = 0, end = 0;
+    for (size_t k = 0; k < n; k++) {
+        const struct np_profile *p = in[k];
+        if (p->heap_interval > out->heap_interval) out->heap_interval = p->heap_interval;
+        if (p->wall_start_ns <= 0) continue;
+        int64_t d = p->duration_ns;
+        if (!d && p->kind == NP_PROFILE_CPU && p->end_us > p->start_us && p->end_us - p->start_us < INT64_MAX / 1000)
+            d = (p->end_us - p->start_us) * 1000;
+        int64_t e;
+        if (__builtin_add_overflow(p->wall_start_ns, d, &e)) e = INT64_MAX;
+        if (!start || p->wall_start_ns < start) start = p->wall_start_ns;
+        if (e > end) end = e;
+    }
+    out->wall_start_ns = start;
+    out->duration_ns = end - start;
+}
+
+/* 1 if "key=value" is one of the comma-separated labels. */
+static int has_label(const char *labels, const char *kv, size_t len)
+{
+    for (const char *s = labels; s && *s;) {
+        size_t l = strcspn(s, ",");
+        if (l == len && !memcmp(s, kv, len)) return 1;
+        s += l + (s[l] == ',');
+    }
+    return 0;
+}
+
+/* The labels that every input has, with the same value: a fleet's merge
+ * keeps service=checkout and drops the pod names. In the arena. */
+static int set_common_labels(struct np_profile *out, const struct np_profile *const *in, size_t n,
+                             struct np_arena *arena)
+{
+    const char *first = in[0]->labels;
+    size_t len = first ? strlen(first) : 0, used = 0;
+    char *text = len ? malloc(len + 1) : NULL;
+    if (len && !text) return -1;
+    for (const char *s = first; s && *s;) {
+        size_t l = strcspn(s, ",");
+        int everywhere = 1;
+        for (size_t k = 1; k < n && everywhere; k++) everywhere = has_label(in[k]->labels, s, l);
+        if (everywhere && l) {
+            if (used) text[used++] = ',';
+            memcpy(text + used, s, l);
+            used += l;
+        }
+        s += l + (s[l] == ',');
+    }
+    if (used) out->labels = np_arena_strdup(arena, text, used);
+    free(text);
+    return used && !out->labels ? -1 : 0;
+}
+
 static int check_inputs(const struct np_profile *const *in, size_t n, size_t *nodes, size_t *frames,
                         size_t *samples, char *err, size_t errlen)
 {
@@ -152,6 +210,12 @@ static int build(struct merger *m, struct np_profile *out, const struct np_profi
             goto out;
         }
     set_times(out, in, n);
+    set_wall_span(out, in, n);
+    /* A timeline of some inputs only would leave the others' costs out of
+     * the writers that follow it (speedscope): then there is none. */
+    for (size_t k = 0; k < n; k++)
+        if (in[k]->kind == NP_PROFILE_CPU && !in[k]->nsamples && in[k]->total_count) out->nsamples = 0;
+    if (set_common_labels(out, in, n, m->strings.arena)) goto oom;
     rc = 0;
     goto out;
 oom:

@@ -2,7 +2,9 @@
  * trees are laid over each other from their roots, so that the same stack
  * in two profiles becomes one node with both costs, and the frames and
  * strings are shared. CPU samples are the profiles' samples one after the
- * other; startTime is the earliest, endTime the latest. */
+ * other; startTime is the earliest, endTime the latest. The wall-clock
+ * span (wall_start_ns, duration_ns) covers every input's; the labels are
+ * those all inputs share; the heap interval is the largest. */
 #ifndef NP_MERGE_H
 #define NP_MERGE_H
 

@@ -5,7 +5,11 @@
  * functions, positioned at their start). Each node with a cost becomes one
  * Sample whose locations run leaf first, without "(root)". The string table
  * is the model's interned strings (id 0 is "", as pprof requires) followed
- * by the sample type names. */
+ * by the sample type names and the labels' keys and values.
+ *
+ * Labels (NODEPROF_LABELS, profile.h) are string labels on every sample,
+ * which is where Pyroscope and `go tool pprof -tags` look for them; they
+ * are also one comment ("labels: k=v,k=v"), which `-raw` shows. */
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -18,9 +22,10 @@
 enum {
     PROFILE_SAMPLE_TYPE = 1, PROFILE_SAMPLE = 2, PROFILE_LOCATION = 4, PROFILE_FUNCTION = 5,
     PROFILE_STRING_TABLE = 6, PROFILE_TIME_NANOS = 9, PROFILE_DURATION_NANOS = 10,
-    PROFILE_PERIOD_TYPE = 11, PROFILE_PERIOD = 12,
+    PROFILE_PERIOD_TYPE = 11, PROFILE_PERIOD = 12, PROFILE_COMMENT = 13,
     VALUE_TYPE_TYPE = 1, VALUE_TYPE_UNIT = 2,
-    SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2,
+    SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2, SAMPLE_LABEL = 3,
+    LABEL_KEY = 1, LABEL_STR = 2,
     LOCATION_ID = 1, LOCATION_LINE = 4,
     LINE_FUNCTION_ID = 1, LINE_LINE = 2, LINE_COLUMN = 3,
     FUNCTION_ID = 1, FUNCTION_NAME = 2, FUNCTION_SYSTEM_NAME = 3, FUNCTION_FILENAME = 4,
@@ -28,10 +33,19 @@ enum {
 };
 
 /* The sample types' strings, appended after the model's strings. */
-static const char *const cpu_type_names[] = { "samples", "count", "cpu", "nanoseconds" };
-/* As Go names a heap profile's live objects: Pyroscope and `go tool pprof` know them. */
-static const char *const heap_type_names[] = { "inuse_objects", "count", "inuse_space", "bytes" };
-enum { COUNT_TYPE, COUNT_UNIT, WEIGHT_TYPE, WEIGHT_UNIT, NTYPE_NAMES };
+static const char *const cpu_type_names[] = { "samples", "count", "cpu", "nanoseconds", "cpu", "labels: " };
+/* As Go names a heap profile's live objects and its period ("space", the
+ * sampling interval in bytes): Pyroscope and `go tool pprof` know them. */
+static const char *const heap_type_names[] = { "inuse_objects", "count", "inuse_space", "bytes", "space", "labels: " };
+enum { COUNT_TYPE, COUNT_UNIT, WEIGHT_TYPE, WEIGHT_UNIT, PERIOD_TYPE, COMMENT, NTYPE_NAMES };
+
+/* At most this many labels are written; NODEPROF_LABELS allows fewer. */
+#define MAX_LABELS 64
+
+struct label {
+    const char *key, *value;
+    size_t key_len, value_len;
+};
 
 #define FLUSH_AT (64 * 1024)
 
@@ -48,6 +62,8 @@ struct pprof_writer {
     FILE *out;
     uint32_t *stack;        /* scratch for np_stack_frames */
     size_t stack_cap;
+    struct label labels[MAX_LABELS];
+    size_t nlabels;
     unsigned char zbuf[FLUSH_AT];
 };
 
@@ -104,17 +120,53 @@ static void value_type(struct pb_buf *b, uint32_t field, int64_t type, int64_t u
     pb_close(b, field, mark);
 }
 
+/* "k=v,k=v" into w->labels; pieces without a key or '=' are skipped. */
+static void split_labels(struct pprof_writer *w)
+{
+    for (const char *s = w->p->labels; s && *s && w->nlabels < MAX_LABELS;) {
+        size_t len = strcspn(s, ",");
+        const char *eq = memchr(s, '=', len);
+        if (eq && eq > s) {
+            struct label *l = &w->labels[w->nlabels++];
+            l->key = s;
+            l->key_len = (size_t)(eq - s);
+            l->value = eq + 1;
+            l->value_len = len - l->key_len - 1;
+        }
+        s += len + (s[len] == ',');
+    }
+}
+
+/* String ids after the type names: label i's key, then its value. */
+static int64_t label_key_id(const struct pprof_writer *w, size_t i)
+{
+    return (int64_t)w->p->nstrings + NTYPE_NAMES + 2 * (int64_t)i;
+}
+
 static void write_header(struct pprof_writer *w)
 {
     const struct np_profile *p = w->p;
     struct pb_buf *b = &w->msg;
+    int cpu = p->kind == NP_PROFILE_CPU;
     value_type(b, PROFILE_SAMPLE_TYPE, type_name_id(p, COUNT_TYPE), type_name_id(p, COUNT_UNIT));
     value_type(b, PROFILE_SAMPLE_TYPE, type_name_id(p, WEIGHT_TYPE), type_name_id(p, WEIGHT_UNIT));
-    value_type(b, PROFILE_PERIOD_TYPE, type_name_id(p, WEIGHT_TYPE), type_name_id(p, WEIGHT_UNIT));
-    if (p->kind != NP_PROFILE_CPU) return; /* the heap sampling interval is not in the file */
-    pb_int64(b, PROFILE_PERIOD, us_to_ns(p->interval_us));
-    pb_int64(b, PROFILE_TIME_NANOS, us_to_ns(p->start_us));
-    pb_int64(b, PROFILE_DURATION_NANOS, us_to_ns(p->end_us - p->start_us));
+    value_type(b, PROFILE_PERIOD_TYPE, type_name_id(p, PERIOD_TYPE), type_name_id(p, WEIGHT_UNIT));
+    pb_int64(b, PROFILE_PERIOD, cpu ? us_to_ns(p->interval_us) : p->heap_interval);
+    if (p->wall_start_ns > 0) pb_int64(b, PROFILE_TIME_NANOS, p->wall_start_ns);
+    int64_t duration = p->duration_ns;
+    if (!duration && cpu && p->end_us > p->start_us) duration = us_to_ns(p->end_us - p->start_us);
+    pb_int64(b, PROFILE_DURATION_NANOS, duration);
+    if (w->nlabels) pb_int64(b, PROFILE_COMMENT, type_name_id(p, COMMENT));
+}
+
+static void write_labels(struct pprof_writer *w)
+{
+    for (size_t i = 0; i < w->nlabels; i++) {
+        size_t label = pb_open(&w->msg);
+        pb_int64(&w->msg, LABEL_KEY, label_key_id(w, i));
+        pb_int64(&w->msg, LABEL_STR, label_key_id(w, i) + 1);
+        pb_close(&w->msg, SAMPLE_LABEL, label);
+    }
 }
 
 static int write_sample(struct pprof_writer *w, uint32_t node)
@@ -131,6 +183,7 @@ static int write_sample(struct pprof_writer *w, uint32_t node)
     pb_varint(b, (uint64_t)n->self_count);
     pb_varint(b, (uint64_t)(w->p->kind == NP_PROFILE_CPU ? us_to_ns(n->self_weight) : n->self_weight));
     pb_close(b, SAMPLE_VALUE, values);
+    write_labels(w);
     pb_close(b, PROFILE_SAMPLE, sample);
     return flush_msg(w, 0);
 }
@@ -184,7 +237,23 @@ static int write_strings(struct pprof_writer *w)
         pb_string(&w->msg, PROFILE_STRING_TABLE, w->p->strings[i]);
         if (flush_msg(w, 0)) return -1;
     }
-    for (int i = 0; i < NTYPE_NAMES; i++) pb_string(&w->msg, PROFILE_STRING_TABLE, type_names(w->p)[i]);
+    const char *const *names = type_names(w->p);
+    for (int i = 0; i < NTYPE_NAMES; i++) {
+        if (i != COMMENT || !w->nlabels) {
+            pb_string(&w->msg, PROFILE_STRING_TABLE, names[i]);
+            continue;
+        }
+        size_t len = strlen(names[i]) + strlen(w->p->labels) + 1;
+        char *comment = malloc(len);
+        if (!comment) return -1;
+        snprintf(comment, len, "%s%s", names[i], w->p->labels);
+        pb_string(&w->msg, PROFILE_STRING_TABLE, comment);
+        free(comment);
+    }
+    for (size_t i = 0; i < w->nlabels; i++) {
+        pb_bytes(&w->msg, PROFILE_STRING_TABLE, w->labels[i].key, w->labels[i].key_len);
+        pb_bytes(&w->msg, PROFILE_STRING_TABLE, w->labels[i].value, w->labels[i].value_len);
+    }
     return 0;
 }
 
@@ -197,6 +266,7 @@ int np_pprof_write(const struct np_profile *p, FILE *out, char *err, size_t errl
     }
     w->p = p;
     w->out = out;
+    split_labels(w);
     pb_init(&w->msg);
     /* windowBits 15 + 16: a gzip header and trailer, as pprof expects. */
     int rc = deflateInit2(&w->z, GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK ? 0 : -1;

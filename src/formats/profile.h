@@ -65,6 +65,15 @@ struct np_profile {
     int64_t end_us;
     int64_t interval_us;  /* CPU: median sampling interval, 0 if unknown */
 
+    /* What the text does not say, set by whoever writes the profile (the
+     * agent, the CLI), read by the pprof writer; 0 / NULL when unknown.
+     * start_us is V8's monotonic clock, which `go tool pprof` would show
+     * as 1970: wall_start_ns is the same instant on the wall clock. */
+    int64_t wall_start_ns;   /* ns since the epoch: pprof time_nanos */
+    int64_t duration_ns;     /* pprof duration_nanos; 0: CPU end_us - start_us */
+    int64_t heap_interval;   /* heap: sampling interval in bytes (pprof period) */
+    const char *labels;      /* "key=value,key=value" (checked: labels.h), not owned */
+
     struct np_arena *arena; /* owns the strings */
 
     /* CPU, as parsed: for each node, the index in the text's "nodes" array

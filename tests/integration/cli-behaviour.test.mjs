@@ -127,10 +127,10 @@ test('a file that is not a profile says what it is and what reads it, in top and
     [snapshot, /x\.heapsnapshot: a V8 heap snapshot, not a profile: open it in Chrome DevTools \(Memory tab\)/],
     [trace, /node_trace\.1\.log: a trace-events file, not a profile/],
     [empty, /empty\.cpuprofile: an empty file: no profile in it/],
-    [pprof, /a\.pb\.gz: gzip-compressed \(a pprof profile\?\)/],
+    [pprof, /a\.pb\.gz: gzip-compressed \(a pprof profile\?\)/, ['convert']],
   ];
-  for (const [file, why] of cases) {
-    for (const cmd of ['top', 'convert']) {
+  for (const [file, why, cmds = ['top', 'convert']] of cases) {
+    for (const cmd of cmds) {
       const r = nodeprof([cmd, file]);
       assert.equal(r.status, 1, `${cmd} ${file}`);
       assert.match(r.stderr, why);
@@ -140,6 +140,10 @@ test('a file that is not a profile says what it is and what reads it, in top and
     }
   }
   assert.equal(fs.readdirSync(dir).filter((f) => f.endsWith('.pb.gz')).length, 1, 'nothing more written');
+  // top (and merge) read pprof: the same table as from the .cpuprofile.
+  const fromPprof = nodeprof(['top', pprof]);
+  assert.equal(fromPprof.status, 0, fromPprof.stderr);
+  assert.equal(fromPprof.stdout, nodeprof(['top', input]).stdout);
 });
 
 test('NODEPROF_PERIOD=10 and NODEPROF_CPU_WINDOW=30: read as seconds, one line each, from the agent and from nodeprof config', (t) => {

@@ -194,7 +194,7 @@ console.log('done', typeof x);
 `;
 
 // Every local file is an object, byte-equal, with its metadata.
-async function assertUploaded(c, dir, prefix, { names = profileFiles(dir), pid } = {}) {
+async function assertUploaded(c, dir, prefix, { names = profileFiles(dir), pid, labels } = {}) {
   assert.ok(names.length > 0, 'files were written');
   const keys = await objectKeys(c, `${prefix}/`);
   for (const name of names) {
@@ -205,6 +205,7 @@ async function assertUploaded(c, dir, prefix, { names = profileFiles(dir), pid }
     const meta = stat.metaData;
     assert.equal(meta.host, (await import('node:os')).hostname());
     if (pid) assert.equal(meta.pid, String(pid));
+    if (labels) assert.equal(meta.labels, labels, 'NODEPROF_LABELS, expanded');
     assert.match(meta['node-version'], /^v\d+\.\d+\.\d+$/);
     assert.equal(meta.kind, name.slice(name.indexOf('.') + 1));
     assert.match(meta.start, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -243,7 +244,8 @@ test('every file is uploaded, byte-equal, with metadata; the app is unchanged; l
   const out = path.join(dir, 'out');
   const plain = await runAsync(NODE, [script], { env: childEnv({}, { preload: false }) });
   const r = await runAsync(NODE, [script], {
-    env: exportEnv(front.port, 'basic', { NODEPROF_DIR: out, NODEPROF_FORMATS: 'cpuprofile,pprof', NODEPROF_HEAP: 'on', AWS_SESSION_TOKEN: TOKEN }),
+    env: exportEnv(front.port, 'basic', { NODEPROF_DIR: out, NODEPROF_FORMATS: 'cpuprofile,pprof', NODEPROF_HEAP: 'on', AWS_SESSION_TOKEN: TOKEN,
+      NODEPROF_LABELS: 'service=checkout,version=%{GIT_SHA}', GIT_SHA: 'f00d' }),
   });
   assert.equal(r.stdout, plain.stdout);
   assert.equal(r.status, plain.status);
@@ -253,7 +255,7 @@ test('every file is uploaded, byte-equal, with metadata; the app is unchanged; l
   assert.equal(profileFiles(out).length, 4, profileFiles(out).join()); // CPU and heap, each .cpuprofile/.heapprofile and pprof
   assert.ok(front.puts.every((p) => p.headers['x-amz-security-token'] === TOKEN && /x-amz-security-token/.test(p.signed)),
     'the session token is sent and signed');
-  await assertUploaded(client(front.port), out, 'basic', { pid: r.pid });
+  await assertUploaded(client(front.port), out, 'basic', { pid: r.pid, labels: 'service=checkout,version=f00d' });
 
   // libnodeprof.so does not link libcurl; a process without NODEPROF_EXPORT does not load it.
   const ldd = spawnSync('ldd', [LIB], { encoding: 'utf8' }).stdout;

@@ -554,9 +554,46 @@ static void test_file_mode(void)
     free(text);
 }
 
+/* NODEPROF_LABELS: %{VAR} expanded at load, checked, stored canonical. */
+static void test_labels(void)
+{
+    struct np_config cfg;
+    char *envp[] = { "GIT_SHA=abc123", "NODEPROF_LABELS=service=checkout,version=%{GIT_SHA},pct=100%%", NULL };
+    load(&cfg, envp);
+    CHECK(nreports == 0, "no report: %s", reports[0]);
+    CHECK_STR(cfg.labels, "service=checkout,version=abc123,pct=100%");
+    check_bad("NODEPROF_LABELS=service=checkout,version=%{NOT_SET_HERE}",
+              "invalid NODEPROF_LABELS=service=checkout,version=%{NOT_SET_HERE}: label version: %{NOT_SET_HERE} is not set; using (empty)");
+    check_bad("NODEPROF_LABELS=9lives=x",
+              "invalid NODEPROF_LABELS=9lives=x: '9lives=x': expected key=value, the key a name ([A-Za-z_][A-Za-z0-9_.-]*, at most 63 bytes); using (empty)");
+    check_bad("NODEPROF_LABELS=a=1,a=2", "invalid NODEPROF_LABELS=a=1,a=2: label a given twice; using (empty)");
+    check_bad("NODEPROF_LABELS=a=", "invalid NODEPROF_LABELS=a=: label a: empty value; using (empty)");
+    check_bad("NODEPROF_LABELS=a=1%", "invalid NODEPROF_LABELS=a=1%: label a: % must be %% or %{VAR}; using (empty)");
+    check_bad("NODEPROF_LABELS=a=caf\xc3\xa9", "invalid NODEPROF_LABELS=a=caf\xc3\xa9: label a: the value may hold printable ASCII only, without ','; using (empty)");
+    /* A variable's comma would make a second label: refused. */
+    char *comma[] = { "V=x,y", "NODEPROF_LABELS=a=%{V}", NULL };
+    load(&cfg, comma);
+    CHECK(nreports == 1 && cfg.labels[0] == '\0', "comma from a variable: %s", reports[0]);
+    /* Bounded: 17 labels, a value of 128 bytes, 512 bytes in all. */
+    char many[400] = "NODEPROF_LABELS=";
+    for (int i = 0; i < 17; i++) snprintf(many + strlen(many), sizeof many - strlen(many), "%sk%d=v", i ? "," : "", i);
+    CHECK(load1(&cfg, many) == 1 && strstr(reports[0], "more than 16 labels"), "%s", reports[0]);
+    char big[200] = "NODEPROF_LABELS=a=";
+    memset(big + strlen(big), 'x', 128);
+    CHECK(load1(&cfg, big) == 1 && strstr(reports[0], "longer than 127"), "%s", reports[0]);
+    char total[700] = "NODEPROF_LABELS=";
+    for (int i = 0; i < 5; i++) {
+        snprintf(total + strlen(total), sizeof total - strlen(total), "%sk%d=", i ? "," : "", i);
+        memset(total + strlen(total), 'v', 120);
+    }
+    CHECK(load1(&cfg, total) == 1 && strstr(reports[0], "longer than 511"), "%s", reports[0]);
+    CHECK(load1(&cfg, "NODEPROF_LABELS=") == 0 && cfg.labels[0] == '\0', "empty: none");
+}
+
 int main(void)
 {
     test_defaults();
+    test_labels();
     test_file_mode();
     test_print_round_trip();
     test_bool();

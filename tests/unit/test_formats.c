@@ -243,25 +243,12 @@ struct pprof_summary {
     int64_t period, time_nanos, duration_nanos;
     int64_t value_sum[2];
     size_t nsamples, nlocations, nfunctions;
+    size_t nlabels;              /* over all samples */
+    int64_t label_key[2], label_str[2]; /* the last sample's first two */
+    int64_t comment;
     uint64_t max_location_ref;
     char string_copies[64][64];
 };
-
-static void read_sample(struct pprof_summary *s, struct pb_reader *m)
-{
-    uint32_t f;
-    uint64_t v = 0;
-    struct pb_reader sub;
-    while (rd_field(m, &f, &v, &sub)) {
-        int k = 0;
-        while (sub.p < sub.end && !sub.bad) {
-            uint64_t x = rd_varint(&sub);
-            if (f == 1 && x > s->max_location_ref) s->max_location_ref = x;
-            if (f == 2 && k < 2) s->value_sum[k++] += (int64_t)x;
-        }
-    }
-    s->nsamples++;
-}
 
 static void read_value_type(struct pb_reader *m, int64_t *type, int64_t *unit)
 {
@@ -272,6 +259,29 @@ static void read_value_type(struct pb_reader *m, int64_t *type, int64_t *unit)
         if (f == 1) *type = (int64_t)v;
         if (f == 2) *unit = (int64_t)v;
     }
+}
+
+static void read_sample(struct pprof_summary *s, struct pb_reader *m)
+{
+    uint32_t f;
+    uint64_t v = 0;
+    struct pb_reader sub;
+    size_t labels = 0;
+    while (rd_field(m, &f, &v, &sub)) {
+        int k = 0;
+        if (f == 3) { /* Label { key = 1; str = 2; } */
+            if (labels < 2) read_value_type(&sub, &s->label_key[labels], &s->label_str[labels]);
+            labels++;
+            s->nlabels++;
+            continue;
+        }
+        while (sub.p < sub.end && !sub.bad) {
+            uint64_t x = rd_varint(&sub);
+            if (f == 1 && x > s->max_location_ref) s->max_location_ref = x;
+            if (f == 2 && k < 2) s->value_sum[k++] += (int64_t)x;
+        }
+    }
+    s->nsamples++;
 }
 
 static int decode_pprof(const char *gz, size_t len, struct pprof_summary *s)
@@ -303,6 +313,7 @@ static int decode_pprof(const char *gz, size_t len, struct pprof_summary *s)
         case 10: s->duration_nanos = (int64_t)v; break;
         case 11: read_value_type(&sub, &s->period_type, &s->period_unit); break;
         case 12: s->period = (int64_t)v; break;
+        case 13: s->comment = (int64_t)v; break;
         }
     }
     int bad = r.bad;
@@ -333,7 +344,10 @@ static void test_pprof_cpu(void)
     CHECK(s.value_sum[0] == 10, "sample count %lld", (long long)s.value_sum[0]);
     CHECK(s.value_sum[1] == 1000 * 1000, "cpu ns %lld", (long long)s.value_sum[1]);
     CHECK(s.period == 100 * 1000, "period");
-    CHECK(s.time_nanos == 1000 * 1000 && s.duration_nanos == 1100 * 1000, "times");
+    /* V8's monotonic startTime is not a date: no time_nanos unless the
+     * writer was told the wall clock's. */
+    CHECK(s.time_nanos == 0 && s.duration_nanos == 1100 * 1000, "times");
+    CHECK(s.nlabels == 0 && s.comment == 0, "no labels");
     CHECK(s.nsamples == 6, "one sample per stack: %zu", s.nsamples);
     CHECK(s.nlocations == l.p->nframes && s.nfunctions == l.p->nframes, "locations");
     CHECK(s.max_location_ref <= s.nlocations, "location ids in range");
@@ -354,6 +368,34 @@ static void test_pprof_heap(void)
     CHECK_STR(str_at(&s, s.unit[1]), "bytes");
     CHECK(s.value_sum[0] == 4 && s.value_sum[1] == 4608, "values %lld %lld", (long long)s.value_sum[0],
           (long long)s.value_sum[1]);
+    free(gz);
+    unload(&l);
+}
+
+/* What the agent adds (profmeta.h): wall time, duration, the heap's
+ * period in bytes, and labels on every sample and in a comment. */
+static void test_pprof_heap_meta(void)
+{
+    struct loaded l = load_fixture("small.heapprofile");
+    if (!l.p) return;
+    l.p->wall_start_ns = 1764500000123456789LL;
+    l.p->duration_ns = 5000000000LL;
+    l.p->heap_interval = 65536;
+    l.p->labels = "service=checkout,version=abc123";
+    size_t n;
+    char *gz = render(&l, NP_FMT_PPROF, &n);
+    struct pprof_summary s;
+    CHECK(decode_pprof(gz, n, &s) == 0, "pprof decodes");
+    CHECK(s.time_nanos == 1764500000123456789LL && s.duration_nanos == 5000000000LL, "times");
+    CHECK_STR(str_at(&s, s.period_type), "space");
+    CHECK_STR(str_at(&s, s.period_unit), "bytes");
+    CHECK(s.period == 65536, "period %lld", (long long)s.period);
+    CHECK(s.nsamples > 0 && s.nlabels == 2 * s.nsamples, "two labels a sample: %zu on %zu", s.nlabels, s.nsamples);
+    CHECK_STR(str_at(&s, s.label_key[0]), "service");
+    CHECK_STR(str_at(&s, s.label_str[0]), "checkout");
+    CHECK_STR(str_at(&s, s.label_key[1]), "version");
+    CHECK_STR(str_at(&s, s.label_str[1]), "abc123");
+    CHECK_STR(str_at(&s, s.comment), "labels: service=checkout,version=abc123");
     free(gz);
     unload(&l);
 }
@@ -727,6 +769,7 @@ int main(void)
     test_top_options();
     test_pprof_cpu();
     test_pprof_heap();
+    test_pprof_heap_meta();
     test_pbenc();
     test_malformed();
     test_every_truncation();

@@ -1,12 +1,14 @@
-/* Unit tests of np_profile_merge (formats/merge.h) and np_sniff_not_profile
- * (formats/sniff.h). */
+/* Unit tests of np_profile_merge (formats/merge.h), np_sniff_not_profile
+ * (formats/sniff.h) and the pprof reader (formats/pprofread.h). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "formats/formats.h"
 #include "formats/merge.h"
+#include "formats/pprofread.h"
 #include "formats/profile.h"
 #include "formats/sniff.h"
 
@@ -114,9 +116,71 @@ static void test_sniff(void)
     sniffs("{\"snap", 6, NULL); /* cut short: the parser decides */
 }
 
+/* p as pprof, read back. */
+static struct np_profile *through_pprof(const struct np_profile *p)
+{
+    char *buf = NULL, err[200] = "";
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    CHECK(mem && np_format_write(p, NULL, 0, NP_FMT_PPROF, mem, err, sizeof err) == 0, "write: %s", err);
+    if (mem) fclose(mem);
+    CHECK(np_pprof_sniff(buf, len), "sniffed as pprof");
+    struct np_profile *q = np_pprof_parse(buf, len, err, sizeof err);
+    CHECK(q != NULL, "pprof read back: %s", err);
+    free(buf);
+    return q;
+}
+
+static void test_pprof_read(void)
+{
+    struct np_profile *a = parse(one), *b = parse(two);
+    if (!a || !b) return;
+    a->wall_start_ns = 1764500000000000000LL;
+    a->labels = "service=checkout,pod=a";
+    b->wall_start_ns = 1764500010000000000LL;
+    b->labels = "pod=b,service=checkout";
+    struct np_profile *pa = through_pprof(a), *pb = through_pprof(b);
+    if (!pa || !pb) return;
+    CHECK(pa->kind == NP_PROFILE_CPU, "kind");
+    CHECK(pa->total_count == a->total_count && pa->total_weight == a->total_weight, "totals: %lld %lld",
+          (long long)pa->total_count, (long long)pa->total_weight);
+    CHECK(pa->wall_start_ns == a->wall_start_ns && pa->duration_ns == 300 * 1000, "times");
+    CHECK(pa->nsamples == 0, "no timeline");
+    CHECK(pa->labels && !strcmp(pa->labels, "service=checkout,pod=a"), "labels %s", pa->labels ? pa->labels : "(none)");
+    static const char *const main_a[] = { "main", "a" };
+    uint32_t n = find(pa, main_a, 2);
+    CHECK(n != NP_NO_NODE && pa->nodes[n].self_count == 2 && pa->nodes[n].self_weight == 200, "main > a: 2 samples, 200 us");
+
+    /* Mixed: a's JSON with b's pprof; wall span of both, shared label only. */
+    const struct np_profile *mixed[] = { pa, pb, a };
+    char err[200];
+    struct np_profile *m = np_profile_merge(mixed, 3, err, sizeof err);
+    CHECK(m != NULL, "merge: %s", err);
+    if (m) {
+        CHECK(m->total_count == 2 * a->total_count + b->total_count, "counts add up");
+        CHECK(m->total_weight == 2 * a->total_weight + b->total_weight, "weights add up");
+        CHECK(m->labels && !strcmp(m->labels, "service=checkout"), "shared labels: %s", m->labels ? m->labels : "(none)");
+        CHECK(m->wall_start_ns == a->wall_start_ns && m->duration_ns == 10000000000LL + 950 * 1000,
+              "span %lld %lld", (long long)m->wall_start_ns, (long long)m->duration_ns);
+        CHECK(m->nsamples == 0, "no timeline when an input has none");
+        np_profile_free(m);
+    }
+    /* Refused: not a profile of a kind we know, truncated, garbage. */
+    static const unsigned char alloc_only[] = { 0x0a, 0x04, 0x08, 0x01, 0x10, 0x02, 0x32, 0x00, 0x32, 0x0b,
+        'a', 'l', 'l', 'o', 'c', '_', 's', 'p', 'a', 'c', 'e', 0x32, 0x05, 'b', 'y', 't', 'e', 's' };
+    CHECK(!np_pprof_parse(alloc_only, sizeof alloc_only, err, sizeof err) && strstr(err, "neither CPU"), "%s", err);
+    CHECK(!np_pprof_parse("\x1f\x8b\x08\x00", 4, err, sizeof err) && strstr(err, "gzip"), "%s", err);
+    CHECK(!np_pprof_parse("\x0a\x7f", 2, err, sizeof err), "truncated");
+    np_profile_free(pa);
+    np_profile_free(pb);
+    np_profile_free(a);
+    np_profile_free(b);
+}
+
 int main(void)
 {
     test_merge();
+    test_pprof_read();
     test_sniff();
     return END();
 }
