@@ -116,7 +116,9 @@ static void join_args(char *out, const char *const *args, int nargs, int words)
     for (int i = 1; i < nargs && words > 0; i++) {
         if (args[i][0] == '-') break;
         arg_word(args[i], word);
-        if (word[0]) join(out, word), words--;
+        if (!word[0]) continue;
+        join(out, word);
+        words--;
     }
 }
 
@@ -168,30 +170,32 @@ static int runs_no_script(const char *opt)
            !strcmp(opt, "-pe") || !strcmp(opt, "-") || !strcmp(opt, "-i") || !strcmp(opt, "--interactive");
 }
 
+/* The index in argv of the script node runs, past node's own options; -1
+ * when it runs none (-e, -p, -i, standard input, or no argument). */
+static int script_index(const char *const *argv, int argc)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--")) return i + 1 < argc ? i + 1 : -1;
+        if (arg[0] != '-') return i;
+        if (runs_no_script(arg)) return -1;
+        if (takes_value(arg) && !strchr(arg, '=')) i++;
+    }
+    return -1;
+}
+
 void np_procname_from_cmdline(const char *cmdline, size_t len, char *const *envp, struct np_procname *out)
 {
-    const char *argv[MAX_ARGS + 1];
-    int argc = 0, script = -1;
-    for (size_t at = 0; at < len && argc < MAX_ARGS + 1;) {
-        const char *arg = cmdline + at;
-        size_t n = strnlen(arg, len - at);
+    enum { MAX_CMDLINE_ARGS = 64 };
+    const char *argv[MAX_CMDLINE_ARGS];
+    int argc = 0;
+    for (size_t at = 0; at < len && argc < MAX_CMDLINE_ARGS;) {
+        size_t n = strnlen(cmdline + at, len - at);
         if (at + n >= len) break; /* not NUL-terminated: cut */
-        argv[argc++] = arg;
+        argv[argc++] = cmdline + at;
         at += n + 1;
-        if (argc == 1 || script >= 0) continue; /* node itself, or the script's arguments */
-        if (!strcmp(arg, "--")) {
-            script = argc;
-        } else if (arg[0] != '-') {
-            script = argc - 1;
-        } else if (runs_no_script(arg)) {
-            break;
-        } else if (takes_value(arg) && !strchr(arg, '=')) {
-            argc--; /* the option and its value are not kept */
-            at += strnlen(cmdline + at, len - at) + 1;
-        } else {
-            argc--;
-        }
     }
-    if (script < 0 || script >= argc) np_procname_from_args(NULL, 0, envp, out);
-    else np_procname_from_args(argv + script, argc - script, envp, out);
+    int script = script_index(argv, argc);
+    if (script < 0) np_procname_from_args(NULL, 0, envp, out);
+    else np_procname_from_args(argv + script, argc - script < MAX_ARGS ? argc - script : MAX_ARGS, envp, out);
 }

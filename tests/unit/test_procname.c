@@ -114,6 +114,9 @@ static void test_cmdline(void)
     CMDLINE("node\0--inspect\0-r\0dotenv/config\0--max-old-space-size=512\0app/main.js\0x\0", "main", "main-x");
     CMDLINE("node\0--require\0./a.js\0--\0srv.mjs\0", "srv", "srv");
     CMDLINE("node\0-e\0console.log(1)\0", "node", "node");
+    CMDLINE("node\0--inspect-port\0009229\0app.js\0", "app", "app");
+    CMDLINE("node\0--\0", "node", "node");
+    CMDLINE("node\0-r\0", "node", "node");
     CMDLINE("node\0", "node", "node");
     CMDLINE("/usr/bin/node\0/usr/lib/node_modules/npm/bin/npm-cli.js\0run\0build\0", "npm-run-build",
             "npm-run-build");
