@@ -18,6 +18,7 @@
 #include "common/headroom.h"
 #include "common/namepat.h"
 #include "common/outfile.h"
+#include "common/procname.h"
 #include "common/rundir.h"
 
 extern char **environ;
@@ -218,8 +219,20 @@ struct output {
     long snapshot_factor;
 };
 
+/* %s and %c of the target, from its command line (its environment, for
+ * pm2's variable, is not read: it may hold secrets). */
+static void target_procname(long pid, struct np_procname *p)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf) : -1;
+    if (fd >= 0) close(fd);
+    np_procname_from_cmdline(buf, n > 0 ? (size_t)n : 0, NULL, p);
+}
+
 /* NODEPROF_DIR (the current directory by default) and NODEPROF_NAME, from
- * our environment, with the target's pid for %p. */
+ * our environment, with the target's pid for %p and its script for %s. */
 static int output_open(long pid, const char *ext, struct output *o, char *err, size_t errlen)
 {
     struct np_config cfg;
@@ -229,7 +242,10 @@ static int output_open(long pid, const char *ext, struct output *o, char *err, s
     o->snapshot_factor = cfg.snapshot_factor;
     char host[256] = "localhost", name[NAME_MAX + 1], cwd[PATH_MAX];
     gethostname(host, sizeof host - 1);
-    struct np_name_vars vars = { .pid = pid, .when = time(NULL), .seq = 1, .host = host, .envp = environ };
+    struct np_procname proc;
+    target_procname(pid, &proc);
+    struct np_name_vars vars = { .pid = pid, .when = time(NULL), .seq = 1, .host = host,
+                                 .script = proc.script, .command = proc.command, .envp = environ };
     const char *why;
     if (np_name_expand(cfg.name, &vars, name, sizeof name - 16, &why)) {
         snprintf(err, errlen, "bad NODEPROF_NAME '%s': %s", cfg.name, why);

@@ -25,7 +25,9 @@ static const char run_usage[] =
     "from the terminal already reach CMD, which shares our process group.\n"
     "\n"
     "options (each sets the NODEPROF_* variable of the same meaning):\n"
-    "  --dir DIR          where profiles go (NODEPROF_DIR; default: current directory)\n"
+    "  --dir DIR          where profiles go (NODEPROF_DIR; default: each process's current\n"
+    "                     directory); a relative DIR is taken against the current directory\n"
+    "                     once, here, so children that change directory write there too\n"
     "  --interval US      CPU sampling interval in microseconds (NODEPROF_CPU_INTERVAL)\n"
     "  --match GLOB       profile only node processes whose main script matches (NODEPROF_MATCH):\n"
     "                     without '/', its file name with or without extension (server.js,\n"
@@ -82,6 +84,28 @@ static int prepend_preload(const char *lib)
         return -1;
     }
     return set_option("LD_PRELOAD", value);
+}
+
+/* --dir DIR as an absolute path, taken against our working directory now:
+ * every process of CMD, whatever its working directory (npm runs scripts
+ * in the package's, a tool may chdir), writes to the same place. Not made
+ * canonical (the directory may not exist yet; symlinks are the user's). */
+static int set_dir(const char *dir)
+{
+    char cwd[PATH_MAX], abs[PATH_MAX * 2];
+    if (dir[0] == '/' || dir[0] == '\0') return set_option("NODEPROF_DIR", dir);
+    if (!getcwd(cwd, sizeof cwd)) {
+        fprintf(stderr, "nodeprof: --dir %s: cannot read the current directory: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    while (dir[0] == '.' && dir[1] == '/') dir += 2;
+    if (!strcmp(dir, ".")) dir = "";
+    const char *sep = !*dir || !strcmp(cwd, "/") ? "" : "/";
+    if (snprintf(abs, sizeof abs, "%s%s%s", cwd, sep, dir) >= PATH_MAX) {
+        fprintf(stderr, "nodeprof: --dir %s: path too long\n", dir);
+        return -1;
+    }
+    return set_option("NODEPROF_DIR", abs);
 }
 
 /* A manifest file the library appends written paths to. */
@@ -142,7 +166,8 @@ static int parse_options(int argc, char **argv, int *quiet)
             fprintf(stderr, "nodeprof: %s needs a value\n", opts[k].flag);
             return -1;
         }
-        if (set_option(opts[k].var, value ? value : argv[i])) return -1;
+        if (!strcmp(opts[k].flag, "--dir") ? set_dir(argv[i]) : set_option(opts[k].var, value ? value : argv[i]))
+            return -1;
     }
     if (i < argc && !strcmp(argv[i], "--")) i++;
     if (i >= argc) {

@@ -150,6 +150,7 @@ static void agent_init(napi_env env)
         np_boot_mark("configure");
         if (np_cfg()->disable || !main_script_matches(env)) return;
         np_process.active = true;
+        np_output_name_process(env);
         /* The helper (helper_start.h): now, before the profiler starts
          * (its start-up is ours, not the app's), or at the first turn. */
         np_helper_schedule(env);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,7 +13,9 @@
 #include "common/log.h"
 #include "common/namepat.h"
 #include "common/outfile.h"
+#include "common/procname.h"
 #include "export.h"
+#include "js.h"
 #include "process.h"
 #include "retention.h"
 
@@ -24,6 +27,7 @@ static struct np_output {
     char dir[PATH_MAX];        /* absolute, no trailing slash */
     mode_t file_mode;
     char host[256];
+    struct np_procname proc;   /* %s, %c: np_output_name_process */
     atomic_ulong seq;          /* %n */
     atomic_ulong files_written;
 } out;
@@ -55,6 +59,32 @@ void np_output_init(const struct np_config *cfg)
     out.host[sizeof out.host - 1] = '\0';
 }
 
+void np_output_name_process(napi_env env)
+{
+    enum { MAX_ARGS = 8 };
+    napi_value argv = js_get(env, js_get(env, js_global(env), "process"), "argv");
+    char *args[MAX_ARGS] = { 0 };
+    uint32_t n = 0;
+    size_t len;
+    if (argv && napi_get_array_length(env, argv, &n) != napi_ok) n = 0;
+    int nargs = 0;
+    for (uint32_t i = 1; i < n && nargs < MAX_ARGS; i++) {
+        napi_value v;
+        if (napi_get_element(env, argv, i, &v) != napi_ok || !(args[nargs] = js_to_utf8(env, v, &len))) break;
+        nargs++;
+    }
+    np_procname_from_args((const char *const *)args, nargs, environ, &out.proc);
+    for (int i = 0; i < nargs; i++) free(args[i]);
+    np_debug("NODEPROF_NAME: %%s is %s, %%c is %s", out.proc.script, out.proc.command);
+}
+
+void np_output_name_vars(struct np_name_vars *v)
+{
+    v->host = out.host;
+    v->script = out.proc.script[0] ? out.proc.script : NULL;
+    v->command = out.proc.command[0] ? out.proc.command : NULL;
+}
+
 const char *np_output_dir(void) { return out.dir; }
 const char *np_output_host(void) { return out.host; }
 mode_t np_output_mode(void) { return out.file_mode; }
@@ -79,9 +109,9 @@ int np_target_open(int thread_id, struct np_target *t, struct np_written *w)
         .when = time(NULL),
         .seq = atomic_fetch_add(&out.seq, 1) + 1,
         .thread_id = thread_id,
-        .host = out.host,
         .envp = environ,
     };
+    np_output_name_vars(&vars);
     char name[1024], err[1200];
     const char *why;
     t->dirfd = -1;

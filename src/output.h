@@ -12,6 +12,8 @@
 #include <sys/types.h>
 
 #include "common/config.h"
+#include "common/namepat.h"
+#include "napi_weak.h"
 
 /* What a write produced, for replies to control commands. */
 struct np_written {
@@ -33,6 +35,14 @@ struct np_target {
 /* Main thread, once, from the configuration (a relative NODEPROF_DIR is
  * taken against the working directory of this moment). */
 void np_output_init(const struct np_config *cfg);
+
+/* Main thread, once, before any file: NODEPROF_NAME's %s and %c from
+ * process.argv (common/procname.h). Until then they are "node". */
+void np_output_name_process(napi_env env);
+
+/* The parts of a name that are the same for every file of the process:
+ * host, script, command (precomputed: the crash handler uses them). */
+void np_output_name_vars(struct np_name_vars *v);
 
 const char *np_output_dir(void);
 const char *np_output_host(void);

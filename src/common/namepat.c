@@ -45,6 +45,8 @@ int np_name_expand(const char *pattern, const struct np_name_vars *v,
         case 'n': snprintf(num, sizeof num, "%lu", v->seq); put_str(&s, num, 0); break;
         case 'w': snprintf(num, sizeof num, "%d", v->thread_id); put_str(&s, num, 0); break;
         case 'h': put_str(&s, v->host ? v->host : "localhost", 1); break;
+        case 's': put_str(&s, v->script ? v->script : "node", 1); break;
+        case 'c': put_str(&s, v->command ? v->command : "node", 1); break;
         case '%': put(&s, "%", 1, 0); break;
         case 't': {
             struct tm tm;
@@ -61,7 +63,7 @@ int np_name_expand(const char *pattern, const struct np_name_vars *v,
             break;
         }
         case '\0': *why = "pattern ends with %"; return -1;
-        default: *why = "unknown % sequence (use %p %t %n %h %w %{VAR} %%)"; return -1;
+        default: *why = "unknown % sequence (use %p %t %n %h %w %s %c %{VAR} %%)"; return -1;
         }
     }
     if (s.overflow) { *why = "expanded name too long"; return -1; }

@@ -1,5 +1,6 @@
 /* File name patterns (NODEPROF_NAME): %p pid, %t UTC time, %n sequence,
- * %h host name, %w worker thread id, %{VAR} environment variable, %%. */
+ * %h host name, %w worker thread id, %s script, %c command (procname.h),
+ * %{VAR} environment variable, %%. */
 #ifndef NP_NAMEPAT_H
 #define NP_NAMEPAT_H
 
@@ -12,6 +13,8 @@ struct np_name_vars {
     unsigned long seq;
     int thread_id;          /* 0 on the main thread */
     const char *host;
+    const char *script;     /* %s, %c: NULL gives "node" */
+    const char *command;
     char *const *envp;      /* for %{VAR} */
 };
 

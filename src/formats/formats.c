@@ -24,15 +24,18 @@ int np_format_write(const struct np_profile *p, const char *json, size_t len,
     return -1;
 }
 
+/* Every kind has its own extension in every format, so that a reader (and
+ * NODEPROF_KEEP, which counts files by extension) tells them apart. */
 const char *np_format_extension(unsigned format, enum np_profile_kind kind)
 {
+    int heap = kind == NP_PROFILE_HEAP;
     switch (format) {
-    case NP_FMT_CPUPROFILE: return kind == NP_PROFILE_HEAP ? ".heapprofile" : ".cpuprofile";
-    case NP_FMT_PPROF: return ".pb.gz";
-    case NP_FMT_COLLAPSED: return ".collapsed.txt";
-    case NP_FMT_SPEEDSCOPE: return ".speedscope.json";
-    case NP_FMT_HTML: return ".html";
-    case NP_FMT_TOP: return ".top.txt";
+    case NP_FMT_CPUPROFILE: return heap ? ".heapprofile" : ".cpuprofile";
+    case NP_FMT_PPROF: return heap ? ".heap.pb.gz" : ".cpu.pb.gz";
+    case NP_FMT_COLLAPSED: return heap ? ".heap.collapsed.txt" : ".cpu.collapsed.txt";
+    case NP_FMT_SPEEDSCOPE: return heap ? ".heap.speedscope.json" : ".cpu.speedscope.json";
+    case NP_FMT_HTML: return heap ? ".heap.html" : ".cpu.html";
+    case NP_FMT_TOP: return heap ? ".heap.top.txt" : ".cpu.top.txt";
     }
     return NULL;
 }

@@ -24,8 +24,9 @@ enum np_profile_kind np_profile_kind(const struct np_profile *p);
 int np_format_write(const struct np_profile *p, const char *json, size_t len,
                     unsigned format, FILE *out, char *err, size_t errlen);
 
-/* File name extension for a format and kind, e.g. ".pb.gz", ".collapsed.txt";
- * NP_FMT_CPUPROFILE gives ".cpuprofile" or ".heapprofile". */
+/* File name extension for a format and kind, one for each pair:
+ * ".cpu.pb.gz", ".heap.collapsed.txt"; NP_FMT_CPUPROFILE gives
+ * ".cpuprofile" or ".heapprofile". */
 const char *np_format_extension(unsigned format, enum np_profile_kind kind);
 
 /* 1 if the format is not text (pprof: gzip), which a terminal cannot show. */

@@ -346,8 +346,9 @@ static void prepare_header(napi_env env)
 static int prepare_file(void)
 {
     struct np_name_vars vars = {
-        .pid = (long)getpid(), .when = time(NULL), .seq = 0, .thread_id = 0, .host = np_output_host(), .envp = environ,
+        .pid = (long)getpid(), .when = time(NULL), .seq = 0, .thread_id = 0, .envp = environ,
     };
+    np_output_name_vars(&vars);
     char name[1024], err[1024];
     const char *why;
     if (np_name_expand(np_cfg()->name, &vars, name, sizeof name, &why)) return -1;

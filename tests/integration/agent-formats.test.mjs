@@ -10,7 +10,8 @@ import { CLI, childEnv, runNode, startNode, tempDir, writeScript, filesIn, readC
 
 const require = createRequire(path.join(path.dirname(new URL(import.meta.url).pathname), '../package.json'));
 const ALL = 'cpuprofile,pprof,collapsed,speedscope,html,top';
-const EXTENSIONS = ['.cpuprofile', '.pb.gz', '.collapsed.txt', '.speedscope.json', '.html', '.top.txt'];
+// Every format has an extension of its own for each kind.
+const DERIVED = ['.pb.gz', '.collapsed.txt', '.speedscope.json', '.html', '.top.txt'];
 
 const APP = `
 function formatsHot(ms) { const end = Date.now() + ms; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); return x; }
@@ -41,38 +42,39 @@ test('exit: a CPU and a heap profile in every format, with the same totals', (t)
   const heap = filesIn(dir, '.heapprofile');
   assert.equal(cpu.length, 1);
   assert.equal(heap.length, 1);
-  for (const base of [cpu[0].slice(0, -'.cpuprofile'.length), heap[0].slice(0, -'.heapprofile'.length)])
-    for (const ext of EXTENSIONS.slice(1)) assert.ok(fs.existsSync(base + ext), `${base}${ext} written`);
+  for (const [base, kind] of [[cpu[0].slice(0, -'.cpuprofile'.length), '.cpu'], [heap[0].slice(0, -'.heapprofile'.length), '.heap']])
+    for (const ext of DERIVED) assert.ok(fs.existsSync(base + kind + ext), `${base}${kind}${ext} written`);
+  assert.equal(fs.readdirSync(dir).filter((f) => f.startsWith('nodeprof-')).length, 12, 'six formats, two kinds, nothing else');
 
   const profile = readCpuProfile(cpu[0]);
   const base = cpu[0].slice(0, -'.cpuprofile'.length);
-  const pp = pprofTotals(base + '.pb.gz');
+  const pp = pprofTotals(base + '.cpu.pb.gz');
   assert.deepEqual(pp.types, ['samples/count', 'cpu/nanoseconds']);
   assert.equal(pp.sums[0], profile.samples.length, 'pprof sample count = samples');
   const deltaSum = profile.timeDeltas.reduce((a, d) => a + d, 0);
   assert.ok(Math.abs(pp.sums[1] / 1000 - deltaSum) <= profile.samples.length, `pprof cpu ${pp.sums[1]} ns vs deltas ${deltaSum} µs`);
   assert.ok(pp.names.has('formatsHot'));
 
-  const collapsed = fs.readFileSync(base + '.collapsed.txt', 'utf8').trim().split('\n');
+  const collapsed = fs.readFileSync(base + '.cpu.collapsed.txt', 'utf8').trim().split('\n');
   const count = collapsed.reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
   assert.equal(count, profile.samples.length, 'collapsed counts = samples');
   assert.ok(collapsed.some((l) => /formatsHot \(.*app\.js:2\) \d+$/.test(l)));
 
-  const ss = JSON.parse(fs.readFileSync(base + '.speedscope.json', 'utf8'));
+  const ss = JSON.parse(fs.readFileSync(base + '.cpu.speedscope.json', 'utf8'));
   assert.equal(ss.$schema, 'https://www.speedscope.app/file-format-schema.json');
   assert.ok(ss.shared.frames.some((f) => f.name === 'formatsHot'));
   assert.equal(ss.profiles[0].samples.length, ss.profiles[0].weights.length);
 
-  const html = fs.readFileSync(base + '.html', 'utf8');
+  const html = fs.readFileSync(base + '.cpu.html', 'utf8');
   assert.match(html, /^<!DOCTYPE html>/i);
   assert.ok(html.includes('formatsHot'));
   assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+href=["']?https?:/i, 'no external resources');
 
-  const top = fs.readFileSync(base + '.top.txt', 'utf8');
+  const top = fs.readFileSync(base + '.cpu.top.txt', 'utf8');
   assert.match(top.split('\n').find((l) => /%/.test(l) && !/Self/.test(l)), /formatsHot/, 'hot function first');
 
   const hbase = heap[0].slice(0, -'.heapprofile'.length);
-  const hp = pprofTotals(hbase + '.pb.gz');
+  const hp = pprofTotals(hbase + '.heap.pb.gz');
   assert.deepEqual(hp.types, ['inuse_objects/count', 'inuse_space/bytes']);
   assert.ok(hp.sums[1] > 0 && hp.names.has('formatsAlloc'), 'heap pprof has bytes and the allocator');
 });
@@ -91,14 +93,14 @@ console.log('ready'); setInterval(serveHot, 5);
   assert.equal(r.status, 0, r.stderr);
   const written = r.stdout.trim().split('\n');
   assert.deepEqual(written.map((p) => p.slice(p.indexOf('.', p.lastIndexOf('-'))).replace(/^\.\d+/, '')).sort(),
-    ['.cpuprofile', '.pb.gz', '.top.txt'].sort(), r.stdout);
+    ['.cpuprofile', '.cpu.pb.gz', '.cpu.top.txt'].sort(), r.stdout);
   child.kill('SIGUSR2');
-  for (let i = 0; i < 100 && filesIn(dir, '.top.txt').length < 2; i++) await sleep(50);
-  assert.equal(filesIn(dir, '.top.txt').length, 2, 'the signal dump has its top table');
+  for (let i = 0; i < 100 && filesIn(dir, '.cpu.top.txt').length < 2; i++) await sleep(50);
+  assert.equal(filesIn(dir, '.cpu.top.txt').length, 2, 'the signal dump has its top table');
   child.kill('SIGTERM');
   const end = await child.exited;
   assert.deepEqual([end.status, end.signal], [null, 'SIGTERM']);
-  assert.equal(filesIn(dir, '.pb.gz').length, 3, 'dump, signal, exit');
+  assert.equal(filesIn(dir, '.cpu.pb.gz').length, 3, 'dump, signal, exit');
 
   const quick = writeScript(dir, 'quick.js', 'console.log(1)');
   const bad = runNode(quick, [], { env: childEnv({ NODEPROF_DIR: dir, NODEPROF_FORMATS: 'pprof,flamegraph' }) });

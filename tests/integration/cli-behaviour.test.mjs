@@ -54,18 +54,18 @@ test('convert prints the path of each file it wrote, one per line, and nothing f
   const b = copyTo(dir, 'b.cpuprofile');
   const one = nodeprof(['convert', a]);
   assert.equal(one.status, 0, one.stderr);
-  assert.equal(one.stdout, path.join(dir, 'a.pb.gz') + '\n');
-  assert.ok(fs.statSync(path.join(dir, 'a.pb.gz')).size > 0);
+  assert.equal(one.stdout, path.join(dir, 'a.cpu.pb.gz') + '\n');
+  assert.ok(fs.statSync(path.join(dir, 'a.cpu.pb.gz')).size > 0);
   // Relative input: the path as it can be used from the same directory.
   const rel = nodeprof(['convert', 'b.cpuprofile', '-f', 'html'], { cwd: dir });
-  assert.equal(rel.stdout, 'b.html\n');
-  assert.ok(fs.existsSync(path.join(dir, 'b.html')));
+  assert.equal(rel.stdout, 'b.cpu.html\n');
+  assert.ok(fs.existsSync(path.join(dir, 'b.cpu.html')));
   const out = path.join(dir, 'x.txt');
   assert.equal(nodeprof(['convert', a, '-f', 'collapsed', '-o', out]).stdout, out + '\n');
   // Several files: each next to itself, each path printed.
   const both = nodeprof(['convert', a, b, '-f', 'speedscope']);
   assert.equal(both.status, 0, both.stderr);
-  assert.deepEqual(both.stdout.split('\n'), [path.join(dir, 'a.speedscope.json'), path.join(dir, 'b.speedscope.json'), '']);
+  assert.deepEqual(both.stdout.split('\n'), [path.join(dir, 'a.cpu.speedscope.json'), path.join(dir, 'b.cpu.speedscope.json'), '']);
   const toStdout = nodeprof(['convert', a, '-f', 'collapsed', '-o', '-']);
   assert.ok(!toStdout.stdout.includes(dir), 'stdout holds the output only');
   assert.equal(toStdout.stdout, fs.readFileSync(path.join(ROOT, 'tests/fixtures/profiles/small.cpuprofile.collapsed.txt'), 'utf8'));
@@ -122,12 +122,12 @@ test('a file that is not a profile says what it is and what reads it, in top and
   fs.writeFileSync(empty, '');
   const input = copyTo(dir, 'a.cpuprofile');
   assert.equal(nodeprof(['convert', input]).status, 0);
-  const pprof = path.join(dir, 'a.pb.gz');
+  const pprof = path.join(dir, 'a.cpu.pb.gz');
   const cases = [
     [snapshot, /x\.heapsnapshot: a V8 heap snapshot, not a profile: open it in Chrome DevTools \(Memory tab\)/],
     [trace, /node_trace\.1\.log: a trace-events file, not a profile/],
     [empty, /empty\.cpuprofile: an empty file: no profile in it/],
-    [pprof, /a\.pb\.gz: gzip-compressed \(a pprof profile\?\)/, ['convert']],
+    [pprof, /a\.cpu\.pb\.gz: gzip-compressed \(a pprof profile\?\)/, ['convert']],
   ];
   for (const [file, why, cmds = ['top', 'convert']] of cases) {
     for (const cmd of cmds) {

@@ -100,7 +100,7 @@ test('NODEPROF_MATCH=*/server.js: the launcher is not profiled, the server it ru
   assert.deepEqual(norm(lib), norm(plain));
   const serverPid = Number(/server: pid (\d+)/.exec(lib.stdout)[1]);
   const file = onlyProfile(libDir);
-  assert.match(path.basename(file), defaultNameRe(serverPid, 1));
+  assert.match(path.basename(file), defaultNameRe('server', serverPid, 1));
   assertHotProfile(file, 'serverHot');
 });
 
@@ -109,7 +109,7 @@ test('NODEPROF_MATCH=*/launcher.js: only the launcher is profiled', (t) => {
   const { lib, libDir } = runPair(t, NODE, [launcher], { libEnv: { NODEPROF_MATCH: '*/launcher.js' } });
   assert.equal(lib.status, 0);
   const file = onlyProfile(libDir);
-  assert.match(path.basename(file), defaultNameRe(lib.pid, 1));
+  assert.match(path.basename(file), defaultNameRe('launcher', lib.pid, 1));
   assertHotProfile(file, 'launcherHot', 0.3, { busy: true }); // it mostly waits for the server
 });
 
@@ -272,7 +272,7 @@ test('a bad NODEPROF_NAME is reported once, and the app is unchanged', (t) => {
 test('a bad NODEPROF_NAME falls back to the default name, like every other bad value', (t) => {
   const { lib, libDir } = runPair(t, NODE, [ENDS, 'drain'], { libEnv: { NODEPROF_NAME: 'x%q' } });
   const file = onlyProfile(libDir);
-  assert.match(path.basename(file), defaultNameRe(lib.pid, 1));
+  assert.match(path.basename(file), defaultNameRe('ends', lib.pid, 1));
   readCpuProfile(file);
 });
 

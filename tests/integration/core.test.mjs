@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  APPS, NODE, assertHotProfile, assertSameOutcome, childEnv, cpuProfilesIn, defaultNameRe, hasFunction,
+  APPS, NODE, assertHotProfile, assertSameOutcome, childEnv, cpuProfilesIn, defaultNameRe, hasFunction, parseDefaultName,
   loaderTokens, readCpuProfile, run, runPair, selfShare, tempDir, tempLeftovers, topSelf, treeOf,
   withoutLoader,
 } from './helpers.mjs';
@@ -109,15 +109,16 @@ function checkChildReport(libReport, plainReport, userOptions, tokens = 1) {
   assert.equal(libReport.title, plainReport.title);
 }
 
-// One profile per process, named by its pid, each with its own hot function.
+// One profile per process, named by its script and pid, each with its own hot function.
 function checkFamilyProfiles(dir, parentPid, childPids) {
   const files = cpuProfilesIn(dir);
   assert.equal(files.length, 1 + childPids.length, `files: ${treeOf(dir)}`);
   assert.deepEqual(tempLeftovers(dir), []);
-  const pidOf = (f) => Number(/^nodeprof-(\d+)-/.exec(path.basename(f))[1]);
+  const pidOf = (f) => parseDefaultName(path.basename(f))?.pid;
   assert.deepEqual(files.map(pidOf).sort(), [parentPid, ...childPids].sort());
   for (const f of files) {
-    assert.match(path.basename(f), defaultNameRe(pidOf(f), 1));
+    const script = pidOf(f) === parentPid ? 'parent' : 'child';
+    assert.match(path.basename(f), defaultNameRe(script, pidOf(f), 1));
     // The parent mostly waits for its children, "(idle)" in its profile.
     if (pidOf(f) === parentPid) assertHotProfile(f, 'parentHot', 0.3, { busy: true });
     else assertHotProfile(f, 'childHot', 0.3, { busy: true });
@@ -172,7 +173,7 @@ test('NODEPROF_DIR: missing nested directories are created 0700', (t) => {
     assert.equal((st.mode & 0o777).toString(8), '700', `${d} mode`);
   }
   const file = onlyProfile(dir);
-  assert.match(path.basename(file), defaultNameRe(lib.pid, 1));
+  assert.match(path.basename(file), defaultNameRe('ends', lib.pid, 1));
   assertHotProfile(file, 'hotLoop');
 });
 
@@ -206,14 +207,14 @@ test('NODEPROF_NAME: %p %t %n %h %w %{VAR} %% expand, "/" in a variable becomes 
   assertHotProfile(file, 'hotLoop');
 });
 
-test('default name: nodeprof-<pid>-<UTC time>-<seq>.cpuprofile in the working directory', (t) => {
+test('default name: nodeprof-<script>-<UTC time>-<host>-<pid>-<seq>.cpuprofile in the working directory', (t) => {
   const before = stamp(Date.now());
   const { lib, plain, libDir } = runPair(t, NODE, [path.join(APPS, 'ends.js'), 'exit']);
   const after = stamp(Date.now());
   assertSameOutcome(lib, plain);
   const name = path.basename(onlyProfile(libDir));
-  assert.match(name, defaultNameRe(lib.pid, 1));
-  const when = /-(\d{8}T\d{6}Z)-/.exec(name)[1];
+  assert.match(name, defaultNameRe('ends', lib.pid, 1));
+  const when = parseDefaultName(name).time;
   assert.ok(when >= before && when <= after, `${when} not in ${before}..${after}`);
   const st = fs.statSync(path.join(libDir, name));
   assert.equal((st.mode & 0o777).toString(8), '600', 'mode 0600 (NODEPROF_FILE_MODE)');

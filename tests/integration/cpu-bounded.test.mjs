@@ -140,7 +140,7 @@ test('a folded exit profile accounts for every sample, in every format', (t) => 
 
   // pprof, read by pprof-format: samples/count are the hits, cpu/nanoseconds the deltas.
   const base = file.slice(0, -'.cpuprofile'.length);
-  const pp = pprofSummary(`${base}.pb.gz`);
+  const pp = pprofSummary(`${base}.cpu.pb.gz`);
   if (pp) {
     assert.deepEqual(pp.types, ['samples/count', 'cpu/nanoseconds']);
     assert.equal(pp.count, hits);
@@ -148,7 +148,7 @@ test('a folded exit profile accounts for every sample, in every format', (t) => 
     assert.equal(pp.flat.get('cbHot')?.[1], c.time.get('cbHot') * 1000);
     assert.equal(pp.flat.get('cbHot')?.[0], c.hits.get('cbHot'));
   }
-  const go = goPprofTotal(`${base}.pb.gz`);
+  const go = goPprofTotal(`${base}.cpu.pb.gz`);
   if (go) {
     assert.ok(Math.abs(go.total - deltas) <= deltas * 0.001 + 1, `go tool pprof total ${go.total} us, deltas ${deltas} us`);
     const row = go.out.split('\n').find((l) => / cbHot$/.test(l.trim()) || /\scbHot\s/.test(l));
@@ -158,14 +158,14 @@ test('a folded exit profile accounts for every sample, in every format', (t) => 
     assert.ok(Math.abs(flat - want) <= want * 0.01 + 1, `go tool pprof: cbHot flat ${flat} us, profile ${want} us`);
   }
   // collapsed counts samples, speedscope weighs by time, top says both.
-  const collapsed = fs.readFileSync(`${base}.collapsed.txt`, 'utf8').trim().split('\n');
+  const collapsed = fs.readFileSync(`${base}.cpu.collapsed.txt`, 'utf8').trim().split('\n');
   assert.equal(sum(collapsed.map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)))), hits);
-  const ss = JSON.parse(fs.readFileSync(`${base}.speedscope.json`, 'utf8'));
+  const ss = JSON.parse(fs.readFileSync(`${base}.cpu.speedscope.json`, 'utf8'));
   assert.equal(sum(ss.profiles[0].weights), deltas);
-  const top = fs.readFileSync(`${base}.top.txt`, 'utf8');
+  const top = fs.readFileSync(`${base}.cpu.top.txt`, 'utf8');
   assert.match(top, new RegExp(`^CPU profile: ${hits} samples, ${(deltas / 1000).toFixed(1)} ms`));
   assert.match(top, /cbHot/);
-  assert.ok(fs.statSync(`${base}.html`).size > 0);
+  assert.ok(fs.statSync(`${base}.cpu.html`).size > 0);
 });
 
 test('dumps write what was folded since the last one; consecutive files are contiguous', async (t) => {

@@ -50,7 +50,7 @@ for (const c of cases) {
     // One profile, named by default, complete, with the hot function.
     const files = cpuProfilesIn(libDir);
     assert.equal(files.length, 1, `profiles: ${treeOf(libDir)}`);
-    assert.match(path.basename(files[0]), defaultNameRe(lib.pid, 1));
+    assert.match(path.basename(files[0]), defaultNameRe('ends', lib.pid, 1));
     assertHotProfile(files[0], 'hotLoop');
     assert.deepEqual(tempLeftovers(libDir), []);
     assert.deepEqual(treeOf(libDir), [path.basename(files[0])]);

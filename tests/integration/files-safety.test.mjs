@@ -44,8 +44,10 @@ test('by default every profile and derived file is 0600, whatever the umask', (t
     { libEnv: { NODEPROF_FORMATS: ALL_FORMATS, NODEPROF_HEAP: 'on' } });
   assertSameOutcome(lib, plain);
   const files = assertModes(libDir, '600');
-  for (const ext of ['.cpuprofile', '.heapprofile', '.pb.gz', '.collapsed.txt', '.speedscope.json', '.html', '.top.txt'])
-    assert.ok(files.some((f) => f.endsWith(ext)), `no ${ext} in ${files}`);
+  for (const ext of ['.cpuprofile', '.heapprofile', '.pb.gz', '.collapsed.txt', '.speedscope.json', '.html', '.top.txt']) {
+    const kinds = ext.endsWith('profile') ? [ext] : [`.cpu${ext}`, `.heap${ext}`];
+    for (const kind of kinds) assert.ok(files.some((f) => f.endsWith(kind)), `no ${kind} in ${files}`);
+  }
   assert.equal(files.length, 12, files.join(' ')); // six formats, CPU and heap
 });
 
@@ -364,7 +366,7 @@ test('the same name from two processes: nothing replaced, the second gets name-2
   const before = fs.readFileSync(path.join(dir, 'service.cpuprofile'));
   const second = run(NODE, ['-e', script], { env });
   assert.equal(second.status, 0, second.stderr);
-  assert.deepEqual(treeOf(dir).sort(), ['service-2.cpuprofile', 'service-2.pb.gz', 'service.cpuprofile', 'service.pb.gz']);
+  assert.deepEqual(treeOf(dir).sort(), ['service-2.cpu.pb.gz', 'service-2.cpuprofile', 'service.cpu.pb.gz', 'service.cpuprofile']);
   assert.ok(fs.readFileSync(path.join(dir, 'service.cpuprofile')).equals(before), 'the first profile was replaced');
   for (const f of ['service.cpuprofile', 'service-2.cpuprofile']) readCpuProfile(path.join(dir, f));
   // A third.

@@ -313,15 +313,22 @@ describe('nodeprof convert and top: files and errors', () => {
     fs.copyFileSync(path.join(ROOT, 'tests/fixtures/profiles/small.cpuprofile'), file);
   });
 
-  test('the default output replaces the extension; pprof is the default format', () => {
+  test('the default output replaces the extension with the format and kind; pprof is the default format', () => {
     const r = nodeprof('convert', file);
     assert.equal(r.status, 0, r.stderr);
-    const gz = fs.readFileSync(path.join(dir, 'app.pb.gz'));
+    const gz = fs.readFileSync(path.join(dir, 'app.cpu.pb.gz'));
     assert.deepEqual([...gz.subarray(0, 2)], [0x1f, 0x8b]);
-    for (const [format, ext] of [['collapsed', '.collapsed.txt'], ['speedscope', '.speedscope.json'], ['top', '.top.txt']]) {
+    for (const [format, ext] of [['collapsed', '.cpu.collapsed.txt'], ['speedscope', '.cpu.speedscope.json'], ['top', '.cpu.top.txt']]) {
       assert.equal(nodeprof('convert', file, '-f', format).status, 0);
       assert.ok(fs.existsSync(path.join(dir, `app${ext}`)), ext);
     }
+    // A heap profile of the same name does not take the CPU profile's output.
+    const heap = path.join(dir, 'app.heapprofile');
+    fs.copyFileSync(path.join(ROOT, 'tests/fixtures/profiles/small.heapprofile'), heap);
+    const h = nodeprof('convert', heap);
+    assert.equal(h.status, 0, h.stderr);
+    assert.equal(h.stdout, path.join(dir, 'app.heap.pb.gz') + '\n');
+    assert.ok(fs.readFileSync(path.join(dir, 'app.cpu.pb.gz')).equals(gz), 'the CPU pprof is unchanged');
     assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp')), [], 'no temporary file left');
   });
 
@@ -360,7 +367,7 @@ describe('nodeprof convert and top: files and errors', () => {
       assert.match(r.stderr, why);
       assert.equal(r.stdout, '');
     }
-    assert.ok(!fs.existsSync(path.join(dir, 'bad.pb.gz')));
+    assert.ok(!fs.existsSync(path.join(dir, 'bad.cpu.pb.gz')));
   });
 
   test('--help', () => {
@@ -380,7 +387,7 @@ describe('nodeprof convert and top: files and errors', () => {
     assert.equal(top.stdout.trim().split('\n').length, 3, top.stdout); // header, columns, one row
     const conv = run(CLI, ['convert', '-fcollapsed', '--', path.basename(dashed)], { env: process.env, cwd: dir });
     assert.equal(conv.status, 0, conv.stderr);
-    assert.ok(fs.existsSync(path.join(dir, '-31617.collapsed.txt')));
+    assert.ok(fs.existsSync(path.join(dir, '-31617.cpu.collapsed.txt')));
     // Without --, it is an unknown option: a usage error.
     assert.equal(run(CLI, ['top', path.basename(dashed)], { env: process.env, cwd: dir }).status, 2);
   });

@@ -265,9 +265,18 @@ export function busyShare(profile, name) {
   return busy ? hits / busy : 0;
 }
 
-// "nodeprof-<pid>-<YYYYMMDDTHHMMSSZ>-<n>.cpuprofile", the default name.
-export function defaultNameRe(pid, seq = '\\d+') {
-  return new RegExp(`^nodeprof-${pid}-\\d{8}T\\d{6}Z-${seq}\\.cpuprofile$`);
+// The default name (NODEPROF_NAME=nodeprof-%s-%t-%h-%p-%n):
+// "nodeprof-<script>-<YYYYMMDDTHHMMSSZ>-<host>-<pid>-<n><ext>", the host this
+// machine's. script, pid and seq are regular expressions (or plain values).
+const reEscape = (s) => String(s).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+export function defaultNameRe(script, pid, seq = '\\d+', ext = '.cpuprofile') {
+  return new RegExp(`^nodeprof-(${script})-(\\d{8}T\\d{6}Z)-${reEscape(os.hostname())}-(${pid})-(${seq})${reEscape(ext)}$`);
+}
+
+// The parts of a default name: { script, time, pid, seq }, or null.
+export function parseDefaultName(name, ext = '.cpuprofile') {
+  const m = defaultNameRe('[A-Za-z0-9_+-]+', '\\d+', '\\d+', ext).exec(name);
+  return m && { script: m[1], time: m[2], pid: Number(m[3]), seq: Number(m[4]) };
 }
 
 // The control FIFO a profiled process opens (NODEPROF_FIFO=on); it must be

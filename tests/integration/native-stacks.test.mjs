@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  FIXTURES, NODE, childEnv, filesIn, run, sleep, startNode, tempDir, writeScript,
+  FIXTURES, NODE, childEnv, defaultNameRe, filesIn, run, sleep, startNode, tempDir, writeScript,
 } from './helpers.mjs';
 import { ctl, ctlOk } from '../fixtures/ondemand/support.mjs';
 
@@ -172,7 +172,7 @@ test('NODEPROF_SIGNAL_ACTION=stacks: SIGUSR2 writes every thread\'s stack to <na
     files = filesIn(dir, '.stacks.txt');
   }
   assert.equal(files.length, 1, `no .stacks.txt in ${fs.readdirSync(dir)}`);
-  assert.match(path.basename(files[0]), new RegExp(`^nodeprof-${app.pid}-\\d{8}T\\d{6}Z-\\d+\\.stacks\\.txt$`));
+  assert.match(path.basename(files[0]), defaultNameRe('app', app.pid, '\\d+', '.stacks.txt'));
   assert.equal((fs.statSync(files[0]).mode & 0o777).toString(8), '600');
   const text = fs.readFileSync(files[0], 'utf8');
   const main = threadBlocks(text).find((b) => b.includes('(main thread)'));

@@ -8,11 +8,12 @@
 // computes.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  NODE, cpuProfilesIn, filesIn, hasFunction, readCpuProfile, runPair, tempDir, topSelf, treeOf,
+  NODE, cpuProfilesIn, filesIn, hasFunction, parseDefaultName, readCpuProfile, runPair, tempDir, topSelf, treeOf,
 } from './helpers.mjs';
 import {
   APP, GROW, assertNoLeftovers, hasAppFrame, ctl, ctlOk, finishIdle, finishSpin, onePath, readHeapProfile,
@@ -350,21 +351,24 @@ test('NODEPROF_PERIOD=300ms: several consecutive valid profiles, and the last pa
   assertNoLeftovers(app.dir);
 });
 
-test('NODEPROF_KEEP=2: only the newest 2 of each kind remain; other files are never deleted', T, async (t) => {
+test('NODEPROF_KEEP=2: only the newest 2 of each kind remain, CPU and heap pprof counted apart; other files are never deleted', T, async (t) => {
   const manifest = path.join(tempDir(t), 'manifest.txt');
   const app = await startApp(t, ['idle', 'for=2000'], {
     wait: false,
     env: {
       NODEPROF_PERIOD: '300ms', NODEPROF_KEEP: '2', NODEPROF_HEAP: 'on', NODEPROF_HEAP_INTERVAL: '8k',
-      NODEPROF_MANIFEST: manifest,
+      NODEPROF_MANIFEST: manifest, NODEPROF_FORMATS: 'cpuprofile,pprof,top',
     },
   });
   // Put there before any profile is written (the first period ends 300 ms
-  // into the app's life; the app was just spawned).
+  // into the app's life; the app was just spawned), named as ours are.
+  const host = os.hostname();
   const others = {
     'other.cpuprofile': '{"not":"ours"}\n',
     'other.heapprofile': 'x\n',
-    'nodeprof-1-20200101T000000Z-1.cpuprofile': '{}\n',
+    'other.cpu.pb.gz': 'x\n',
+    [`nodeprof-app-20200101T000000Z-${host}-1-1.cpuprofile`]: '{}\n',
+    [`nodeprof-app-20200101T000000Z-${host}-1-1.heap.pb.gz`]: '{}\n',
   };
   for (const [name, text] of Object.entries(others)) fs.writeFileSync(path.join(app.dir, name), text);
   const end = await app.closed;
@@ -373,12 +377,17 @@ test('NODEPROF_KEEP=2: only the newest 2 of each kind remain; other files are ne
   for (const [name, text] of Object.entries(others))
     assert.equal(fs.readFileSync(path.join(app.dir, name), 'utf8'), text, `${name} was touched`);
   const written = fs.readFileSync(manifest, 'utf8').split('\n').filter(Boolean);
-  const ours = (ext) => filesIn(app.dir, ext).filter((f) => path.basename(f).startsWith(`nodeprof-${app.pid}-`));
-  for (const ext of ['.cpuprofile', '.heapprofile']) {
+  const ours = (ext) => filesIn(app.dir, ext).filter((f) => !(path.basename(f) in others));
+  // Before kinds had their own extensions, CPU and heap pprof were both
+  // .pb.gz: KEEP=2 left two of them in all.
+  const kinds = ['.cpuprofile', '.heapprofile', '.cpu.pb.gz', '.heap.pb.gz', '.cpu.top.txt', '.heap.top.txt'];
+  for (const ext of kinds) {
     const all = written.filter((f) => f.endsWith(ext));
     assert.ok(all.length > 3, `only ${all.length} ${ext} written`);
+    for (const f of all) assert.ok(parseDefaultName(path.basename(f), ext)?.pid === app.pid, f);
     assert.deepEqual(ours(ext).sort(), all.slice(-2).sort(), `the newest two ${ext}: ${treeOf(app.dir)}`);
   }
+  assert.equal(treeOf(app.dir).length, Object.keys(others).length + 2 * kinds.length, treeOf(app.dir).join(' '));
   for (const f of ours('.cpuprofile')) readCpuProfile(f);
   for (const f of ours('.heapprofile')) readHeapProfile(f);
   assertNoLeftovers(app.dir);

@@ -207,7 +207,8 @@ async function assertUploaded(c, dir, prefix, { names = profileFiles(dir), pid, 
     if (pid) assert.equal(meta.pid, String(pid));
     if (labels) assert.equal(meta.labels, labels, 'NODEPROF_LABELS, expanded');
     assert.match(meta['node-version'], /^v\d+\.\d+\.\d+$/);
-    assert.equal(meta.kind, name.slice(name.indexOf('.') + 1));
+    // The extension starts after the name's last '-' (a host name in the name may have dots).
+    assert.equal(meta.kind, name.slice(name.indexOf('.', name.lastIndexOf('-')) + 1));
     assert.match(meta.start, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.match(meta.end, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.ok(meta.start <= meta.end, `${meta.start} <= ${meta.end}`);

@@ -39,7 +39,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 
     const files = cpuProfilesIn(lib.cwd);
     assert.equal(files.length, 1, `files: ${treeOf(lib.cwd)}`);
-    assert.match(path.basename(files[0]), defaultNameRe(lib.pid, 1));
+    assert.match(path.basename(files[0]), defaultNameRe('ends', lib.pid, 1));
     assertHotProfile(files[0], 'hotLoop', 0.3, { busy: true }); // it waits for the signal
     assert.deepEqual(tempLeftovers(lib.cwd), []);
     assert.deepEqual(treeOf(plain.cwd), []);
@@ -55,7 +55,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 
     const files = cpuProfilesIn(lib.cwd);
     assert.equal(files.length, 1, `files: ${treeOf(lib.cwd)}`);
-    assert.match(path.basename(files[0]), defaultNameRe(lib.pid, 1));
+    assert.match(path.basename(files[0]), defaultNameRe('ends', lib.pid, 1));
     assertHotProfile(files[0], 'hotLoop', 0.3, { busy: true }); // it waits for the signal
     assert.deepEqual(tempLeftovers(lib.cwd), []);
   });

@@ -137,15 +137,15 @@ for (const build of BUILDS) {
     assert.equal(orig.line, HOT_LINE, 'source-map puts the function on its line of hot.ts');
     const where = `${hotTs}:${orig.line}`;
 
-    const top = fs.readFileSync(`${base}.top.txt`, 'utf8');
+    const top = fs.readFileSync(`${base}.cpu.top.txt`, 'utf8');
     assert.ok(topRow(top, 'smHotSpin')?.endsWith(`  ${where}`), top);
     assert.ok(!topRow(top, 'smHotSpin').includes(gen.url), top);
-    const collapsed = fs.readFileSync(`${base}.collapsed.txt`, 'utf8');
+    const collapsed = fs.readFileSync(`${base}.cpu.collapsed.txt`, 'utf8');
     assert.ok(collapsed.includes(`;smHotSpin (${where}) `), collapsed.slice(0, 2000));
-    const fn = pprofFunction(`${base}.pb.gz`, 'smHotSpin');
+    const fn = pprofFunction(`${base}.cpu.pb.gz`, 'smHotSpin');
     assert.deepEqual(fn, { filename: hotTs, startLine: orig.line, line: orig.line });
     // The HTML page gets the rewritten frame beside the unchanged profile text.
-    const html = fs.readFileSync(`${base}.html`, 'utf8');
+    const html = fs.readFileSync(`${base}.cpu.html`, 'utf8');
     const frameMap = JSON.parse(html.match(/id="frame-map">([^<]*)</)[1]);
     const entry = frameMap.find((m) => m[1] === gen.url && m[2] === gen.lineNumber && m[3] === gen.columnNumber);
     assert.deepEqual(entry?.slice(4), ['smHotSpin', hotTs, orig.line - 1, orig.column]);
@@ -203,7 +203,7 @@ test('maps moved away: one line and generated positions, and --source-maps DIR f
   const a = run(CLI, ['convert', cpu, '--format', 'collapsed', '-o', '-'], { env }).stdout;
   const b = run(CLI, ['convert', cpu, '--format', 'collapsed', '-o', '-', '--source-maps', path.join(project, 'dist')], { env }).stdout;
   assert.equal(a, b);
-  assert.equal(a, fs.readFileSync(`${base}.collapsed.txt`, 'utf8'));
+  assert.equal(a, fs.readFileSync(`${base}.cpu.collapsed.txt`, 'utf8'));
   const bad = run(CLI, ['top', cpu, '--source-maps', path.join(work, 'no-such-dir')], { env });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /^nodeprof: --source-maps .*no-such-dir/);
@@ -218,7 +218,7 @@ test('a malformed map: the app runs as before, one line, frames as they were', {
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0], /^nodeprof: source map not used, frames of file:.*\/dist\/hot\.js left as they are: .*hot\.js\.map: mappings: bad VLQ/);
   const hotJs = pathToFileURL(path.join(dir, 'dist/hot.js')).href;
-  assert.ok(topRow(fs.readFileSync(`${base}.top.txt`, 'utf8'), 'smHotSpin').includes(`${hotJs}:`));
+  assert.ok(topRow(fs.readFileSync(`${base}.cpu.top.txt`, 'utf8'), 'smHotSpin').includes(`${hotJs}:`));
   // Off by default: no map is read, no line.
   const off = runNode(path.join(dir, 'dist/main.js'), ['50'], { env: childEnv({ NODEPROF_DIR: dir, NODEPROF_FORMATS: 'top' }) });
   assert.equal(off.status, 0);
@@ -242,7 +242,7 @@ test('the HTML page shows the mapped frames', { timeout: 180000 }, async (t) => 
   const page = await browser.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(pathToFileURL(`${base}.html`).href);
+  await page.goto(pathToFileURL(`${base}.cpu.html`).href);
   await page.waitForFunction(() => (window.nodeprof && window.nodeprof.ready) || document.querySelector('.status.error'), null, { timeout: 120000 });
   const rows = await page.$$eval('#table tbody tr', (trs) => trs.map((tr) => tr.textContent));
   assert.deepEqual(errors, []);

@@ -78,7 +78,7 @@ for (const ending of ['drain', 'exit']) {
     assert.deepEqual(masked(lib), masked(plain));
     const files = cpuProfilesIn(libDir);
     assert.equal(files.length, 1, `files: ${treeOf(libDir)}`);
-    assert.match(path.basename(files[0]), defaultNameRe(lib.pid));
+    assert.match(path.basename(files[0]), defaultNameRe('workers', lib.pid));
     assertHotProfile(files[0], 'hotLoop', 0.3, { busy: true });
     assert.deepEqual(tempLeftovers(libDir), []);
   });

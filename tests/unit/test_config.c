@@ -58,7 +58,7 @@ static void test_defaults(void)
     np_config_defaults(&cfg);
     CHECK(!cfg.disable, "disable");
     CHECK_STR(cfg.dir, ".");
-    CHECK_STR(cfg.name, "nodeprof-%p-%t-%n");
+    CHECK_STR(cfg.name, "nodeprof-%s-%t-%h-%p-%n");
     CHECK(cfg.cpu, "cpu");
     CHECK(cfg.cpu_interval_us == 1000, "%ld", cfg.cpu_interval_us);
     CHECK(!cfg.workers, "workers");
@@ -192,9 +192,9 @@ static void test_string(void)
     CHECK(load1(&cfg, "NODEPROF_MATCH=*/server.js") == 0, "match");
     CHECK_STR(cfg.match, "*/server.js");
     /* A name pattern is checked when it is read: a bad one falls back. */
-    check_bad("NODEPROF_NAME=", "invalid NODEPROF_NAME=: empty name; using nodeprof-%p-%t-%n");
-    check_bad("NODEPROF_NAME=x%q", "invalid NODEPROF_NAME=x%q: unknown % sequence (use %p %t %n %h %w %{VAR} %%); using nodeprof-%p-%t-%n");
-    check_bad("NODEPROF_NAME=a/b", "invalid NODEPROF_NAME=a/b: a name, not a path (use NODEPROF_DIR); using nodeprof-%p-%t-%n");
+    check_bad("NODEPROF_NAME=", "invalid NODEPROF_NAME=: empty name; using nodeprof-%s-%t-%h-%p-%n");
+    check_bad("NODEPROF_NAME=x%q", "invalid NODEPROF_NAME=x%q: unknown % sequence (use %p %t %n %h %w %s %c %{VAR} %%); using nodeprof-%s-%t-%h-%p-%n");
+    check_bad("NODEPROF_NAME=a/b", "invalid NODEPROF_NAME=a/b: a name, not a path (use NODEPROF_DIR); using nodeprof-%s-%t-%h-%p-%n");
     CHECK(load1(&cfg, "NODEPROF_NAME=svc-%h-%p") == 0, "good name");
     CHECK_STR(cfg.name, "svc-%h-%p");
 
@@ -488,7 +488,7 @@ static void test_print(void)
     CHECK(nreports == 0, "%s", reports[0]);
     char *text = print_to_string(&cfg, 0);
     const char *want[] = {
-        "NODEPROF_DISABLE=off\n", "NODEPROF_DIR=/x y\n", "NODEPROF_NAME=nodeprof-%p-%t-%n\n",
+        "NODEPROF_DISABLE=off\n", "NODEPROF_DIR=/x y\n", "NODEPROF_NAME=nodeprof-%s-%t-%h-%p-%n\n",
         "NODEPROF_CPU=on\n", "NODEPROF_CPU_INTERVAL=1000\n", "NODEPROF_WORKERS=on\n", "NODEPROF_MATCH=\n",
         "NODEPROF_LOG=debug\n", "NODEPROF_LOG_FILE=\n", "NODEPROF_FIFO=on\n", "NODEPROF_SIGNAL=off\n",
         "NODEPROF_SIGNAL_ACTION=heapsnapshot\n", "NODEPROF_HEAP=off\n", "NODEPROF_HEAP_INTERVAL=1048576\n",

@@ -752,11 +752,23 @@ static void test_deep_skip(void)
 
 static void test_extensions(void)
 {
-    CHECK_STR(np_format_extension(NP_FMT_PPROF, NP_PROFILE_CPU), ".pb.gz");
-    CHECK_STR(np_format_extension(NP_FMT_COLLAPSED, NP_PROFILE_CPU), ".collapsed.txt");
-    CHECK_STR(np_format_extension(NP_FMT_SPEEDSCOPE, NP_PROFILE_HEAP), ".speedscope.json");
-    CHECK_STR(np_format_extension(NP_FMT_HTML, NP_PROFILE_CPU), ".html");
-    CHECK_STR(np_format_extension(NP_FMT_TOP, NP_PROFILE_CPU), ".top.txt");
+    CHECK_STR(np_format_extension(NP_FMT_PPROF, NP_PROFILE_CPU), ".cpu.pb.gz");
+    CHECK_STR(np_format_extension(NP_FMT_PPROF, NP_PROFILE_HEAP), ".heap.pb.gz");
+    CHECK_STR(np_format_extension(NP_FMT_COLLAPSED, NP_PROFILE_CPU), ".cpu.collapsed.txt");
+    CHECK_STR(np_format_extension(NP_FMT_SPEEDSCOPE, NP_PROFILE_HEAP), ".heap.speedscope.json");
+    CHECK_STR(np_format_extension(NP_FMT_HTML, NP_PROFILE_CPU), ".cpu.html");
+    CHECK_STR(np_format_extension(NP_FMT_TOP, NP_PROFILE_CPU), ".cpu.top.txt");
+    /* Every format/kind pair has its own extension (NODEPROF_KEEP counts by it). */
+    const unsigned all[] = { NP_FMT_CPUPROFILE, NP_FMT_PPROF, NP_FMT_COLLAPSED, NP_FMT_SPEEDSCOPE, NP_FMT_HTML, NP_FMT_TOP };
+    const char *seen[12];
+    int n = 0;
+    for (size_t f = 0; f < sizeof all / sizeof *all; f++)
+        for (int k = 0; k < 2; k++) {
+            const char *ext = np_format_extension(all[f], k ? NP_PROFILE_HEAP : NP_PROFILE_CPU);
+            CHECK(ext != NULL, "format %#x", all[f]);
+            for (int i = 0; ext && i < n; i++) CHECK(strcmp(seen[i], ext), "%s twice", ext);
+            if (ext) seen[n++] = ext;
+        }
     CHECK_STR(np_format_extension(NP_FMT_CPUPROFILE, NP_PROFILE_CPU), ".cpuprofile");
     CHECK_STR(np_format_extension(NP_FMT_CPUPROFILE, NP_PROFILE_HEAP), ".heapprofile");
 }

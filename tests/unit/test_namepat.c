@@ -75,6 +75,18 @@ static void test_escapes(void)
     EXPANDS("h%{HOME}", "h");
     EXPANDS("%{HOMER}", "simpson");
     EXPANDS("%p%n%w%h", "424270build-01");
+    /* Without a script (vars() has none): "node". */
+    EXPANDS("%s-%c", "node-node");
+
+    struct np_name_vars named = vars();
+    named.script = "npm-run-build";
+    named.command = "npm-run-build-prod";
+    CHECK_STR(expand_v("nodeprof-%s-%t-%h-%p-%n", &named, sizeof out),
+              "nodeprof-npm-run-build-20240229T130509Z-build-01-4242-7");
+    CHECK_STR(expand_v("%c", &named, sizeof out), "npm-run-build-prod");
+    /* procname.h makes them safe; a '/' that got here anyway is not a path. */
+    named.script = "a/b";
+    CHECK_STR(expand_v("%s", &named, sizeof out), "a_b");
 
     struct np_name_vars v = vars();
     v.thread_id = 12;
@@ -110,13 +122,14 @@ static void test_sanitized(void)
 
 static void test_bad_patterns(void)
 {
-    const char *unknown = "unknown % sequence (use %p %t %n %h %w %{VAR} %%)";
+    const char *unknown = "unknown % sequence (use %p %t %n %h %w %s %c %{VAR} %%)";
     FAILS("x%q", unknown);
     FAILS("%P", unknown);
     FAILS("%T", unknown);
     FAILS("% ", unknown);
     FAILS("%-", unknown);
-    FAILS("%s", unknown);
+    FAILS("%S", unknown);
+    FAILS("%C", unknown);
     FAILS("%", "pattern ends with %");
     FAILS("abc%", "pattern ends with %");
     FAILS("%{APP", "unterminated or empty %{VAR}");
