@@ -183,8 +183,8 @@ function twoPods(t) {
     const heapprofile = filesIn(out, '.heapprofile')[0];
     return {
       cpuprofile, heapprofile,
-      cpuPprof: cpuprofile.replace(/\.cpuprofile$/, '.pb.gz'),
-      heapPprof: heapprofile.replace(/\.heapprofile$/, '.pb.gz'),
+      cpuPprof: cpuprofile.replace(/\.cpuprofile$/, '.cpu.pb.gz'),
+      heapPprof: heapprofile.replace(/\.heapprofile$/, '.heap.pb.gz'),
     };
   });
   return { dir, pods };
