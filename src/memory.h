@@ -49,6 +49,18 @@
  * does nothing on other threads. Returns 0 or -1 (logged). */
 int np_memory_start(struct np_thread *t);
 
+/* Called on the main thread for every full (mark-compact) GC, in order,
+ * with the heap used at its end: at each drain of the GC profiler (every
+ * second at most), not from inside the GC. */
+typedef void (*np_full_gc_fn)(struct np_thread *t, double heap_after);
+#define NP_FULL_GC_BATCH 32            /* full GCs kept between two drains */
+
+/* Main thread, after np_memory_start: fn is called for every full GC from
+ * now on. With the timeline off, the same GC profiler runs (drained every
+ * second) without a file. One watcher; -1 (logged) on other threads or
+ * without v8.GCProfiler. */
+int np_memory_watch_full_gc(struct np_thread *t, np_full_gc_fn fn);
+
 /* The process is ending: one last sample, and the file is closed. */
 void np_memory_finish(struct np_thread *t);
 
