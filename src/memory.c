@@ -169,15 +169,27 @@ static void drain_gc(napi_env env, struct np_memory *m)
     napi_value stats = js_get(env, data, "statistics");
     uint32_t n = 0;
     if (!stats || napi_get_array_length(env, stats, &n) != napi_ok) return;
-    m->nfull = 0;
     for (uint32_t i = 0; i < n; i++) {
         napi_value entry;
         if (napi_get_element(env, stats, i, &entry) == napi_ok) account_gc(env, m, entry);
     }
-    /* after the loop: the watcher may take a snapshot (itself a full GC,
-     * which the restarted profiler records for the next drain) */
-    for (int i = 0; i < m->nfull && m->on_full_gc && m->t; i++) m->on_full_gc(m->t, m->full_gcs[i]);
+}
+
+/* The full GCs drained so far, to the watcher, in a handle scope of their
+ * own: a heap snapshot the watcher takes (itself a full GC, recorded for
+ * the next drain) must not hold the GC profiler's data that the timer's
+ * scope still roots. */
+static void notify_full_gcs(struct np_thread *t, struct np_memory *m)
+{
+    napi_handle_scope scope;
+    if (!m->nfull || !m->on_full_gc || napi_open_handle_scope(t->env, &scope) != napi_ok) return;
+    int n = m->nfull;
+    double after[NP_FULL_GC_BATCH];
+    memcpy(after, m->full_gcs, sizeof after);
     m->nfull = 0;
+    for (int i = 0; i < n && m->t; i++) m->on_full_gc(t, after[i]);
+    js_clear_exception(t->env, "nodeprof leak watch");
+    napi_close_handle_scope(t->env, scope);
 }
 
 static void read_spaces(napi_env env, struct np_memory *m, struct np_mem_sample *s)
@@ -451,6 +463,7 @@ static void on_timer(uv_timer_t *timer)
     else drain_gc(t->env, m);
     js_clear_exception(t->env, "nodeprof memory timeline");
     napi_close_handle_scope(t->env, scope);
+    notify_full_gcs(t, m);
 }
 
 static void on_closed(uv_handle_t *h)

@@ -50,8 +50,8 @@
 int np_memory_start(struct np_thread *t);
 
 /* Called on the main thread for every full (mark-compact) GC, in order,
- * with the heap used at its end: at each drain of the GC profiler (every
- * second at most), not from inside the GC. */
+ * with the heap used at its end: from the timer, after the GC profiler's
+ * drain (every second at most), not from inside the GC. */
 typedef void (*np_full_gc_fn)(struct np_thread *t, double heap_after);
 #define NP_FULL_GC_BATCH 32            /* full GCs kept between two drains */
 
