@@ -1,5 +1,5 @@
 // A small service with a memory leak, for README's "Finding a memory leak":
-//   node --expose-gc examples/leak.js [SECONDS]
+//   node --expose-gc examples/leak.js [REQUESTS]
 // Every request keeps its body for a while (a bounded list of recent
 // requests: memory that comes and goes, not a leak), and every fourth
 // request signs a user in, opening a Session that is never closed.
@@ -28,14 +28,12 @@ function handle(user) {
   return JSON.stringify({ id, user }).length;
 }
 
-const seconds = Number(process.argv[2] || 30);
+const requests = Number(process.argv[2] || 200000);
+const collector = typeof globalThis.gc === 'function' ? setInterval(globalThis.gc, 250) : null;
 const traffic = setInterval(() => {
   for (let i = 0; i < 100; i++) handle('user' + (i % 50));
-}, 10);
-const collector = typeof globalThis.gc === 'function' ? setInterval(globalThis.gc, 250) : null;
-
-setTimeout(() => {
+  if (served < requests) return;
   clearInterval(traffic);
   if (collector) clearInterval(collector);
   console.log(`served ${served} requests; ${sessions.size} sessions open`);
-}, seconds * 1000);
+}, 10);
