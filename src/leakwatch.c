@@ -86,24 +86,36 @@ static bool leak_begins(double after)
            watch.rises >= NP_LEAK_RISES;
 }
 
-static void on_full_gc(struct np_thread *t, double after)
+/* One full GC; true when it took a snapshot. */
+static bool one_full_gc(struct np_thread *t, double after)
 {
-    if (!watch.on || watch.done || t->finished || np_shutting_down()) return;
     if (watch.start_level < 0) {
-        if (np_wall_ms() - watch.started_ms < (double)np_cfg()->leak_settle_ms) return;
+        if (np_wall_ms() - watch.started_ms < (double)np_cfg()->leak_settle_ms) return false;
         watch.start_level = watch.last = after;
         np_info("leak watch: heap after full GC at the end of start-up: %.1f MB", after / MB);
-        return;
+        return false;
     }
     watch.rises = after > watch.last ? watch.rises + 1 : 0;
     watch.last = after;
-    if (np_snapshot_running()) return; /* the next full GC will tell again */
+    if (np_snapshot_running()) return false; /* the next full GC will tell again */
     if (watch.taken == 0) {
-        if (!leak_begins(after)) return;
+        if (!leak_begins(after)) return false;
         watch.step = (after - watch.start_level) / 2;
-        take(t, after);
-    } else if (after >= watch.levels[watch.taken - 1] + watch.step) {
-        take(t, after);
+    } else if (after < watch.levels[watch.taken - 1] + watch.step) {
+        return false;
+    }
+    take(t, after); /* taken or refused: the rest of the batch is older */
+    return true;
+}
+
+/* The full GCs of the last second, oldest first. Those after a snapshot
+ * in the batch ended before it: the next snapshot waits for the full GCs
+ * that follow it, so that the app runs (and allocates) between the two. */
+static void on_full_gcs(struct np_thread *t, const double *after, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (!watch.on || watch.done || t->finished || np_shutting_down()) return;
+        if (one_full_gc(t, after[i])) return;
     }
 }
 
@@ -112,7 +124,7 @@ int np_leakwatch_start(struct np_thread *t)
     if (!np_cfg()->leak_watch || t->thread_id != 0 || watch.on) return 0;
     watch.started_ms = np_wall_ms();
     watch.start_level = -1;
-    if (np_memory_watch_full_gc(t, on_full_gc)) {
+    if (np_memory_watch_full_gc(t, on_full_gcs)) {
         np_err("NODEPROF_LEAK_WATCH: cannot follow the heap after full GCs; no leak watch");
         return -1;
     }

@@ -187,7 +187,7 @@ static void notify_full_gcs(struct np_thread *t, struct np_memory *m)
     double after[NP_FULL_GC_BATCH];
     memcpy(after, m->full_gcs, sizeof after);
     m->nfull = 0;
-    for (int i = 0; i < n && m->t; i++) m->on_full_gc(t, after[i]);
+    m->on_full_gc(t, after, n);
     js_clear_exception(t->env, "nodeprof leak watch");
     napi_close_handle_scope(t->env, scope);
 }

@@ -49,10 +49,11 @@
  * does nothing on other threads. Returns 0 or -1 (logged). */
 int np_memory_start(struct np_thread *t);
 
-/* Called on the main thread for every full (mark-compact) GC, in order,
- * with the heap used at its end: from the timer, after the GC profiler's
- * drain (every second at most), not from inside the GC. */
-typedef void (*np_full_gc_fn)(struct np_thread *t, double heap_after);
+/* Called on the main thread with the full (mark-compact) GCs that ended
+ * since the last call, oldest first: the heap used at the end of each.
+ * From the timer, after the GC profiler's drain (every second at most),
+ * not from inside a GC. */
+typedef void (*np_full_gc_fn)(struct np_thread *t, const double *heap_after, int n);
 #define NP_FULL_GC_BATCH 32            /* full GCs kept between two drains */
 
 /* Main thread, after np_memory_start: fn is called for every full GC from

@@ -54,6 +54,13 @@ test('a leaking app: three snapshots, one line with the command, and the command
   // the class leaked most (by count) is the leaking one
   const top = [...groups].filter((g) => g.class !== '(array)' && g.class !== 'Array').sort((a, b) => b.count - a.count)[0];
   assert.equal(top.class, 'LeakedOrder', JSON.stringify(top));
+  // the app ran between the snapshots: each holds orders the one before lacks
+  for (const [a, b] of [[files[0], files[1]], [files[1], files[2]]]) {
+    const d = run(CLI, ['heap', 'diff', a, b, '--json'], { env: childEnv({}, { preload: false }), timeout: 120000 });
+    assert.equal(d.status, 0, d.stderr);
+    const c = JSON.parse(d.stdout).classes.find((x) => x.name === 'LeakedOrder');
+    assert.ok(c && c.new >= 400, `new LeakedOrders from ${path.basename(a)} to ${path.basename(b)}: ${c?.new}`);
+  }
   const text = run(CLI, ['heap', 'leaks', ...files], { env: childEnv({}, { preload: false }), timeout: 120000 });
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /\d+ x LeakedOrder, .*\n {2}.*orderBook Map → .*LeakedOrder\n/);
