@@ -3,9 +3,9 @@
 // (in a scratch directory where build/ and examples/ are the repository's
 // and `node` is the node under test), and its output (stdout and stderr
 // together) must hold the lines the README shows after it, in order. In
-// the shown lines `…` stands for any text and every number for any
-// number (pids, times, sizes vary from run to run); a line that is only
-// `…` marks lines left out.
+// the shown lines `…` stands for any text, every size (`3.4 MB`, `0 B`)
+// for any size and every other number for any number (pids, times, sizes
+// vary from run to run); a line that is only `…` marks lines left out.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,9 +27,15 @@ function guide() {
   return steps;
 }
 
+const SIZE = '\\d+(?:\\.\\d+)? (?:B|kB|MB|GB)';
+const NUMBER = '\\d+(?:\\.\\d+)?';
+
 function pattern(line) {
-  const parts = line.split(/(…|\d+(?:\.\d+)?)/);
-  const re = parts.map((p) => (p === '…' ? '.*' : /^\d/.test(p) ? '\\d+(?:\\.\\d+)?' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  const parts = line.split(/(…|\d+(?:\.\d+)? (?:B|kB|MB|GB)\b|\d+(?:\.\d+)?)/);
+  const re = parts.map((p, i) => {
+    if (i % 2 === 0) return p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return p === '…' ? '.*' : / [kMG]?B$/.test(p) ? SIZE : NUMBER;
+  });
   return new RegExp(`^${re.join('')}$`);
 }
 
@@ -63,4 +69,6 @@ test('every command of "Finding a memory leak" runs and shows what the README sh
   }
   // and the pattern itself can fail: a shown line the output lacks
   assert.throws(() => assertShows('verdict: steady\n', ['verdict: growing 1.0 MB/h'], 'x'));
+  assert.throws(() => assertShows('b\na\n', ['a', 'b'], 'x'), 'in order');
+  assertShows('9 x Session, retained 0 B\n', ['12 x Session, retained 3.4 MB'], 'x');
 });
