@@ -34,7 +34,12 @@
  * NODEPROF_MEMORY_FILE_SIZE bytes (16 MiB) a new file (a new NODEPROF_NAME
  * expansion, with its own header) is started, and NODEPROF_KEEP applies to these files as
  * to any other kind. The last NP_MEMORY_RING samples are also kept in
- * memory for `nodeprof ctl PID memory`. */
+ * memory for `nodeprof ctl PID memory`.
+ *
+ * The GC profiler is also the process's one source of "heap after each
+ * full GC" for the leak watch (leakwatch.h): with NODEPROF_MEMORY off it
+ * runs alone, drained every second, with no file and no loop-delay
+ * histogram. */
 #ifndef NP_MEMORY_H
 #define NP_MEMORY_H
 
