@@ -56,8 +56,8 @@ static void report_complete(void)
             watch.start_level / MB, watch.levels[NP_LEAK_SNAPSHOTS - 1] / MB, files);
 }
 
-/* One snapshot; false when the watch must stop (refused: already logged). */
-static bool take(struct np_thread *t, double level)
+/* One snapshot; a refused or failed one (already logged) ends the watch. */
+static void take(struct np_thread *t, double level)
 {
     struct np_written w = { .count = 0 };
     if (np_snapshot_write(t, false, &w) || w.count == 0) {
@@ -65,7 +65,7 @@ static bool take(struct np_thread *t, double level)
         np_warn("leak watch: stopped after %d of %d snapshots%s%s", watch.taken, NP_LEAK_SNAPSHOTS,
                 watch.taken ? ": " : "", watch.taken ? file_list(files, sizeof files) : "");
         watch.done = true;
-        return false;
+        return;
     }
     snprintf(watch.paths[watch.taken], sizeof watch.paths[0], "%.*s", (int)strcspn(w.paths, "\n"), w.paths);
     watch.levels[watch.taken++] = level;
@@ -75,7 +75,6 @@ static bool take(struct np_thread *t, double level)
         watch.done = true;
         report_complete();
     }
-    return true;
 }
 
 /* The baseline: grown past the threshold, and still rising. */
@@ -136,8 +135,8 @@ void np_leakwatch_finish(struct np_thread *t)
 {
     if (!watch.on || t->thread_id != 0 || watch.done || watch.taken == 0) return;
     char files[3 * (PATH_MAX + 1)];
-    np_warn("leak watch: the process ends with %d of %d snapshots (%s); %s", watch.taken, NP_LEAK_SNAPSHOTS,
-            file_list(files, sizeof files),
-            watch.taken == 2 ? "compare them with nodeprof heap diff" : "the heap stopped growing after it");
+    np_warn("leak watch: the process ends with %d of %d snapshots (%s): the heap after full GC did not grow "
+            "%.1f MB more since the last one%s", watch.taken, NP_LEAK_SNAPSHOTS, file_list(files, sizeof files),
+            watch.step / MB, watch.taken == 2 ? "; nodeprof heap diff compares the two" : "");
     watch.done = true;
 }
