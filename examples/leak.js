@@ -28,7 +28,7 @@ function handle(user) {
   return JSON.stringify({ id, user }).length;
 }
 
-const requests = Number(process.argv[2] || 200000);
+const requests = Number(process.argv[2] || 300000);
 const collector = typeof globalThis.gc === 'function' ? setInterval(globalThis.gc, 250) : null;
 const traffic = setInterval(() => {
   for (let i = 0; i < 100; i++) handle('user' + (i % 50));

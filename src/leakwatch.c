@@ -99,7 +99,10 @@ static bool one_full_gc(struct np_thread *t, double after)
     if (np_snapshot_running()) return false; /* the next full GC will tell again */
     if (watch.taken == 0) {
         if (!leak_begins(after)) return false;
+        /* at least the minimum growth: the first snapshot itself leaves
+         * a few MB behind (V8 keeps the source positions it collects) */
         watch.step = (after - watch.start_level) / 2;
+        if (watch.step < NP_LEAK_MIN_GROWTH) watch.step = NP_LEAK_MIN_GROWTH;
     } else if (after < watch.levels[watch.taken - 1] + watch.step) {
         return false;
     }

@@ -12,8 +12,10 @@
  * full GCs ended higher than the one before (a high-water mark stops
  * rising; one burst does not rise three times running), the baseline
  * snapshot is taken. The target is taken once the heap after a full GC has
- * grown by half that trigger growth again, and the final one after as much
- * more: each stretch holds objects allocated and kept, which is what
+ * grown by half that trigger growth again (at least 4 MiB: the first
+ * snapshot itself leaves about 2 MB on a small heap, V8's source
+ * positions), and the final one after as much more: each stretch holds
+ * objects allocated and kept, which is what
  * `nodeprof heap leaks` looks for. Full GCs are rare in a growing V8 heap
  * (each raises the next one's limit by up to 4 times), so on a small heap
  * this takes a while; a service with steady traffic has them every few

@@ -95,3 +95,18 @@ test('a snapshot refused by the memory check stops the watch, with one line', T,
   assert.equal(lines.filter((l) => /leak watch/.test(l)).length, 1, child.err);
   assert.ok(lines.some((l) => /heap snapshot|memory/i.test(l) && !/leak watch/.test(l)), 'the refusal says why: ' + child.err);
 });
+
+test('a leak that stops after the baseline: one snapshot, and one line at exit saying so', T, () => {
+  const dir = tempDir();
+  try {
+    const r = run(NODE, ['--expose-gc', APP, 'first', '25'], { env: childEnv({ NODEPROF_DIR: dir, ...WATCH, NODEPROF_LOG: 'warn' }), timeout: 120000 });
+    assert.equal(r.status, 0, r.stderr);
+    const snaps = filesIn(dir, '.heapsnapshot');
+    assert.equal(snaps.length, 1, r.stderr);
+    const lines = nodeprofLines(r.stderr);
+    assert.deepEqual(lines.filter((l) => /leak watch/.test(l)).map((l) => l.replace(/[\d.]+ MB/, 'N MB')),
+      [`nodeprof: leak watch: the process ends with 1 of 3 snapshots (${snaps[0]}): the heap after full GC did not grow N MB more since the last one`]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
