@@ -4,8 +4,9 @@
 // and `node` is the node under test), and its output (stdout and stderr
 // together) must hold the lines the README shows after it, in order. In
 // the shown lines `…` stands for any text, every size (`3.4 MB`, `0 B`)
-// for any size and every other number for any number (pids, times, sizes
-// vary from run to run); a line that is only `…` marks lines left out.
+// for any size, every duration (`27.9 s`, `2 min`) for any duration and
+// every other number for any number (pids, times, sizes vary from run to
+// run); a line that is only `…` marks lines left out.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,13 +29,14 @@ function guide() {
 }
 
 const SIZE = '\\d+(?:\\.\\d+)? (?:B|kB|MB|GB)';
+const TIME = '\\d+(?:\\.\\d+)? (?:ms|s|min|h)';
 const NUMBER = '\\d+(?:\\.\\d+)?';
 
 function pattern(line) {
-  const parts = line.split(/(…|\d+(?:\.\d+)? (?:B|kB|MB|GB)\b|\d+(?:\.\d+)?)/);
+  const parts = line.split(/(…|\d+(?:\.\d+)? (?:B|kB|MB|GB|ms|s|min|h)\b|\d+(?:\.\d+)?)/);
   const re = parts.map((p, i) => {
     if (i % 2 === 0) return p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    return p === '…' ? '.*' : / [kMG]?B$/.test(p) ? SIZE : NUMBER;
+    return p === '…' ? '.*' : / [kMG]?B$/.test(p) ? SIZE : / \w+$/.test(p) ? TIME : NUMBER;
   });
   return new RegExp(`^${re.join('')}$`);
 }
@@ -71,4 +73,6 @@ test('every command of "Finding a memory leak" runs and shows what the README sh
   assert.throws(() => assertShows('verdict: steady\n', ['verdict: growing 1.0 MB/h'], 'x'));
   assert.throws(() => assertShows('b\na\n', ['a', 'b'], 'x'), 'in order');
   assertShows('9 x Session, retained 0 B\n', ['12 x Session, retained 3.4 MB'], 'x');
+  assertShows('duration: 2.0 min (94 samples)\n', ['duration: 27.9 s (27 samples)'], 'x');
+  assert.throws(() => assertShows('duration: 2.0 MB\n', ['duration: 27.9 s'], 'x'), 'a size is not a duration');
 });
