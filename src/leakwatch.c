@@ -23,6 +23,7 @@ static struct np_leakwatch {
     double last;              /* the previous full GC's heap after it */
     int rises;                /* full GCs in a row that ended higher than the one before */
     double step;              /* growth between two snapshots */
+    bool level_pending;       /* the last snapshot's level is that of its own GC, still to come */
     int taken;
     double levels[NP_LEAK_SNAPSHOTS];
     char paths[NP_LEAK_SNAPSHOTS][PATH_MAX + NAME_MAX + 2];
@@ -69,6 +70,7 @@ static void take(struct np_thread *t, double level)
     }
     snprintf(watch.paths[watch.taken], sizeof watch.paths[0], "%.*s", (int)strcspn(w.paths, "\n"), w.paths);
     watch.levels[watch.taken++] = level;
+    watch.level_pending = true;
     np_info("leak watch: snapshot %d of %d at %.1f MB after full GC: %s", watch.taken, NP_LEAK_SNAPSHOTS,
             level / MB, watch.paths[watch.taken - 1]);
     if (watch.taken == NP_LEAK_SNAPSHOTS) {
@@ -96,6 +98,14 @@ static bool one_full_gc(struct np_thread *t, double after)
     }
     watch.rises = after > watch.last ? watch.rises + 1 : 0;
     watch.last = after;
+    if (watch.level_pending) {
+        /* The snapshot's own full GC (the first one drained after it): the
+         * heap when the snapshot was taken. The GC that triggered it ended
+         * up to a second earlier, and the app grew meanwhile. */
+        watch.levels[watch.taken - 1] = after;
+        watch.level_pending = false;
+        return false;
+    }
     if (np_snapshot_running()) return false; /* the next full GC will tell again */
     if (watch.taken == 0) {
         if (!leak_begins(after)) return false;
