@@ -17,6 +17,7 @@
 #include "heap.h"
 #include "helper_start.h"
 #include "js.h"
+#include "leakwatch.h"
 #include "memory.h"
 #include "output.h"
 #include "process.h"
@@ -136,6 +137,7 @@ static void start_profilers(struct np_thread *t)
     if (cfg->cpu && np_cpu_start(t, cfg->cpu_interval_us)) np_err("cannot start the CPU profiler");
     if (cfg->heap && np_heap_start(t, cfg->heap_interval)) np_err("cannot start the sampling heap profiler");
     np_memory_start(t);
+    np_leakwatch_start(t);
     np_boot_mark("profilers");
 }
 

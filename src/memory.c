@@ -37,6 +37,9 @@ struct np_memory {
     double gc_count[NP_GC_KINDS], gc_ms[NP_GC_KINDS], gc_max_ms;
     double heap_after_gc;        /* -1 before the first full GC */
     bool after_gc_fresh;
+    np_full_gc_fn on_full_gc;    /* NULL: nobody watches (leakwatch.h) */
+    double full_gcs[NP_FULL_GC_BATCH]; /* heap after each full GC of this drain */
+    int nfull;
     int fd;
     char path[PATH_MAX + NAME_MAX + 2];
     double file_started_ms; /* wall clock, for its export's metadata */
@@ -118,7 +121,7 @@ static int capture_sources(napi_env env, struct np_memory *m)
     m->v8 = keep(env, v8);
     m->space_stats = keep(env, spaces);
     capture_gc_profiler(env, m, v8);
-    capture_loop_delay(env, m);
+    if (m->period_ms > 0) capture_loop_delay(env, m); /* a timeline's figure only */
     return 0;
 }
 
@@ -150,6 +153,11 @@ static void account_gc(napi_env env, struct np_memory *m, napi_value entry)
     if (after >= 0) {
         m->heap_after_gc = after;
         m->after_gc_fresh = true;
+        if (m->nfull == NP_FULL_GC_BATCH) { /* keep the latest */
+            memmove(m->full_gcs, m->full_gcs + 1, sizeof m->full_gcs - sizeof *m->full_gcs);
+            m->nfull--;
+        }
+        m->full_gcs[m->nfull++] = after;
     }
 }
 
@@ -167,6 +175,23 @@ static void drain_gc(napi_env env, struct np_memory *m)
         napi_value entry;
         if (napi_get_element(env, stats, i, &entry) == napi_ok) account_gc(env, m, entry);
     }
+}
+
+/* The full GCs drained so far, to the watcher, in a handle scope of their
+ * own: a heap snapshot the watcher takes (itself a full GC, recorded for
+ * the next drain) must not hold the GC profiler's data that the timer's
+ * scope still roots. */
+static void notify_full_gcs(struct np_thread *t, struct np_memory *m)
+{
+    napi_handle_scope scope;
+    if (!m->nfull || !m->on_full_gc || napi_open_handle_scope(t->env, &scope) != napi_ok) return;
+    int n = m->nfull;
+    double after[NP_FULL_GC_BATCH];
+    memcpy(after, m->full_gcs, sizeof after);
+    m->nfull = 0;
+    m->on_full_gc(t, after, n);
+    js_clear_exception(t->env, "nodeprof leak watch");
+    napi_close_handle_scope(t->env, scope);
 }
 
 static void read_spaces(napi_env env, struct np_memory *m, struct np_mem_sample *s)
@@ -445,10 +470,11 @@ static void on_timer(uv_timer_t *timer)
     if (!t || t->finished) return;
     napi_handle_scope scope;
     if (napi_open_handle_scope(t->env, &scope) != napi_ok) return;
-    if (++m->ticks % m->ticks_per_sample == 0) record(t->env, m);
+    if (m->period_ms > 0 && ++m->ticks % m->ticks_per_sample == 0) record(t->env, m);
     else drain_gc(t->env, m);
     js_clear_exception(t->env, "nodeprof memory timeline");
     napi_close_handle_scope(t->env, scope);
+    notify_full_gcs(t, m);
 }
 
 static void on_closed(uv_handle_t *h)
@@ -471,11 +497,10 @@ static void cleanup(void *arg)
     uv_close((uv_handle_t *)&m->timer, on_closed);
 }
 
-int np_memory_start(struct np_thread *t)
+/* period 0: GC accounting only (np_memory_watch_full_gc), no file. */
+static int start_state(struct np_thread *t, long period)
 {
-    long period = np_cfg()->memory_ms;
     uv_loop_t *loop = NULL;
-    if (period <= 0 || t->thread_id != 0 || np_memory_state) return 0;
     struct np_memory *m = calloc(1, sizeof *m);
     if (!m) return -1;
     m->fd = -1;
@@ -493,19 +518,38 @@ int np_memory_start(struct np_thread *t)
     uv_unref((uv_handle_t *)&m->timer); /* never keeps the app alive */
     napi_add_env_cleanup_hook(t->env, cleanup, m);
     np_memory_state = m;
-    if (open_file(t->env, m)) m->write_failed = true; /* logged; ctl memory still works */
+    if (period > 0 && open_file(t->env, m)) m->write_failed = true; /* logged; ctl memory still works */
     /* the period in equal ticks of at most NP_MEMORY_DRAIN_MS: 1500 ms is
      * two ticks of 750 */
-    m->ticks_per_sample = (period + NP_MEMORY_DRAIN_MS - 1) / NP_MEMORY_DRAIN_MS;
-    long tick = period / m->ticks_per_sample;
+    m->ticks_per_sample = period > 0 ? (period + NP_MEMORY_DRAIN_MS - 1) / NP_MEMORY_DRAIN_MS : 1;
+    long tick = period > 0 ? period / m->ticks_per_sample : NP_MEMORY_DRAIN_MS;
     uv_timer_start(&m->timer, on_timer, (uint64_t)tick, (uint64_t)tick);
+    return 0;
+}
+
+int np_memory_start(struct np_thread *t)
+{
+    long period = np_cfg()->memory_ms;
+    if (period <= 0 || t->thread_id != 0 || np_memory_state) return 0;
+    return start_state(t, period);
+}
+
+int np_memory_watch_full_gc(struct np_thread *t, np_full_gc_fn fn)
+{
+    if (t->thread_id != 0) return -1;
+    if (!np_memory_state && start_state(t, 0)) return -1;
+    if (!np_memory_state->gc_profiler) {
+        np_err("this node has no v8.GCProfiler: no heap figures after full GCs");
+        return -1;
+    }
+    np_memory_state->on_full_gc = fn;
     return 0;
 }
 
 void np_memory_finish(struct np_thread *t)
 {
     struct np_memory *m = np_memory_state;
-    if (!m || m->t != t) return;
+    if (!m || m->t != t || m->period_ms <= 0) return;
     record(t->env, m);
     uv_timer_stop(&m->timer);
     close_file(m);
@@ -538,7 +582,7 @@ static void print_now(const struct np_memory *m, const struct np_mem_sample *s, 
 int np_memory_reply(struct np_thread *t, FILE *out)
 {
     struct np_memory *m = np_memory_state;
-    if (!m || m->t != t) {
+    if (!m || m->t != t || m->period_ms <= 0) {
         fprintf(out, "error: the memory timeline is off (NODEPROF_MEMORY=on or a period, such as 10s)\n");
         return -1;
     }

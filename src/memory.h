@@ -34,7 +34,12 @@
  * NODEPROF_MEMORY_FILE_SIZE bytes (16 MiB) a new file (a new NODEPROF_NAME
  * expansion, with its own header) is started, and NODEPROF_KEEP applies to these files as
  * to any other kind. The last NP_MEMORY_RING samples are also kept in
- * memory for `nodeprof ctl PID memory`. */
+ * memory for `nodeprof ctl PID memory`.
+ *
+ * The GC profiler is also the process's one source of "heap after each
+ * full GC" for the leak watch (leakwatch.h): with NODEPROF_MEMORY off it
+ * runs alone, drained every second, with no file and no loop-delay
+ * histogram. */
 #ifndef NP_MEMORY_H
 #define NP_MEMORY_H
 
@@ -48,6 +53,19 @@
 /* Starts the timeline on the main thread when NODEPROF_MEMORY is set;
  * does nothing on other threads. Returns 0 or -1 (logged). */
 int np_memory_start(struct np_thread *t);
+
+/* Called on the main thread with the full (mark-compact) GCs that ended
+ * since the last call, oldest first: the heap used at the end of each.
+ * From the timer, after the GC profiler's drain (every second at most),
+ * not from inside a GC. */
+typedef void (*np_full_gc_fn)(struct np_thread *t, const double *heap_after, int n);
+#define NP_FULL_GC_BATCH 32            /* full GCs kept between two drains */
+
+/* Main thread, after np_memory_start: fn is called for every full GC from
+ * now on. With the timeline off, the same GC profiler runs (drained every
+ * second) without a file. One watcher; -1 (logged) on other threads or
+ * without v8.GCProfiler. */
+int np_memory_watch_full_gc(struct np_thread *t, np_full_gc_fn fn);
 
 /* The process is ending: one last sample, and the file is closed. */
 void np_memory_finish(struct np_thread *t);

@@ -6,6 +6,7 @@
 #include "fifo.h"
 #include "heap.h"
 #include "js.h"
+#include "leakwatch.h"
 #include "memory.h"
 #include "trace.h"
 #include "wake.h"
@@ -18,6 +19,7 @@ void np_finish_thread(struct np_thread *t, const char *why)
     np_debug("writing final profiles (%s)", why);
     np_cpu_stop_and_write(t, NULL);
     np_heap_finish(t);
+    np_leakwatch_finish(t);
     np_memory_finish(t);
     if (np_trace_running(t)) {
         struct np_written w = { .count = 0 };

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -80,7 +81,24 @@ static void close_leaked_descriptors(const struct np_stream *s)
     if (n) np_debug("closed %d descriptor(s) node left open on a failed snapshot", n);
 }
 
+static atomic_bool snapshot_running; /* one at a time, whoever asks */
+
+bool np_snapshot_running(void)
+{
+    return atomic_load(&snapshot_running);
+}
+
+static int write_one(struct np_thread *t, bool force, struct np_written *w);
+
 int np_snapshot_write(struct np_thread *t, bool force, struct np_written *w)
+{
+    if (atomic_exchange(&snapshot_running, true)) return np_written_fail(w, "a heap snapshot is already being written");
+    int rc = write_one(t, force, w);
+    atomic_store(&snapshot_running, false);
+    return rc;
+}
+
+static int write_one(struct np_thread *t, bool force, struct np_written *w)
 {
     napi_env env = t->env;
     char err[1200];

@@ -11,7 +11,11 @@
 #include "thread.h"
 #include "writer.h"
 
-/* Returns 0, or -1 with the reason in w->error. */
+/* Returns 0, or -1 with the reason in w->error (also when another
+ * snapshot is being written: never two at once). */
 int np_snapshot_write(struct np_thread *t, bool force, struct np_written *w);
+
+/* Whether a snapshot is being written now (any thread). */
+bool np_snapshot_running(void);
 
 #endif

@@ -25,6 +25,7 @@ enum opt_kind {
     OPT_NAMEPAT,  /* a file name pattern (namepat.h) */
     OPT_MODE,     /* file permission bits in octal (np_parse_file_mode) */
     OPT_LABELS,   /* key=value,... with %{VAR}; stored expanded (labels.h) */
+    OPT_PERCENT,  /* an integer in [min, max], with or without a trailing % */
 };
 
 struct opt {
@@ -96,6 +97,12 @@ static const struct opt opts[] = {
       "memory timeline: `on` (every `10s`) or a period (at least `100ms`) samples RSS, the V8 heap and its spaces, the heap after the last full GC, GC pauses and event-loop delay into `<name>.memory.jsonl`, one JSON line each, written as it goes; `nodeprof memory FILE` tells a leak from a high-water mark (see [Memory timeline](#memory-timeline))" },
     { "MEMORY_FILE_SIZE", OPT_BYTES, "16m", 1, 1L << 30, NULL, F(memory_file_size),
       "a memory timeline file that would grow past this size is closed and a new one (next `NODEPROF_NAME`, its own header) started; `NODEPROF_KEEP` applies. 16 MiB is about 2.5 days at 10 s" },
+    { "LEAK_WATCH", OPT_BOOL, "off", 0, 0, NULL, F(leak_watch),
+      "`on`: when the heap after full GC has grown by more than `NODEPROF_LEAK_GROWTH` over its level at the end of start-up and rose at each of the last three full GCs, take three heap snapshots spaced by the growth (baseline, target, final; each subject to `NODEPROF_SNAPSHOT_FACTOR`), then log one line naming them and the `nodeprof heap leaks` command to run (see [Finding a memory leak](#finding-a-memory-leak))" },
+    { "LEAK_GROWTH", OPT_PERCENT, "50%", 1, 100000, NULL, F(leak_growth_pct),
+      "the growth of the heap after full GC, over its level at the end of start-up, that starts `NODEPROF_LEAK_WATCH`'s snapshots (and at least 4 MiB)" },
+    { "LEAK_SETTLE", OPT_DURATION, "60s", 0, 0, NULL, F(leak_settle_ms),
+      "the end of start-up for `NODEPROF_LEAK_WATCH`: the heap's level is the heap after the first full GC that ends this long after the agent started (`0`: the first full GC)" },
     { "HTTP", OPT_STRING, "off", 0, 0, NULL, F(http),
       "serve Go-style pprof endpoints (`/debug/pprof/profile`, `heap`, `stack`, `/nodeprof/ctl`) from the agent thread at this address: `127.0.0.1:6060`, `[::1]:6060`, or a non-loopback one such as `0.0.0.0:6060`, which needs `NODEPROF_HTTP_TOKEN_FILE` (see [pprof endpoints](#pprof-endpoints-nodeprof_http)); `off`: no port" },
     { "HTTP_TOKEN_FILE", OPT_STRING, "", 0, 0, NULL, F(http_token_file),
@@ -357,6 +364,15 @@ static int parse_value(const struct opt *o, const char *s, struct np_config *cfg
         memcpy(field, s, strlen(s) + 1);
         return 0;
     }
+    case OPT_PERCENT: {
+        char digits[32];
+        size_t len = strlen(s);
+        if (len && s[len - 1] == '%') len--;
+        if (len >= sizeof digits) { *why = "not a number"; return -1; }
+        memcpy(digits, s, len);
+        digits[len] = '\0';
+        return np_parse_long(digits, o->min, o->max, field, why);
+    }
     case OPT_NAMEPAT: {
         struct np_name_vars probe = { .pid = 1, .seq = 1, .host = "h" };
         char name[1024];
@@ -499,6 +515,7 @@ static void print_field(const struct opt *o, const struct np_config *cfg, FILE *
         break;
     case OPT_STRING: case OPT_NAMEPAT: case OPT_LABELS: fputs((const char *)field, out); break;
     case OPT_MODE: fprintf(out, "%04lo", *(const long *)field); break;
+    case OPT_PERCENT: fprintf(out, "%ld%%", *(const long *)field); break;
     case OPT_SIGNAL:
         fputs(*(const int *)field ? np_signal_name(*(const int *)field) : "off", out);
         break;

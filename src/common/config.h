@@ -44,6 +44,9 @@ struct np_config {
     long memory_ms;                /* NODEPROF_MEMORY: timeline period; 0 = off (memory.h) */
     long memory_file_size;         /* a new timeline file past this many bytes */
     bool crash;                    /* crash reports (src/native/crash.h) */
+    bool leak_watch;               /* NODEPROF_LEAK_WATCH (src/leakwatch.h) */
+    long leak_growth_pct;          /* percent over the level at the end of start-up */
+    long leak_settle_ms;           /* the end of start-up; 0: the first full GC */
     char http[256];                /* NODEPROF_HTTP: "off" or an address (http.h) */
     char http_token_file[NP_PATH_MAX];
     /* Export to S3-compatible storage (src/export.h, common/s3.h). */

@@ -170,6 +170,14 @@ static void test_long(void)
     check_bad("NODEPROF_CPU_INTERVAL=1.5", "invalid NODEPROF_CPU_INTERVAL=1.5: not a number; using 1000");
     check_bad("NODEPROF_CPU_INTERVAL=", "invalid NODEPROF_CPU_INTERVAL=: empty; using 1000");
     check_bad("NODEPROF_KEEP=-1", "invalid NODEPROF_KEEP=-1: out of range 0..1000000; using 0");
+    /* a percentage, with or without its sign */
+    CHECK(load1(&cfg, "NODEPROF_LEAK_GROWTH=20%") == 0 && cfg.leak_growth_pct == 20, "20%%");
+    CHECK(load1(&cfg, "NODEPROF_LEAK_GROWTH=150") == 0 && cfg.leak_growth_pct == 150, "150");
+    CHECK(load1(&cfg, "NODEPROF_LEAK_WATCH=on") == 0 && cfg.leak_watch && cfg.leak_growth_pct == 50 &&
+          cfg.leak_settle_ms == 60000, "leak defaults");
+    check_bad("NODEPROF_LEAK_GROWTH=0%", "invalid NODEPROF_LEAK_GROWTH=0%: out of range 1..100000; using 50%");
+    check_bad("NODEPROF_LEAK_GROWTH=5%%", "invalid NODEPROF_LEAK_GROWTH=5%%: not a number; using 50%");
+    check_bad("NODEPROF_LEAK_GROWTH=%", "invalid NODEPROF_LEAK_GROWTH=%: empty; using 50%");
 
     const char *why = NULL;
     long v = 7;
