@@ -6,9 +6,11 @@
 // the shown lines `…` stands for any text, every size (`3.4 MB`, `0 B`)
 // for any size, every duration (`27.9 s`, `2 min`) for any duration and
 // every other number for any number (pids, times, sizes vary from run to
-// run); a line that is only `…` marks lines left out.
+// run); a line that is only `…` marks lines left out. The host in the
+// README's file names (web-1) stands for this machine's.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
@@ -22,7 +24,7 @@ function guide() {
   for (const [, block] of m[1].matchAll(/```\n([\s\S]*?)```/g)) {
     for (const line of block.split('\n')) {
       if (line.startsWith('$ ')) steps.push({ command: line.slice(2), shown: [] });
-      else if (line && steps.length) steps.at(-1).shown.push(line);
+      else if (line && steps.length) steps.at(-1).shown.push(line.replaceAll('Z-web-1-', `Z-${os.hostname()}-`));
     }
   }
   return steps;
