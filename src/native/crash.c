@@ -1,6 +1,7 @@
 #include "native/crash.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -439,7 +440,6 @@ static void load_unwinder(uv_timer_t *timer)
     (void)timer;
     char why[256];
     if (!np_cfg()->crash) return;
-    np_altstack_ensure(); /* the agent thread's */
     if (np_threadstack_load_unwinder(why, sizeof why) == 0) atomic_store(&crash.unwinder, true);
     else np_info("crash reports without backtraces: %s", why);
 }
@@ -449,6 +449,17 @@ void np_crash_load_unwinder_on(uv_loop_t *loop)
     if (!np_cfg()->crash || uv_timer_init(loop, &load_timer)) return;
     uv_unref((uv_handle_t *)&load_timer);
     uv_timer_start(&load_timer, load_unwinder, 0, 0);
+}
+
+void np_crash_on_own_thread(void)
+{
+    if (!np_cfg()->crash) return;
+    sigset_t faults;
+    sigemptyset(&faults);
+    for (int i = 0; i < NFATAL; i++)
+        if (fatal_signals[i] != SIGABRT) sigaddset(&faults, fatal_signals[i]);
+    pthread_sigmask(SIG_UNBLOCK, &faults, NULL);
+    np_altstack_ensure();
 }
 
 void np_crash_install(napi_env env)

@@ -40,4 +40,12 @@ void np_crash_install(napi_env env);
  * the app's start-up does not wait for it. */
 void np_crash_load_unwinder_on(uv_loop_t *loop);
 
+/* First thing on nodeprof's own threads, which block every signal: a
+ * fault there would otherwise kill the process at once, unreported (the
+ * kernel forces the default action of a blocked fault). Unblocks SIGSEGV,
+ * SIGBUS, SIGILL and SIGFPE (only faults are sent to the thread that
+ * caused them; process-directed ones still go to the app's threads
+ * unless it blocks them all) and gives the thread an alternate stack. */
+void np_crash_on_own_thread(void);
+
 #endif
