@@ -47,6 +47,7 @@ static void on_wake(void)
 static void *agent_thread_main(void *arg)
 {
     (void)arg;
+    np_crash_on_own_thread();
     uv_run(np_agent_loop(), UV_RUN_DEFAULT);
     return NULL;
 }

@@ -1,6 +1,7 @@
 #include "native/crash.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -18,6 +19,8 @@
 #include "js.h"
 #include "output.h"
 #include "process.h"
+#include "native/altstack.h"
+#include "native/crashthreads.h"
 #include "native/threadstack.h"
 
 extern char **environ;
@@ -41,7 +44,7 @@ static struct {
     struct sigaction previous[NFATAL];
     atomic_int entered;
     /* The handler's working memory. */
-    char out[65536];
+    char out[256 * 1024];
     size_t len;
     char maps[512 * 1024];
     struct np_native_stack stack;
@@ -158,22 +161,79 @@ static void put_module(uintptr_t ip)
     put("(not mapped)");
 }
 
+static void put_frames(const struct np_native_stack *st)
+{
+    for (int i = 0; i < st->depth; i++) {
+        put("  #");
+        put_dec(i);
+        put(i < 10 ? "  " : " ");
+        put_hex(st->ip[i], 16);
+        put(" ");
+        put_module(st->ip[i]);
+        put("\n");
+    }
+    if (st->truncated) put("  ... (deeper frames not shown)\n");
+}
+
 static void put_backtrace(void *uc)
 {
     put("\nbacktrace of the crashing thread (innermost first; module+offset in the file):\n");
     if (!atomic_load(&crash.unwinder)) { put("  (libunwind is not available, or not loaded yet)\n"); return; }
     np_threadstack_walk_signal(uc, &crash.stack);
     if (read_file("/proc/self/maps", crash.maps, sizeof crash.maps) < 0) crash.maps[0] = '\0';
-    for (int i = 0; i < crash.stack.depth; i++) {
-        put("  #");
-        put_dec(i);
-        put(i < 10 ? "  " : " ");
-        put_hex(crash.stack.ip[i], 16);
-        put(" ");
-        put_module(crash.stack.ip[i]);
-        put("\n");
+    put_frames(&crash.stack);
+}
+
+static const char *thread_answer(enum np_crash_thread_status st)
+{
+    switch (st) {
+    case NP_CT_OK: return "";
+    case NP_CT_BLOCKED: return ": did not answer: it blocks the signal";
+    case NP_CT_GONE: return ": exited meanwhile";
+    case NP_CT_TIMEOUT: return ": did not answer in time (in the kernel, stopped, or not given a CPU)";
+    case NP_CT_UNFINISHED: return ": started walking its stack, did not finish in time";
+    case NP_CT_FAULTED: return ": its stack could not be walked (the walk faulted)";
     }
-    if (crash.stack.truncated) put("  ... (deeper frames not shown)\n");
+    return "";
+}
+
+/* After the crashing thread's own: the maps are read. */
+static void put_other_threads(void)
+{
+    if (!atomic_load(&crash.unwinder)) return;
+    struct np_crash_threads all;
+    np_crashthreads_gather(&all);
+    put("\nother threads");
+    if (!all.signal) {
+        put(": not taken (every real-time signal from SIGRTMIN+4 to SIGRTMAX-4 is in use)\n");
+        return;
+    }
+    put(" (");
+    put_dec(all.count);
+    put(", asked with signal ");
+    put_dec(all.signal);
+    put(", ");
+    put_dec(all.waited_ms);
+    put(" ms of at most ");
+    put_dec(NP_CRASH_THREADS_MS);
+    put("):\n");
+    for (int i = 0; i < all.count; i++) {
+        const struct np_crash_thread *t = np_crashthreads_at(i);
+        put("thread ");
+        put_dec(t->tid);
+        put(" \"");
+        put(t->comm);
+        put(t->tid == getpid() ? "\" (main thread), state " : "\", state ");
+        put_n(&t->state, 1);
+        put(thread_answer(t->status));
+        put("\n");
+        if (t->status == NP_CT_OK) put_frames(&t->stack);
+    }
+    if (all.omitted) {
+        put("(");
+        put_dec(all.omitted);
+        put(" more threads not shown)\n");
+    }
 }
 
 static void put_memory(void)
@@ -232,6 +292,7 @@ static void write_report(int sig, siginfo_t *si, void *uc)
     put(crash.header);
     put_memory();
     put_backtrace(uc);
+    put_other_threads();
 }
 
 /* The directory checked at install, reopened by its path: no descriptor is
@@ -391,6 +452,17 @@ void np_crash_load_unwinder_on(uv_loop_t *loop)
     uv_timer_start(&load_timer, load_unwinder, 0, 0);
 }
 
+void np_crash_on_own_thread(void)
+{
+    if (!np_cfg()->crash) return;
+    sigset_t faults;
+    sigemptyset(&faults);
+    for (int i = 0; i < NFATAL; i++)
+        if (fatal_signals[i] != SIGABRT) sigaddset(&faults, fatal_signals[i]);
+    pthread_sigmask(SIG_UNBLOCK, &faults, NULL);
+    np_altstack_ensure();
+}
+
 void np_crash_install(napi_env env)
 {
     if (!np_cfg()->crash || crash.ready) return;
@@ -401,9 +473,12 @@ void np_crash_install(napi_env env)
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_sigaction = on_fatal;
-        sa.sa_flags = SA_SIGINFO;
+        /* On the alternate stack: also after a stack overflow. */
+        sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
         sigemptyset(&sa.sa_mask);
         if (sigaction(fatal_signals[i], NULL, &crash.previous[i]) == 0) sigaction(fatal_signals[i], &sa, NULL);
     }
-    np_debug("crash reports: %s/%s", np_output_dir(), crash.name);
+    int alt = np_altstack_ensure();
+    np_debug("crash reports: %s/%s; main thread's alternate signal stack: %s", np_output_dir(), crash.name,
+             alt > 0 ? "ours" : alt == 0 ? "one was there" : "none (cannot set one up)");
 }

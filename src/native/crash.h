@@ -18,12 +18,15 @@
  * hand into static memory and written with openat/write/renameat.
  *
  * WebAssembly: V8 catches out-of-bounds accesses of wasm code as SIGSEGV
- * (its trap handler). Our handler asks V8 first
- * (v8::TryHandleWebAssemblyTrapPosix, exported by node 20 to 24), and
- * returns at once when V8 takes the fault: the wasm code throws its
- * RuntimeError as without us, whichever of node and nodeprof installed its
- * handler first. A node that does not export it gets no SIGSEGV/SIGBUS
- * handler from us. */
+ * (its trap handler, reached through node's own SIGSEGV handler). Ours
+ * calls node's first, as a chained handler, and returns at once when it
+ * has handled the fault: the wasm code throws its RuntimeError as without
+ * us, and nothing is written.
+ *
+ * The other threads' stacks follow the crashing thread's, taken within
+ * NP_CRASH_THREADS_MS (crashthreads.h). The handler runs on an alternate
+ * signal stack (SA_ONSTACK; altstack.h), so that a stack overflow of the
+ * main thread or ours is reported too. */
 #ifndef NP_CRASH_H
 #define NP_CRASH_H
 
@@ -36,5 +39,13 @@ void np_crash_install(napi_env env);
 /* The agent thread's loop, before it runs: load libunwind there, so that
  * the app's start-up does not wait for it. */
 void np_crash_load_unwinder_on(uv_loop_t *loop);
+
+/* First thing on nodeprof's own threads, which block every signal: a
+ * fault there would otherwise kill the process at once, unreported (the
+ * kernel forces the default action of a blocked fault). Unblocks SIGSEGV,
+ * SIGBUS, SIGILL and SIGFPE (only faults are sent to the thread that
+ * caused them; process-directed ones still go to the app's threads
+ * unless it blocks them all) and gives the thread an alternate stack. */
+void np_crash_on_own_thread(void);
 
 #endif

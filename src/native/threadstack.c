@@ -197,6 +197,11 @@ int np_threadstack_signal(void)
     return stack_signal;
 }
 
+int np_threadstack_signal_for_crash(void)
+{
+    return stack_signal ? stack_signal : choose_signal();
+}
+
 /* Whether thread tid blocks sig: then it would only see the signal once it
  * unblocks it, and we do not send it. -1: the thread is gone. */
 static int blocks_signal(pid_t tid, int sig)

@@ -72,4 +72,9 @@ void np_threadstack_walk_signal(void *ucontext, struct np_native_stack *out);
 /* The signal in use, 0 before the first request. */
 int np_threadstack_signal(void);
 
+/* Async-signal-safe (sigaction only): the signal in use, or the one the
+ * first request would choose; 0 if none is free. For the crash handler,
+ * which takes it over for the other threads' stacks (crashthreads.h). */
+int np_threadstack_signal_for_crash(void);
+
 #endif

@@ -1,7 +1,8 @@
 // Crash reports (src/native/crash.c): a native addon that dereferences
 // NULL, process.abort(), a heap out of memory; each dies exactly as under
 // plain node and leaves <name>.crash.txt, whose frames `nodeprof symbolize`
-// names. A wasm out-of-bounds access still throws its RuntimeError and
+// names, with the other threads' stacks; a native stack overflow too. A
+// wasm out-of-bounds access still throws its RuntimeError and
 // writes nothing. NODEPROF_CRASH=off writes nothing.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -61,6 +62,58 @@ test('a NULL dereference in an addon: the same SIGSEGV death, and a report whose
   assert.match(named.stdout, /^ {2}#0 .*stuck\.node\+0x[0-9a-f]+ {2}crash_now\+0x[0-9a-f]+$/m, named.stdout);
   assert.match(named.stdout, /^ {2}#1 .*stuck\.node\+0x[0-9a-f]+ {2}crash\+0x[0-9a-f]+$/m, named.stdout);
   assert.match(named.stdout, /uv_run\+0x/, named.stdout);
+  assert.ok(!fs.existsSync(controlFifo(lib.pid)), 'the crash handler removed the FIFO');
+});
+
+test('the other threads\' stacks: a Worker blocked in a futex is named, a thread that blocks every signal is listed as such', T, (t) => {
+  const dir = tempDir(t);
+  const addon = buildAddon(dir);
+  const script = writeScript(dir, 'threads.js', `
+const { Worker } = require('node:worker_threads');
+const a = require(process.argv[2]);
+a.start_deaf_thread();
+const w = new Worker('const a = require(process.argv[2]); require("node:worker_threads").parentPort.postMessage("in"); a.block_in_futex(60000);',
+  { eval: true, argv: [process.argv[2]] });
+w.on('message', () => setTimeout(() => a.crash_now(), 200));`);
+  const { plain, lib, dir: out } = runBoth(t, script, [addon]);
+  assert.equal(plain.signal, 'SIGSEGV');
+  assert.equal(lib.signal, plain.signal);
+  const file = oneReport(out);
+  const text = fs.readFileSync(file, 'utf8');
+  const head = text.match(/^other threads \((\d+), asked with signal (\d+), (\d+) ms of at most 200\):$/m);
+  assert.ok(head, text);
+  assert.ok(Number(head[1]) >= 3, text);
+  assert.ok(Number(head[3]) <= 1000, `waited ${head[3]} ms`);
+  assert.match(text, /^thread \d+ "deaf-thread", state S: did not answer: it blocks the signal$/m);
+  const named = run(CLI, ['symbolize', file]);
+  assert.equal(named.status, 0, named.stderr);
+  // The worker's block: its frames after its "thread" line, up to the next one.
+  const blocks = named.stdout.split(/^(?=thread \d+ )/m).slice(1);
+  const worker = blocks.find((b) => /wait_in_futex\+0x/.test(b));
+  assert.ok(worker, named.stdout);
+  assert.match(worker, /^thread \d+ "[^"]*", state S\n {2}#0 /);
+  assert.match(worker, /block_in_futex\+0x/);
+  assert.match(worker, /node::worker::Worker::Run/);
+});
+
+test('a native stack overflow (infinite recursion in an addon): the same SIGSEGV death, and a report that names it', T, (t) => {
+  const dir = tempDir(t);
+  const addon = buildAddon(dir);
+  const script = writeScript(dir, 'recurse.js', `const a = require(process.argv[2]); console.log('before'); setTimeout(() => a.recurse_forever(), 50);`);
+  const { plain, lib, dir: out } = runBoth(t, script, [addon]);
+  assert.equal(plain.signal, 'SIGSEGV');
+  assert.equal(lib.signal, plain.signal);
+  assert.equal(lib.stdout, plain.stdout);
+  const file = oneReport(out);
+  const text = fs.readFileSync(file, 'utf8');
+  assert.match(text, /^signal: 11 \(SIGSEGV\), code \d+ \(raised by the CPU\)$/m);
+  assert.match(text, /^thread: \d+ "[^"]*" \(main thread\)$/m);
+  assert.match(text, /^other threads \(\d+, /m);
+  const named = run(CLI, ['symbolize', file]);
+  assert.equal(named.status, 0, named.stderr);
+  assert.match(named.stdout, /^ {2}#0 .*stuck\.node\+0x[0-9a-f]+ {2}overflow_stack\+0x[0-9a-f]+$/m, named.stdout);
+  assert.match(named.stdout, /^ {2}#100 .*stuck\.node\+0x[0-9a-f]+ {2}overflow_stack\+0x[0-9a-f]+$/m, named.stdout);
+  assert.match(text, /^ {2}\.\.\. \(deeper frames not shown\)$/m);
   assert.ok(!fs.existsSync(controlFifo(lib.pid)), 'the crash handler removed the FIFO');
 });
 
