@@ -249,14 +249,7 @@ struct np_profile *np_profile_merge(const struct np_profile *const *in, size_t n
     else
         rc = build(&m, out, in, n, err, errlen);
     if (rc == 0) {
-        np_intern_drop_index(&m.strings);
-        out->strings = m.strings.strings;
-        out->nstrings = m.strings.n;
-        out->arena = m.strings.arena;
-        memset(&m.strings, 0, sizeof m.strings);
-        out->frames = m.frames;
-        out->nframes = m.nframes;
-        m.frames = NULL;
+        np_profile_take_tables(out, &m.strings, &m.frames, m.nframes);
     }
     merger_free(&m);
     if (rc) {

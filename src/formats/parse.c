@@ -914,17 +914,17 @@ static void builder_free(struct builder *b)
     free(b->scratch);
 }
 
-/* Moves the strings and frames into the profile. */
-static void take_tables(struct builder *b, struct np_profile *p)
+void np_profile_take_tables(struct np_profile *p, struct np_intern *strings, struct np_frame **frames,
+                            size_t nframes)
 {
-    np_intern_drop_index(&b->strings);
-    p->strings = b->strings.strings;
-    p->nstrings = b->strings.n;
-    p->arena = b->strings.arena;
-    memset(&b->strings, 0, sizeof b->strings);
-    p->frames = b->frames;
-    p->nframes = b->nframes;
-    b->frames = NULL;
+    np_intern_drop_index(strings);
+    p->strings = strings->strings;
+    p->nstrings = strings->n;
+    p->arena = strings->arena;
+    memset(strings, 0, sizeof *strings);
+    p->frames = *frames;
+    p->nframes = nframes;
+    *frames = NULL;
 }
 
 struct np_profile *np_profile_parse(const char *json, size_t len, char *err, size_t errlen)
@@ -944,7 +944,7 @@ struct np_profile *np_profile_parse(const char *json, size_t len, char *err, siz
     if (rc == 0) rc = detect_kind(&b, &p->kind);
     if (rc == 0) rc = p->kind == NP_PROFILE_CPU ? build_cpu(&b, p) : build_heap(&b, p);
     if (rc == 0) rc = sum_totals(&b, p);
-    take_tables(&b, p);
+    np_profile_take_tables(p, &b.strings, &b.frames, b.nframes);
     builder_free(&b);
     if (rc) {
         np_profile_free(p);

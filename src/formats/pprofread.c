@@ -564,14 +564,7 @@ static struct np_profile *to_model(struct reader *r)
     int rc = !p || np_intern_init(&b.strings) ? fail(r, "out of memory") : build(&b, p);
     if (rc == 0) {
         p->kind = r->kind;
-        np_intern_drop_index(&b.strings);
-        p->strings = b.strings.strings;
-        p->nstrings = b.strings.n;
-        p->arena = b.strings.arena;
-        memset(&b.strings, 0, sizeof b.strings);
-        p->frames = b.frames;
-        p->nframes = b.nframes;
-        b.frames = NULL;
+        np_profile_take_tables(p, &b.strings, &b.frames, b.nframes);
     }
     builder_free(&b);
     if (rc) {

@@ -92,6 +92,14 @@ struct np_profile {
     size_t nremapped;
 };
 
+/* For the builders of a profile (parse.c, merge.c, pprofread.c, remap.c):
+ * moves an intern table's strings and arena, and a frame array, into p,
+ * which owns them from then on (np_profile_free). The table is left empty
+ * and *frames NULL. p must own no strings or frames of its own. */
+struct np_intern;
+void np_profile_take_tables(struct np_profile *p, struct np_intern *strings, struct np_frame **frames,
+                            size_t nframes);
+
 /* "name (url:line)"-style display helpers shared by the writers. */
 static inline const char *np_frame_name(const struct np_profile *p, const struct np_frame *f)
 {

@@ -263,16 +263,9 @@ static int commit(struct remap *r, struct np_frame *from, uint32_t *to)
     for (size_t k = 0; k < r->nmapped; k++) to[k] = fmap[to[k]];
     free(fmap);
     free(p->frames);
-    p->frames = r->frames;
-    p->nframes = (size_t)n;
-    r->frames = NULL;
     free(p->strings);
     np_arena_free(p->arena);
-    np_intern_drop_index(&r->strings);
-    p->strings = r->strings.strings;
-    p->nstrings = r->strings.n;
-    p->arena = r->strings.arena;
-    memset(&r->strings, 0, sizeof r->strings);
+    np_profile_take_tables(p, &r->strings, &r->frames, (size_t)n);
     free(p->remap_from);
     free(p->remap_to);
     p->remap_from = from;
