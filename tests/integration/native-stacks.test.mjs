@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import {
   FIXTURES, NODE, childEnv, defaultNameRe, filesIn, run, sleep, startNode, tempDir, writeScript,
 } from './helpers.mjs';
-import { ctl, ctlOk } from '../fixtures/ondemand/support.mjs';
+import { ctl, ctlOk, waitFor } from '../fixtures/ondemand/support.mjs';
 
 const T = { timeout: 90000 };
 const NODE_INCLUDE = path.resolve(path.dirname(fs.realpathSync(NODE)), '../include/node');
@@ -50,6 +50,9 @@ async function startApp(t, what, env = {}) {
   t.after(() => app.kill('SIGKILL'));
   await app.ready;
   if (what !== 'idle') await sleep(700); // inside the call
+  // The helper worker starts at the first loop turn 50 ms in, on the main thread: an idle
+  // app's main thread waits in epoll only once that is done.
+  else await waitFor(async () => /^helper thread: ready$/m.test(await ctlOk(app.pid, ['status'])), 'the helper thread');
   return { app, dir, script, addon };
 }
 
