@@ -65,9 +65,8 @@ static void answer(struct np_request *req, bool all, struct taken *taken, const 
 static bool running_javascript(const struct np_native_stack *st)
 {
     struct np_symbolizer *sym = np_threads_symbolizer();
-    char state[64];
-    np_thread_state(getpid(), state, sizeof state);
-    if (!sym || st->depth == 0 || state[0] != 'R') return false;
+    char state = st->state ? st->state : np_threadstack_state(getpid());
+    if (!sym || st->depth == 0 || state != 'R') return false;
     for (int i = 0; i < st->depth; i++) {
         enum np_code_kind kind = np_symbolize_kind(sym, st->ip[i] - (i > 0));
         if (kind == NP_CODE_JAVASCRIPT) return true;

@@ -43,12 +43,7 @@ static const char *state_meaning(char c)
 
 void np_thread_state(pid_t tid, char *buf, size_t len)
 {
-    char path[64], stat[512];
-    snprintf(path, sizeof path, "/proc/self/task/%ld/stat", (long)tid);
-    read_small(path, stat, sizeof stat);
-    /* "tid (comm) S ...": comm may hold spaces and parentheses. */
-    const char *close = strrchr(stat, ')');
-    char c = close && close[1] == ' ' ? close[2] : '?';
+    char c = np_threadstack_state(tid);
     snprintf(buf, len, "%c (%s)", c, state_meaning(c));
 }
 
@@ -88,7 +83,8 @@ int np_threads_write_captured(pid_t tid, enum np_capture_status st, struct np_na
     struct np_symbolizer *sym = np_threads_symbolizer();
     char comm[64], state[64];
     thread_comm(tid, comm, sizeof comm);
-    np_thread_state(tid, state, sizeof state);
+    if (stack->state) snprintf(state, sizeof state, "%c (%s)", stack->state, state_meaning(stack->state));
+    else np_thread_state(tid, state, sizeof state);
     if (st == NP_CAPTURE_OK && sym) np_symbolize_skip_handler_entry(sym, stack);
     const char *kind = st == NP_CAPTURE_OK && sym && tid != getpid() ? kind_of(sym, stack) : NULL;
     fprintf(out, "thread %ld \"%s\"%s%s%s%s, state %s", (long)tid, comm, role_of(tid), kind ? " (" : "",

@@ -222,18 +222,21 @@ static int blocks_signal(pid_t tid, int sig)
     return blocked;
 }
 
-static bool runnable(pid_t tid)
+char np_threadstack_state(pid_t tid)
 {
     char path[64], stat[512];
     snprintf(path, sizeof path, "/proc/self/task/%ld/stat", (long)tid);
     FILE *f = fopen(path, "re");
-    if (!f) return false;
+    if (!f) return '?';
     size_t n = fread(stat, 1, sizeof stat - 1, f);
     fclose(f);
     stat[n] = '\0';
+    /* "tid (comm) S ...": comm may hold spaces and parentheses. */
     const char *close = strrchr(stat, ')');
-    return close && close[1] == ' ' && close[2] == 'R';
+    return close && close[1] == ' ' && close[2] ? close[2] : '?';
 }
+
+static bool runnable(pid_t tid) { return np_threadstack_state(tid) == 'R'; }
 
 static void add_ms(struct timespec *ts, int ms)
 {
@@ -299,12 +302,14 @@ enum np_capture_status np_threadstack_capture(pid_t tid, int timeout_ms, struct 
 {
     out->depth = 0;
     out->truncated = false;
+    out->state = 0;
     why[0] = '\0';
     if (np_threadstack_prepare(why, whylen)) return NP_CAPTURE_UNAVAILABLE;
     if (tid == (pid_t)syscall(SYS_gettid)) {
         ucontext_t uc;
         getcontext(&uc);
         walk((unw_context_t *)&uc, false, out);
+        out->state = 'R';
         return NP_CAPTURE_OK;
     }
     if (!handler_still_ours()) {
@@ -333,5 +338,8 @@ enum np_capture_status np_threadstack_capture(pid_t tid, int timeout_ms, struct 
         snprintf(why, whylen, "did not answer: it blocks signal %d (SIGRTMIN+%d)", stack_signal, stack_signal - SIGRTMIN);
         return NP_CAPTURE_BLOCKED;
     }
-    return send_and_wait(tid, timeout_ms, out, why, whylen);
+    char before = np_threadstack_state(tid);
+    enum np_capture_status st = send_and_wait(tid, timeout_ms, out, why, whylen);
+    out->state = before;
+    return st;
 }

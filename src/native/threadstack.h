@@ -41,6 +41,10 @@
 struct np_native_stack {
     int depth;
     bool truncated;               /* deeper than NP_STACK_DEPTH */
+    /* The thread's state letter in /proc ('S', 'R', 'D'...) just before it
+     * was asked, 0 if unknown. Read afterwards, it would say 'R' for a
+     * thread that sleeps, woken by our own signal. */
+    char state;
     uintptr_t ip[NP_STACK_DEPTH]; /* [0]: where the thread was; then return addresses */
 };
 
@@ -60,6 +64,9 @@ int np_threadstack_prepare(char *why, size_t whylen);
  * thread's own stack is taken directly). */
 enum np_capture_status np_threadstack_capture(pid_t tid, int timeout_ms, struct np_native_stack *out,
                                               char *why, size_t whylen);
+
+/* Thread tid's state letter in /proc/self/task/TID/stat, '?' if unknown. */
+char np_threadstack_state(pid_t tid);
 
 /* Loads libunwind (dlopen) and warms it up, without the handler: for the
  * crash handler (crash.h). Any thread, once, before any walk. */
