@@ -14,7 +14,8 @@ const ALL = 'cpuprofile,pprof,collapsed,speedscope,html,top';
 const DERIVED = ['.pb.gz', '.collapsed.txt', '.speedscope.json', '.html', '.top.txt'];
 
 const APP = `
-function formatsHot(ms) { const end = Date.now() + ms; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); return x; }
+function formatsHot(ms) { const end = Date.now() + ms, cpuEnd = cpuMs() + ms; let x = 0; while (Date.now() < end || cpuMs() < cpuEnd) for (let j = 0; j < 1000; j++) x += Math.sqrt(x + 1); return x; }
+function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 1000; } // CPU time too: see tests/fixtures/apps/burn.js
 // Kept alive to the end: a heap profile shows the sampled objects still alive.
 const keep = globalThis.formatsKept = [];
 function formatsAlloc() { for (let i = 0; i < 20000; i++) keep.push({ i, s: 'x'.repeat(i % 50) }); }

@@ -17,7 +17,8 @@ const OPTIONAL = process.env.NP_TEST_OPTIONAL_TOOLS === 'skip';
 const MAKEFILE = path.join(ROOT, 'Makefile');
 
 const APP = `
-function builtHot(ms) { const end = Date.now() + ms; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); return x; }
+function builtHot(ms) { const end = Date.now() + ms, cpuEnd = cpuMs() + ms; let x = 0; while (Date.now() < end || cpuMs() < cpuEnd) for (let j = 0; j < 1000; j++) x += Math.sqrt(x + 1); return x; }
+function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 1000; } // CPU time too: see tests/fixtures/apps/burn.js
 console.log('ok', builtHot(300) > 0);
 `;
 

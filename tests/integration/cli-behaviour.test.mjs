@@ -77,7 +77,8 @@ test('convert prints the path of each file it wrote, one per line, and nothing f
 test('top of several files is the top of their merge; the README quick start holds on a second run', (t) => {
   const dir = tempDir(t);
   const app = writeScript(dir, 'app.js', `
-function hotLoop(ms) { const end = Date.now() + ms; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); return x; }
+function hotLoop(ms) { const end = Date.now() + ms, cpuEnd = cpuMs() + ms; let x = 0; while (Date.now() < end || cpuMs() < cpuEnd) for (let j = 0; j < 1000; j++) x += Math.sqrt(x + 1); return x; }
+function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 1000; } // CPU time too: see tests/fixtures/apps/burn.js
 hotLoop(200);
 `);
   for (let i = 0; i < 2; i++) {

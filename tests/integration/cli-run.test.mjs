@@ -8,7 +8,8 @@ import path from 'node:path';
 import { CLI, NODE, LIB, childEnv, run, tempDir, writeScript, readCpuProfile, selfShare, filesIn, sleep } from './helpers.mjs';
 
 const HOT = `
-function hotLoop(ms) { const end = Date.now() + ms; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); return x; }
+function hotLoop(ms) { const end = Date.now() + ms, cpuEnd = cpuMs() + ms; let x = 0; while (Date.now() < end || cpuMs() < cpuEnd) for (let j = 0; j < 1000; j++) x += Math.sqrt(x + 1); return x; }
+function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 1000; } // CPU time too: see tests/fixtures/apps/burn.js
 console.log('ready', hotLoop(300) > 0);
 `;
 

@@ -19,7 +19,8 @@ const hasGo = spawnSync('go', ['version']).status === 0;
 const hasScript = spawnSync('script', ['--version']).status === 0;
 
 const APP = `
-function fleetHot(ms) { const end = Date.now() + ms; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); return x; }
+function fleetHot(ms) { const end = Date.now() + ms, cpuEnd = cpuMs() + ms; let x = 0; while (Date.now() < end || cpuMs() < cpuEnd) for (let j = 0; j < 1000; j++) x += Math.sqrt(x + 1); return x; }
+function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 1000; } // CPU time too: see tests/fixtures/apps/burn.js
 const keep = globalThis.fleetKept = [];
 function fleetAlloc(n) { for (let i = 0; i < n; i++) keep.push({ i, s: 'x'.repeat(i % 50) }); }
 fleetAlloc(Number(process.argv[3] || 20000));

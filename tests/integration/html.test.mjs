@@ -367,7 +367,8 @@ test('the page and nodeprof top give every function the same self and total time
   fs.mkdirSync(dir, { recursive: true });
   const program = path.join(dir, 'idle.js');
   fs.writeFileSync(program, `
-function spinFor(ms) { const end = Date.now() + ms; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); return x; }
+function spinFor(ms) { const end = Date.now() + ms, cpuEnd = cpuMs() + ms; let x = 0; while (Date.now() < end || cpuMs() < cpuEnd) for (let j = 0; j < 1000; j++) x += Math.sqrt(x + 1); return x; }
+function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 1000; } // CPU time too: see tests/fixtures/apps/burn.js
 let rounds = 0;
 const timer = setInterval(() => { spinFor(15); if (++rounds === 12) clearInterval(timer); }, 30);
 `);

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { LIB, NODE, ROOT, childEnv, run, tempDir, writeScript, filesIn, readCpuProfile, selfShare } from './helpers.mjs';
 
 const APP = `
-function copiedHot(ms) { const end = Date.now() + ms; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); return x; }
+function copiedHot(ms) { const end = Date.now() + ms, cpuEnd = cpuMs() + ms; let x = 0; while (Date.now() < end || cpuMs() < cpuEnd) for (let j = 0; j < 1000; j++) x += Math.sqrt(x + 1); return x; }
+function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 1000; } // CPU time too: see tests/fixtures/apps/burn.js
 console.log('ok', copiedHot(300) > 0);
 `;
 

@@ -15,7 +15,8 @@ import {
 
 const T = { timeout: 120000 };
 const HOT = `
-function hotLoop(ms) { const end = Date.now() + ms; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); return x; }
+function hotLoop(ms) { const end = Date.now() + ms, cpuEnd = cpuMs() + ms; let x = 0; while (Date.now() < end || cpuMs() < cpuEnd) for (let j = 0; j < 1000; j++) x += Math.sqrt(x + 1); return x; }
+function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 1000; } // CPU time too: see tests/fixtures/apps/burn.js
 hotLoop(50);
 `;
 const NPM_CLI = '/usr/lib/node_modules/npm/bin/npm-cli.js';
