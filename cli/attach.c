@@ -210,6 +210,14 @@ static void report_config(void *ctx, const char *msg)
     fprintf(stderr, "nodeprof: %s\n", msg);
 }
 
+/* The configuration is read twice (output_check, then the command): its
+ * problems are told once. */
+static void ignore_config(void *ctx, const char *msg)
+{
+    (void)ctx;
+    (void)msg;
+}
+
 struct output {
     int dirfd;
     char dir[PATH_MAX];
@@ -233,10 +241,10 @@ static void target_procname(long pid, struct np_procname *p)
 
 /* NODEPROF_DIR (the current directory by default) and NODEPROF_NAME, from
  * our environment, with the target's pid for %p and its script for %s. */
-static int output_open(long pid, const char *ext, struct output *o, char *err, size_t errlen)
+static int output_open(long pid, const char *ext, struct output *o, bool report, char *err, size_t errlen)
 {
     struct np_config cfg;
-    np_config_load(&cfg, environ, report_config, NULL);
+    np_config_load(&cfg, environ, report ? report_config : ignore_config, NULL);
     o->mode = (mode_t)cfg.file_mode;
     o->interval_us = cfg.cpu_interval_us;
     o->snapshot_factor = cfg.snapshot_factor;
@@ -264,12 +272,27 @@ static int output_open(long pid, const char *ext, struct output *o, char *err, s
     return 0;
 }
 
+/* Before anything is sent to the process: the output directory can be
+ * written (a profile taken and then lost to EACCES helps nobody). Root
+ * acting as another user (owner.h) meets this most: the current directory
+ * is root's. */
+static int output_check(long pid, char *err, size_t errlen)
+{
+    struct output o;
+    if (output_open(pid, "", &o, true, err, errlen)) return -1;
+    int rc = faccessat(o.dirfd, ".", W_OK | X_OK, AT_EACCESS);
+    if (rc) snprintf(err, errlen, "cannot write in %.300s as uid %u (NODEPROF_DIR names where files go)", o.dir,
+                     (unsigned)geteuid());
+    close(o.dirfd);
+    return rc ? -1 : 0;
+}
+
 /* ---- the commands ------------------------------------------------------ */
 
 static int take_cpu_profile(const struct target *t, const struct job *job, char *err, size_t errlen)
 {
     struct output o;
-    if (output_open(t->pid, ".cpuprofile", &o, err, errlen)) return -1;
+    if (output_open(t->pid, ".cpuprofile", &o, false, err, errlen)) return -1;
     int ms = job->timeout_s * 1000;
     cJSON *params = cJSON_CreateObject(), *result = NULL;
     cJSON_AddNumberToObject(params, "interval", (double)o.interval_us);
@@ -332,7 +355,7 @@ static int check_headroom(const struct output *o, int ms, char *err, size_t errl
 static int take_heap_snapshot(const struct target *t, const struct job *job, char *err, size_t errlen)
 {
     struct output o;
-    if (output_open(t->pid, ".heapsnapshot", &o, err, errlen)) return -1;
+    if (output_open(t->pid, ".heapsnapshot", &o, false, err, errlen)) return -1;
     int ms = job->timeout_s * 1000;
     if (!job->force && check_headroom(&o, ms, err, errlen)) { close(o.dirfd); return -1; }
     struct np_stream s;
@@ -422,7 +445,7 @@ static int check_target(const struct target *t)
 {
     if (t->uid != geteuid() || getuid() != geteuid()) {
         fprintf(stderr, "nodeprof: process %ld belongs to uid %u: nodeprof attaches only to processes of its own "
-                "uid (run it as that user)\n", t->pid, (unsigned)t->uid);
+                "uid (run it as that user, or as root)\n", t->pid, (unsigned)t->uid);
         return 1;
     }
     if (!t->is_node) {
@@ -504,6 +527,10 @@ int cli_attach(long pid, int argc, char **argv, int timeout)
         return 1;
     }
     if (check_target(&t)) return 1;
+    if (job.kind != JOB_STACK && output_check(pid, err, sizeof err)) {
+        fprintf(stderr, "nodeprof: %s\n", err);
+        return 1;
+    }
     np_rundir_path(dir, sizeof dir);
     if (np_rundir_ensure(dir, err, sizeof err)) {
         fprintf(stderr, "nodeprof: %s\n", err);

@@ -16,6 +16,7 @@
 
 #include "attach.h"
 #include "cli.h"
+#include "owner.h"
 #include "common/command.h"
 #include "common/config.h"
 #include "common/rundir.h"
@@ -178,14 +179,18 @@ int cli_ctl(int argc, char **argv)
     }
     if (!timeout) timeout = (argc - i > 2 && !strcmp(argv[i + 1], "heap") && !strcmp(argv[i + 2], "snapshot")) ? 300 : 30;
     char dir[256], fifo[PATH_MAX], err[512];
-    np_rundir_path(dir, sizeof dir);
-    if (fifo_opt) snprintf(fifo, sizeof fifo, "%s", fifo_opt);
-    else snprintf(fifo, sizeof fifo, "%s/%ld.ctl", dir, pid);
     struct stat st;
     if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
         fprintf(stderr, "nodeprof: no process %ld\n", pid);
         return 1;
     }
+    if (cli_become_owner_of(pid, err, sizeof err)) {
+        fprintf(stderr, "nodeprof: %s\n", err);
+        return 1;
+    }
+    np_rundir_path(dir, sizeof dir);
+    if (fifo_opt) snprintf(fifo, sizeof fifo, "%s", fifo_opt);
+    else snprintf(fifo, sizeof fifo, "%s/%ld.ctl", dir, pid);
     /* Not profiled: node's own inspector (attach.h). */
     bool attachable = !fifo_opt && cli_attach_command(argc - i - 1, argv + i + 1);
     if (attachable && lstat(fifo, &st) != 0 && errno == ENOENT) return cli_attach(pid, argc - i - 1, argv + i + 1, timeout);

@@ -245,8 +245,8 @@ test('a process started with --disable-sigusr1 is refused, and listed as not att
   assert.match(l.stdout, new RegExp(`^${app.pid}\tnot-attachable\t`, 'm'));
 });
 
-test('only processes of our own uid, and only node', { skip: process.getuid() !== 0 && 'needs root (setpriv)' }, async (t) => {
-  const { node } = reachableByAll(65534);
+test('root acts as the owner of another user\'s process (as asprof does); another user is refused; only node', { skip: process.getuid() !== 0 && 'needs root (setpriv)' }, async (t) => {
+  const { node, cli: sharedCli } = reachableByAll(65534);
   const dir = tempDir(t);
   fs.chmodSync(dir, 0o755);
   const port = await freePort();
@@ -257,11 +257,33 @@ test('only processes of our own uid, and only node', { skip: process.getuid() !=
     { env: plainEnv(), cwd: '/' });
   t.after(() => theirs.kill('SIGKILL'));
   await theirs.ready;
-  const r = await cli(['ctl', String(theirs.pid), 'stack']).done;
-  assert.equal(r.status, 1);
-  assert.match(r.stderr, new RegExp(`process ${theirs.pid} belongs to uid 65534: nodeprof attaches only to processes of its own uid`));
+  // Root's directory is not nobody's to write in: refused before anything is sent.
+  const refused = await cli(['ctl', String(theirs.pid), 'cpu', 'dump', '1'], { cwd: dir }).done;
+  assert.equal(refused.status, 1, refused.stderr);
+  assert.match(refused.stderr, new RegExp(`cannot write in ${dir} as uid 65534`));
   await sleep(200);
   assert.doesNotMatch(theirs.err, /Debugger/, 'nothing was sent');
+  // A directory nobody can write in: the profile is theirs, the inspector closed after.
+  const out = path.join(dir, 'out');
+  fs.mkdirSync(out);
+  fs.chownSync(out, 65534, 65534);
+  const r = await cli(['ctl', String(theirs.pid), 'cpu', 'dump', '1'], { cwd: out }).done;
+  assert.equal(r.status, 0, r.stderr);
+  const file = r.stdout.trim();
+  assert.equal(path.dirname(file), out);
+  const st = fs.statSync(file);
+  assert.equal(st.uid, 65534);
+  assert.equal(st.mode & 0o777, 0o600);
+  assert.ok(readCpuProfile(file).samples.length > 0);
+  assert.ok(!listening(port), 'the inspector is closed after');
+  // Another (non-root) user is refused, and nothing is sent.
+  const errBefore = theirs.err.length;
+  const other = spawnSync('setpriv', ['--reuid=65533', '--regid=65533', '--clear-groups', sharedCli, 'ctl', String(theirs.pid), 'stack'],
+    { env: plainEnv(), cwd: '/', encoding: 'utf8' });
+  assert.equal(other.status, 1, other.stderr);
+  assert.match(other.stderr, new RegExp(`process ${theirs.pid} belongs to uid 65534: nodeprof attaches only to processes of its own uid`));
+  await sleep(200);
+  assert.doesNotMatch(theirs.err.slice(errBefore), /Debugger/, 'nothing was sent');
   const notNode = startProcess('sh', ['-c', 'echo ready; exec sleep 60'], { env: plainEnv() });
   t.after(() => notNode.kill('SIGKILL'));
   await notNode.ready;
@@ -269,6 +291,25 @@ test('only processes of our own uid, and only node', { skip: process.getuid() !=
   const s = await cli(['ctl', String(notNode.pid), 'stack']).done;
   assert.equal(s.status, 1);
   assert.match(s.stderr, /is not node/);
+});
+
+test('root reaches another user\'s profiled process through that user\'s FIFO', { skip: process.getuid() !== 0 && 'needs root (setpriv)' }, async (t) => {
+  const { node, lib } = reachableByAll(65534);
+  const dir = tempDir(t);
+  fs.chmodSync(dir, 0o777);
+  const script = writeScript(dir, 'idle.js', "console.log('ready'); setInterval(() => {}, 1000);");
+  fs.chmodSync(script, 0o644);
+  const theirs = startProcess('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', node, script],
+    { env: childEnv({ NODEPROF_DIR: dir, LD_PRELOAD: lib }), cwd: '/' });
+  t.after(() => theirs.kill('SIGKILL'));
+  await theirs.ready;
+  const fifo = `/tmp/nodeprof-65534/${theirs.pid}.ctl`;
+  await until(() => fs.existsSync(fifo), 10000, 'the control FIFO');
+  const r = await cli(['ctl', String(theirs.pid), 'cpu', 'dump']).done;
+  assert.equal(r.status, 0, r.stderr);
+  const file = r.stdout.trim();
+  assert.equal(fs.statSync(file).uid, 65534);
+  assert.ok(readCpuProfile(file).samples.length > 0);
 });
 
 test('a process in another network namespace is refused: the 127.0.0.1 we would connect to is not its', { skip: process.getuid() !== 0 && 'needs root (unshare --net)' }, async (t) => {
