@@ -643,13 +643,14 @@ static const char *attach_state(const struct target *t, const char *dir, char *b
 int cli_list_all(void)
 {
     char dir[256], buf[160], err[256];
-    np_rundir_path(dir, sizeof dir);
     cli_attach_sweep(0);
     size_t n;
     long *pids = target_node_pids(&n);
     for (size_t i = 0; i < n; i++) {
         struct target t;
-        if (target_read(pids[i], &t, err, sizeof err) || t.uid != geteuid()) continue;
+        /* Root sees every user's: its ctl acts as their owner (owner.h). */
+        if (target_read(pids[i], &t, err, sizeof err) || (t.uid != geteuid() && geteuid() != 0)) continue;
+        np_rundir_path_of(t.uid, dir, sizeof dir);
         printf("%ld\t%s\t", t.pid, attach_state(&t, dir, buf, sizeof buf));
         print_cmdline_trimmed(t.pid);
         putchar('\n');

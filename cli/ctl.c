@@ -285,7 +285,8 @@ int cli_list(int argc, char **argv)
     if (argc > 1) {
         fputs("usage: nodeprof list [--all]\nLists the profiled node processes of this user (pid, command line, FIFO)\n"
               "and removes the FIFOs left by processes that are gone (profiled processes, nodeprof ctl).\n"
-              "--all lists every node process of this user, profiled or not (pid, state, command line),\n"
+              "--all lists every node process of this user (of every user, for root), profiled or not\n"
+              "(pid, state, command line), "
               "and whether `nodeprof ctl` can attach to it through its inspector.\n"
               "Both close an inspector that a nodeprof ctl killed mid-command left open.\n",
               !strcmp(argv[1], "--help") ? stdout : stderr);

@@ -8,9 +8,14 @@
 #include <unistd.h>
 
 
+void np_rundir_path_of(uid_t uid, char *out, size_t len)
+{
+    snprintf(out, len, "/tmp/nodeprof-%u", (unsigned)uid);
+}
+
 void np_rundir_path(char *out, size_t len)
 {
-    snprintf(out, len, "/tmp/nodeprof-%u", (unsigned)geteuid());
+    np_rundir_path_of(geteuid(), out, len);
 }
 
 int np_rundir_ensure(const char *dir, char *err, size_t errlen)

@@ -6,9 +6,13 @@
 #define NP_RUNDIR_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
-/* "/tmp/nodeprof-<uid>" */
+/* "/tmp/nodeprof-<uid>", of our effective uid */
 void np_rundir_path(char *out, size_t len);
+
+/* The same directory of another user (root's `nodeprof list --all`). */
+void np_rundir_path_of(uid_t uid, char *out, size_t len);
 
 /* Creates (if needed) and checks the directory. 0, or -1 with err set. */
 int np_rundir_ensure(const char *dir, char *err, size_t errlen);
