@@ -35,7 +35,7 @@ static void report(void *ctx, const char *msg)
 int cli_sourcemap_apply(struct np_profile *p, const struct cli_sourcemaps *sm)
 {
     if (sm->off) return 0;
-    struct np_remap_options o = { sm->dir && *sm->dir ? sm->dir : NULL, report, NULL };
+    struct np_remap_options o = { .search_dir = sm->dir && *sm->dir ? sm->dir : NULL, .report = report };
     char err[600];
     if (np_profile_remap(p, &o, err, sizeof err) < 0) {
         fprintf(stderr, "nodeprof: %s\n", err);

@@ -1,11 +1,13 @@
 #include "writer.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "formats/remap.h"
+#include "formats/smcache.h"
 #include "common/log.h"
 #include "common/outfile.h"
 #include "output.h"
@@ -77,13 +79,34 @@ static void report_sourcemap(void *ctx, const char *msg)
     else np_debug("%s", msg);
 }
 
+/* Maps kept between writes (smcache.h), so that a periodic writer reads
+ * and parses a map once, not every period. Shared by the threads that
+ * write (workers' profiles too); made on first use, kept for the
+ * process's life, at most SOURCEMAP_CACHE_BYTES beyond what one profile
+ * needs. */
+#define SOURCEMAP_CACHE_BYTES ((size_t)64 << 20)
+
+static struct {
+    pthread_mutex_t lock;
+    struct np_smcache *cache;
+} sourcemaps = { PTHREAD_MUTEX_INITIALIZER, NULL };
+
 /* The .cpuprofile keeps V8's positions (DevTools maps them itself); the
  * derived formats are written from the rewritten model. */
 static void apply_sourcemaps(struct np_profile *profile)
 {
-    struct np_remap_options o = { NULL, report_sourcemap, NULL };
+    struct np_remap_options o = { .report = report_sourcemap };
     char err[600];
+    pthread_mutex_lock(&sourcemaps.lock);
+    if (!sourcemaps.cache) sourcemaps.cache = np_smcache_new(SOURCEMAP_CACHE_BYTES);
+    o.cache = sourcemaps.cache; /* NULL without memory: read for this write only */
     if (np_profile_remap(profile, &o, err, sizeof err) < 0) np_warn("%s", err);
+    if (sourcemaps.cache) {
+        struct np_smcache_stats st = np_smcache_stats(sourcemaps.cache);
+        np_debug("source maps: %zu scripts kept (%.1f MB), %zu read, %zu from the cache since start", st.entries,
+                 (double)st.bytes / (1 << 20), st.reads, st.hits);
+    }
+    pthread_mutex_unlock(&sourcemaps.lock);
 }
 
 int np_write_profile(enum np_profile_kind kind, int thread_id, const char *json, size_t len,

@@ -14,18 +14,20 @@
 #include <string.h>
 
 #include "formats/intern.h"
+#include "formats/smcache.h"
 #include "formats/smlocate.h"
 #include "formats/tree.h"
 
 struct script {
-    struct np_sourcemap *map; /* NULL: no map, frames stay */
-    char base[4096];
+    struct np_smscript own;   /* without a cache: read for this remap */
+    struct np_smscript *kept; /* with one: the cache's entry, or NULL */
     int as_url;               /* the profile names it by a file: URL */
-    char *text;               /* the generated script, for names; may be NULL */
-    size_t len;
-    uint32_t *lines;          /* where each line of text starts, made when needed */
-    size_t nlines;
 };
+
+static struct np_smscript *data_of(struct script *s)
+{
+    return s->kept ? s->kept : &s->own;
+}
 
 struct remap {
     struct np_profile *p;
@@ -57,18 +59,24 @@ static int add_script(struct remap *r, uint32_t url)
     char why[600], msg[700];
     memset(s, 0, sizeof *s);
     r->script_of[url] = (uint32_t)r->nscripts++;
-    enum np_locate_result res = np_sourcemap_locate(name, r->dir, &loc, why, sizeof why);
-    if (res == NP_LOCATE_FAILED) {
+    s->as_url = !strncmp(name, "file:", 5);
+    int res;
+    if (r->o->cache && !r->dir) {
+        res = np_smcache_get(r->o->cache, name, &s->kept, why, sizeof why);
+        if (res < 0) return -1;
+    } else {
+        res = np_sourcemap_locate(name, r->dir, &loc, why, sizeof why);
+    }
+    if (res == NP_LOCATE_FAILED && why[0]) {
         snprintf(msg, sizeof msg, "source map not used, frames of %s left as they are: %s", name, why);
         report(r, msg);
-    } else if (res == NP_LOCATE_FOUND) {
-        s->map = loc.map;
-        memcpy(s->base, loc.base, sizeof s->base);
-        s->as_url = !strncmp(name, "file:", 5);
-        s->text = loc.script;
-        s->len = loc.script_len;
-        r->nmaps++;
+    } else if (res == NP_LOCATE_FOUND && !s->kept) {
+        s->own.map = loc.map;
+        memcpy(s->own.base, loc.base, sizeof s->own.base);
+        s->own.text = loc.script;
+        s->own.len = loc.script_len;
     }
+    if (res == NP_LOCATE_FOUND) r->nmaps++;
     return 0;
 }
 
@@ -97,7 +105,7 @@ static int intern_copy(struct remap *r)
 }
 
 /* Indexes the starts of the script's lines; -1 without memory. */
-static int index_lines(struct script *s)
+static int index_lines(struct np_smscript *s)
 {
     size_t n = 1;
     for (size_t i = 0; i < s->len; i++) n += s->text[i] == '\n';
@@ -111,7 +119,7 @@ static int index_lines(struct script *s)
 
 /* The original name of the function V8 calls generated, or NULL. V8 names
  * methods "Class.method"; the identifier in the text is the last part. */
-static const char *original_name(struct script *s, uint32_t line, uint32_t column, const char *generated)
+static const char *original_name(struct np_smscript *s, uint32_t line, uint32_t column, const char *generated)
 {
     const char *ident = strrchr(generated, '.');
     ident = ident ? ident + 1 : generated;
@@ -126,13 +134,14 @@ static int map_frame(struct remap *r, const struct np_frame *f, struct np_frame 
 {
     *out = *f;
     if (f->url == 0 || f->line <= 0 || r->script_of[f->url] == NP_NO_NODE) return 0;
-    struct script *s = &r->scripts[r->script_of[f->url]];
+    struct script *sc = &r->scripts[r->script_of[f->url]];
+    struct np_smscript *s = data_of(sc);
     struct np_sm_origin o;
     char url[4096 * 3 + 16];
     uint32_t column = f->column > 0 ? (uint32_t)f->column - 1 : 0;
     if (!s->map || np_sourcemap_lookup(s->map, (uint32_t)f->line - 1, column, &o)) return 0;
     if (o.line >= INT32_MAX || o.column >= INT32_MAX) return 0;
-    if (np_sm_resolve_source(s->base, o.source, s->as_url, url, sizeof url)) return 0;
+    if (np_sm_resolve_source(s->base, o.source, sc->as_url, url, sizeof url)) return 0;
     int64_t url_id = np_intern(&r->strings, url, strlen(url));
     const char *name = original_name(s, (uint32_t)f->line - 1, column, r->p->strings[f->name]);
     int64_t name_id = name && *name ? np_intern(&r->strings, name, strlen(name)) : f->name;
@@ -276,10 +285,11 @@ static int commit(struct remap *r, struct np_frame *from, uint32_t *to)
 
 static void remap_free(struct remap *r)
 {
+    if (r->o->cache) np_smcache_end(r->o->cache);
     for (size_t i = 0; i < r->nscripts; i++) {
-        np_sourcemap_free(r->scripts[i].map);
-        free(r->scripts[i].text);
-        free(r->scripts[i].lines);
+        np_sourcemap_free(r->scripts[i].own.map);
+        free(r->scripts[i].own.text);
+        free(r->scripts[i].own.lines);
     }
     free(r->scripts);
     free(r->script_of);
@@ -295,6 +305,7 @@ long np_profile_remap(struct np_profile *p, const struct np_remap_options *o, ch
     uint32_t *to = NULL;
     long rc = -1;
     if (o->search_dir && !(r.dir = np_smdir_open(o->search_dir, err, errlen))) return -1;
+    if (o->cache) np_smcache_begin(o->cache);
     if (load_maps(&r)) goto oom;
     if (r.nmaps == 0) {
         rc = 0;

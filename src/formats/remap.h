@@ -16,8 +16,12 @@
 
 #include "formats/profile.h"
 
+struct np_smcache;
+
 struct np_remap_options {
     const char *search_dir;                      /* `--source-maps DIR`, or NULL */
+    struct np_smcache *cache;                    /* maps kept between remaps (smcache.h), or NULL;
+                                                    not with a search_dir */
     void (*report)(void *ctx, const char *msg);  /* may be NULL */
     void *ctx;
 };

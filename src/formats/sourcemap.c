@@ -493,3 +493,11 @@ size_t np_sourcemap_count(const struct np_sourcemap *m)
 {
     return m->nseg;
 }
+
+size_t np_sourcemap_bytes(const struct np_sourcemap *m)
+{
+    size_t n = sizeof *m + m->nseg * sizeof *m->seg + (m->nsources + m->nnames) * sizeof(char *);
+    for (size_t i = 0; i < m->nsources; i++) n += m->sources[i] ? strlen(m->sources[i]) + 1 : 0;
+    for (size_t i = 0; i < m->nnames; i++) n += m->names[i] ? strlen(m->names[i]) + 1 : 0;
+    return n;
+}

@@ -63,4 +63,7 @@ const char *np_sourcemap_name_of(const struct np_sourcemap *m, uint32_t line, ui
 /* The number of mappings decoded (for tests and measurements). */
 size_t np_sourcemap_count(const struct np_sourcemap *m);
 
+/* The memory the parsed map holds, in bytes (for a cache's budget). */
+size_t np_sourcemap_bytes(const struct np_sourcemap *m);
+
 #endif

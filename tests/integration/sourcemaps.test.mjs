@@ -251,3 +251,35 @@ test('the HTML page shows the mapped frames', { timeout: 180000 }, async (t) => 
   assert.match(row, new RegExp(`src/hot\\.ts:${HOT_LINE}`));
   assert.ok(!rows.some((r) => /inline\.min\.js:1/.test(r) && /smHotSpin/.test(r)));
 });
+
+test('a periodic writer reads each map once: later periods map from the cache, with the same result', { timeout: 120000 }, (t) => {
+  const dir = tempDir(t);
+  // The hot function in turns of the event loop, so that each period writes.
+  const entry = path.join(dir, 'loop.ts');
+  fs.writeFileSync(entry, `import { smHotSpin } from '${path.join(project, 'src/hot')}';
+const end = Date.now() + Number(process.argv[2]);
+(function turn() { smHotSpin(20); if (Date.now() < end) setImmediate(turn); })();
+`);
+  const bundle = path.join(dir, 'loop.js');
+  esbuild.buildSync({ entryPoints: [entry], bundle: true, platform: 'node', logLevel: 'silent', outfile: bundle, sourcemap: true });
+  const r = runNode(bundle, ['4500'], {
+    env: childEnv({
+      NODEPROF_DIR: dir, NODEPROF_SOURCEMAPS: 'on', NODEPROF_FORMATS: 'cpuprofile,collapsed', NODEPROF_PERIOD: '1s', NODEPROF_LOG: 'debug',
+    }),
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const stats = [...r.stderr.matchAll(/source maps: (\d+) scripts kept \([\d.]+ MB\), (\d+) read, (\d+) from the cache since start/g)]
+    .map((m) => ({ kept: +m[1], read: +m[2], hits: +m[3] }));
+  assert.ok(stats.length >= 3, `${stats.length} writes: ${r.stderr}`);
+  // The first write read the scripts; none was read again, and every later write took its scripts from the cache.
+  assert.ok(stats[0].read >= 1 && stats[0].hits === 0, JSON.stringify(stats));
+  for (let i = 1; i < stats.length; i++) {
+    assert.equal(stats[i].read, stats[0].read, JSON.stringify(stats));
+    assert.ok(stats[i].hits > stats[i - 1].hits, JSON.stringify(stats));
+  }
+  const hotTs = pathToFileURL(path.join(project, 'src/hot.ts')).href;
+  const collapsed = filesIn(dir, '.cpu.collapsed.txt');
+  assert.ok(collapsed.length >= 3, collapsed.join());
+  const mapped = collapsed.filter((f) => fs.readFileSync(f, 'utf8').includes(`;smHotSpin (${hotTs}:${HOT_LINE}) `));
+  assert.ok(mapped.length >= collapsed.length - 1, `${mapped.length} of ${collapsed.length} periods name hot.ts`);
+});

@@ -349,7 +349,7 @@ static void test_remap(void)
     struct np_profile *p = profile_of(frames, sizeof frames / sizeof *frames);
     if (!p) return;
     struct reports rep = { 0 };
-    struct np_remap_options o = { NULL, collect, &rep };
+    struct np_remap_options o = { .report = collect, .ctx = &rep };
     char err[300] = "";
     long mapped = np_profile_remap(p, &o, err, sizeof err);
     CHECK(mapped == 4, "mapped %ld frames (%s)", mapped, err);
