@@ -26,9 +26,13 @@ test('run: profiles the command, lists the files, keeps its status and output', 
   assert.match(r.stderr, new RegExp(`nodeprof: wrote ${files[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   const p = readCpuProfile(files[0]);
   assert.ok(selfShare(p, 'hotLoop') > 0.3, 'hotLoop is hot');
-  // --interval 500: sampling deltas well under the default 1000 µs.
-  const deltas = p.timeDeltas.slice(1).sort((a, b) => a - b);
-  assert.ok(deltas[deltas.length >> 1] < 900, `median delta ${deltas[deltas.length >> 1]}`);
+  // --interval takes effect: 500 µs samples come clearly closer together than
+  // 4000 µs ones. (Absolute deltas stretch with the machine's load.)
+  const slow = run(CLI, ['run', '--dir', path.join(dir, 'slow'), '--interval', '4000', '--', NODE, app], { env });
+  assert.equal(slow.status, 3, slow.stderr);
+  const medianDelta = (q) => { const d = q.timeDeltas.slice(1).sort((a, b) => a - b); return d[d.length >> 1]; };
+  const fast = medianDelta(p), coarse = medianDelta(readCpuProfile(filesIn(path.join(dir, 'slow'), '.cpuprofile')[0]));
+  assert.ok(fast < coarse / 2, `median delta ${fast} µs at --interval 500, ${coarse} µs at 4000`);
 });
 
 test('run: a plain program that is not node runs unchanged and nothing is written', (t) => {

@@ -47,7 +47,8 @@ test('ESM entry point (.mjs): import-time work and the hot function are in the p
   const { lib, plain, libDir } = runPair(t, NODE, [main]);
   assert.equal(plain.stdout, 'esm main done: 42 undefined\n');
   assertSameOutcome(lib, plain);
-  const p = assertHotProfile(onlyProfile(libDir), 'esmHot');
+  // Busy share: on a loaded machine GC has taken 70 % of all samples.
+  const p = assertHotProfile(onlyProfile(libDir), 'esmHot', 0.3, { busy: true });
   // 100 ms at import against 250 ms later: on a loaded machine the share
   // varies a lot, but work done before the entry module ran is there.
   assert.ok(selfShare(p, 'computeAtImport') > 0.02, topSelf(p));
@@ -59,14 +60,14 @@ test('ESM entry point that throws: same error report, profile written', (t) => {
   assert.equal(plain.status, 1);
   assert.match(plain.stderr, /Error: esm boom/);
   assertSameOutcome(lib, plain);
-  assertHotProfile(onlyProfile(libDir), 'esmHot');
+  assertHotProfile(onlyProfile(libDir), 'esmHot', 0.3, { busy: true });
 });
 
 test('ESM entry point named .js ("type": "module")', (t) => {
   const { lib, plain, libDir } = runPair(t, NODE, [path.join(APPS, 'esm-pkg/main.js')]);
   assert.equal(plain.stdout, 'esm-pkg done: string\n');
   assertSameOutcome(lib, plain);
-  assertHotProfile(onlyProfile(libDir), 'pkgEsmHot');
+  assertHotProfile(onlyProfile(libDir), 'pkgEsmHot', 0.3, { busy: true });
 });
 
 test('CommonJS entry point given without its extension, and through a relative path', (t) => {

@@ -308,11 +308,18 @@ test('a child that inherits NODEPROF_HTTP finds the port taken: one line, and it
   const dir = tempDir(t);
   const script = writeScript(dir, 'parent.js', `
 const { spawnSync } = require('node:child_process');
-setTimeout(() => {
+const net = require('node:net');
+// The child starts once our endpoint listens (on a loaded machine, later
+// than any fixed delay).
+(function whenListening() {
+  const s = net.connect(${port}, '127.0.0.1', () => { s.destroy(); spawnChild(); });
+  s.on('error', () => setTimeout(whenListening, 50));
+})();
+function spawnChild() {
   const c = spawnSync(process.execPath, ['-e', 'console.log("child ran")'], { encoding: 'utf8' });
   console.log(c.status, c.stdout.trim());
   console.log(JSON.stringify(c.stderr));
-}, 300);
+}
 `);
   const r = await exec(process.env.NP_TEST_NODE && process.env.NP_TEST_NODE !== 'node' ? process.env.NP_TEST_NODE : process.execPath,
     [script], { env: childEnv({ NODEPROF_DIR: dir, NODEPROF_HTTP: `127.0.0.1:${port}` }), cwd: dir });
