@@ -5,24 +5,14 @@
 // wasm out-of-bounds access still throws its RuntimeError and
 // writes nothing. NODEPROF_CRASH=off writes nothing.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { CLI, FIXTURES, NODE, childEnv, controlFifo, defaultNameRe, filesIn, run, tempDir, writeScript } from './helpers.mjs';
+import { CLI, NODE, childEnv, controlFifo, defaultNameRe, filesIn, run, tempDir, writeScript } from './helpers.mjs';
+import { buildAddon } from './addon.mjs';
 
 const T = { timeout: 90000 };
-const NODE_INCLUDE = path.resolve(path.dirname(fs.realpathSync(NODE)), '../include/node');
-
-function buildAddon(dir) {
-  const out = path.join(dir, 'stuck.node');
-  const r = spawnSync('cc', ['-shared', '-fPIC', '-O1', '-g', `-I${NODE_INCLUDE}`, '-o', out,
-    path.join(FIXTURES, 'addons/stuck.c')], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `cannot build the test addon: ${r.stderr}`);
-  return out;
-}
-
 // Runs the script under plain node and under the library (NODEPROF_DIR =
 // a fresh directory); core dumps off. Returns { plain, lib, dir }.
 function runBoth(t, script, args = [], nodeArgs = [], env = {}) {

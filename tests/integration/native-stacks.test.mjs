@@ -4,27 +4,17 @@
 // Node-API addon (tests/fixtures/addons/stuck.c) built here with a plain
 // `cc -shared` against the headers of the node under test.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  FIXTURES, NODE, childEnv, defaultNameRe, filesIn, run, sleep, startNode, tempDir, writeScript,
+  NODE, childEnv, defaultNameRe, filesIn, run, sleep, startNode, tempDir, writeScript,
 } from './helpers.mjs';
+import { buildAddon } from './addon.mjs';
 import { ctl, ctlOk, waitFor } from '../fixtures/ondemand/support.mjs';
 
 const T = { timeout: 90000 };
-const NODE_INCLUDE = path.resolve(path.dirname(fs.realpathSync(NODE)), '../include/node');
-
-function buildAddon(dir) {
-  const out = path.join(dir, 'stuck.node');
-  const r = spawnSync('cc', ['-shared', '-fPIC', '-O1', '-g', `-I${NODE_INCLUDE}`, '-o', out,
-    path.join(FIXTURES, 'addons/stuck.c')], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `cannot build the test addon: ${r.stderr}`);
-  return out;
-}
-
 // The app: loads the addon, prints ready, then does `what` after 300 ms
 // (the helper worker is up by then) and prints done.
 const APP = `
