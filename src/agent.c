@@ -99,7 +99,7 @@ static int start_main_services(napi_env env)
     if (np_agent_thread_start()) return -1;
     np_boot_mark("agent thread and FIFO");
     np_crash_install(env);
-    np_export_start(env, np_output_dir()); /* only with NODEPROF_EXPORT */
+    np_export_start(env, np_output_dir(), np_crash_on_own_thread); /* only with NODEPROF_EXPORT */
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,8 +283,9 @@ static void stop(const char *why)
 
 static void *uploader_main(void *arg)
 {
-    (void)arg;
+    void (*on_thread_start)(void) = (void (*)(void))(uintptr_t)arg;
     char why[400];
+    if (on_thread_start) on_thread_start();
     int dirfd = open_dir();
     if (dirfd < 0) { stop(NULL); return NULL; }
     set_in_curl(true);
@@ -319,7 +321,7 @@ static void node_version(napi_env env, char *out, size_t len)
         snprintf(out, len, "v%u.%u.%u", v->major, v->minor, v->patch);
 }
 
-void np_export_start(napi_env env, const char *dir)
+void np_export_start(napi_env env, const char *dir, void (*on_thread_start)(void))
 {
     const struct np_config *cfg = np_cfg();
     if (!cfg->export_url[0]) return;
@@ -351,7 +353,7 @@ void np_export_start(napi_env env, const char *dir)
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_t thread;
-    int rc = pthread_create(&thread, NULL, uploader_main, NULL);
+    int rc = pthread_create(&thread, NULL, uploader_main, (void *)(uintptr_t)on_thread_start);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc) {
         np_warn("NODEPROF_EXPORT: cannot start the uploader thread: %s", strerror(rc));

@@ -24,8 +24,12 @@
 
 /* Main thread, once, when the process is profiled: starts the uploader
  * thread if NODEPROF_EXPORT is set (nothing at all otherwise). dir:
- * NODEPROF_DIR made absolute (output.h). */
-void np_export_start(napi_env env, const char *dir);
+ * NODEPROF_DIR made absolute (output.h). The thread runs on_thread_start
+ * first, if given: the crash reporter's set-up for nodeprof's own threads
+ * (native/crash.h, a later layer), so that a fault in the uploader (in
+ * libcurl, say) is reported rather than forced to its default action by
+ * the blocked signal mask. */
+void np_export_start(napi_env env, const char *dir, void (*on_thread_start)(void));
 
 /* Any thread, after a file is in place in NODEPROF_DIR: writes its marker
  * and queues it. start_ms/end_ms: wall-clock span of its data (start 0:

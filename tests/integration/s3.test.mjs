@@ -518,3 +518,26 @@ test('libcurl missing: one line, the app runs on, the files wait for `nodeprof u
     [`nodeprof: NODEPROF_EXPORT: cannot load libcurl.so.4 (install libcurl4): …; files are left in ${out} for \`nodeprof upload\``]);
   assert.equal(markers(out).length, 1);
 });
+
+test('the uploader thread takes no signal but its own faults, which the crash report hears', async (t) => {
+  const front = await startFront();
+  t.after(front.close);
+  const dir = tempDir(t);
+  const script = writeScript(dir, 'masks.js', `
+const fs = require('node:fs');
+setTimeout(() => {
+  const masks = {};
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    const comm = fs.readFileSync('/proc/self/task/' + tid + '/comm', 'utf8').trim();
+    if (comm === 'nodeprof-s3') masks[comm] = /SigBlk:\\s*([0-9a-f]+)/.exec(fs.readFileSync('/proc/self/task/' + tid + '/status', 'utf8'))[1];
+  }
+  console.log(JSON.stringify(masks));
+}, 500);
+`);
+  const r = await runAsync(NODE, [script], { env: exportEnv(front.port, 'masks', { NODEPROF_DIR: path.join(dir, 'out') }) });
+  assert.equal(r.status, 0, r.stderr);
+  const mask = BigInt('0x' + JSON.parse(r.stdout)['nodeprof-s3']);
+  const blocked = (sig) => (mask >> BigInt(sig - 1)) & 1n;
+  for (const fault of [4, 7, 8, 11]) assert.equal(blocked(fault), 0n, `fault signal ${fault} unblocked: ${mask.toString(16)}`);
+  for (const other of [1, 2, 10, 12, 15, 17]) assert.equal(blocked(other), 1n, `signal ${other} blocked: ${mask.toString(16)}`);
+});
