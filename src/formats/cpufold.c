@@ -20,6 +20,13 @@ struct fold_node {
     int64_t time;    /* folded µs */
 };
 
+/* Folded positionTicks: samples of a node at one line of its function. */
+struct fold_tick {
+    uint32_t node;
+    int32_t line;
+    int64_t ticks;
+};
+
 struct np_cpufold {
     struct np_intern strings;
     struct np_frame *frames; /* name and url are ids in strings */
@@ -28,6 +35,9 @@ struct np_cpufold {
     struct fold_node *nodes;
     size_t nnodes, nodes_cap;
     struct np_index node_index; /* (parent, frame) of every node but the root */
+    struct fold_tick *ticks;
+    size_t nticks, ticks_cap;
+    struct np_index tick_index; /* (node, line) */
     unsigned long folds;
     int64_t start_us;  /* startTime of the first folded window */
     int64_t until_us;  /* time of the last folded sample */
@@ -84,11 +94,30 @@ static uint64_t node_hash_of(const void *ctx, uint32_t entry)
     return node_hash(f->nodes[entry].parent, f->nodes[entry].frame);
 }
 
+static uint64_t tick_hash(uint32_t node, int32_t line)
+{
+    return np_hash_u64((uint64_t)node << 32 | (uint32_t)line);
+}
+
+static int same_tick(const void *ctx, uint32_t entry, const void *key)
+{
+    const struct np_cpufold *f = ctx;
+    const struct fold_tick *k = key;
+    return f->ticks[entry].node == k->node && f->ticks[entry].line == k->line;
+}
+
+static uint64_t tick_hash_of(const void *ctx, uint32_t entry)
+{
+    const struct np_cpufold *f = ctx;
+    return tick_hash(f->ticks[entry].node, f->ticks[entry].line);
+}
+
 static int init_tables(struct np_cpufold *f)
 {
     memset(f, 0, sizeof *f);
     np_index_init(&f->frame_index, same_frame, frame_hash_of, f);
     np_index_init(&f->node_index, same_node, node_hash_of, f);
+    np_index_init(&f->tick_index, same_tick, tick_hash_of, f);
     f->last_node = NP_NO_NODE;
     return np_intern_init(&f->strings);
 }
@@ -100,6 +129,8 @@ static void free_tables(struct np_cpufold *f)
     np_index_free(&f->frame_index);
     free(f->nodes);
     np_index_free(&f->node_index);
+    free(f->ticks);
+    np_index_free(&f->tick_index);
 }
 
 struct np_cpufold *np_cpufold_new(void)
@@ -217,6 +248,27 @@ static struct np_profile *parse_window(const char *json, size_t len, char *err, 
 
 /* ---- folding ---------------------------------------------------------------- */
 
+/* Adds a window's positionTicks to the folded ones of its nodes. */
+static int fold_ticks(struct np_cpufold *f, const struct np_profile *p, const uint32_t *map)
+{
+    for (size_t i = 0; i < p->nline_ticks; i++) {
+        const struct np_line_ticks *t = &p->line_ticks[i];
+        struct fold_tick key = { map[t->node], t->line, 0 };
+        uint64_t h = tick_hash(key.node, key.line);
+        int64_t found = np_index_find(&f->tick_index, h, &key);
+        if (found < 0) {
+            if (f->nticks >= UINT32_MAX - 1 ||
+                grow((void **)&f->ticks, &f->ticks_cap, f->nticks + 1, sizeof *f->ticks))
+                return -1;
+            f->ticks[f->nticks] = key;
+            if (np_index_add(&f->tick_index, h, (uint32_t)f->nticks)) return -1;
+            found = (int64_t)f->nticks++;
+        }
+        f->ticks[found].ticks += t->ticks;
+    }
+    return 0;
+}
+
 /* The time a window's first sample stands for beyond its own delta: from
  * the last folded sample to the window's start (0 before any fold). */
 static int64_t chain_gap(const struct np_cpufold *f, const struct np_profile *p)
@@ -238,6 +290,9 @@ int np_cpufold_add(struct np_cpufold *f, const char *json, size_t len, char *err
         np_profile_free(p);
         return -1;
     }
+    /* Per-line costs are a detail of DevTools' source view: without memory
+     * for them, some are missing, and the fold goes on. */
+    fold_ticks(f, p, map);
     if (!f->folds) f->start_us = f->until_us = p->start_us;
     for (size_t i = 0; i < p->nnodes; i++) {
         f->nodes[map[i]].hits += p->nodes[i].self_count;
@@ -265,8 +320,55 @@ struct merge_out {
     const uint32_t *wmap;       /* window node -> aggregate node */
     int64_t *whits;             /* per aggregate node: window samples */
     uint32_t *first, *kids;     /* children lists */
+    struct fold_tick *ticks;    /* folded and window positionTicks, by node and line */
+    size_t nticks, next_tick;
     FILE *out;
 };
+
+static int by_node_and_line(const void *a, const void *b)
+{
+    const struct fold_tick *x = a, *y = b;
+    if (x->node != y->node) return x->node < y->node ? -1 : 1;
+    return (x->line > y->line) - (x->line < y->line);
+}
+
+/* The positionTicks of the merged profile: the folded ones and the
+ * window's, sorted by node and line, one entry per line. */
+static int merge_ticks(struct merge_out *m)
+{
+    const struct np_cpufold *f = m->f;
+    size_t wn = m->w ? m->w->nline_ticks : 0, n = f->nticks + wn;
+    m->ticks = malloc((n ? n : 1) * sizeof *m->ticks);
+    if (!m->ticks) return -1;
+    if (f->nticks) memcpy(m->ticks, f->ticks, f->nticks * sizeof *m->ticks);
+    for (size_t i = 0; i < wn; i++) {
+        const struct np_line_ticks *t = &m->w->line_ticks[i];
+        m->ticks[f->nticks + i] = (struct fold_tick){ m->wmap[t->node], t->line, t->ticks };
+    }
+    qsort(m->ticks, n, sizeof *m->ticks, by_node_and_line);
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (out && m->ticks[out - 1].node == m->ticks[i].node && m->ticks[out - 1].line == m->ticks[i].line)
+            m->ticks[out - 1].ticks += m->ticks[i].ticks;
+        else
+            m->ticks[out++] = m->ticks[i];
+    }
+    m->nticks = out;
+    return 0;
+}
+
+/* Node i's positionTicks, if it has any (nodes are written in order). */
+static void write_ticks(struct merge_out *m, size_t i)
+{
+    bool first = true;
+    for (; m->next_tick < m->nticks && m->ticks[m->next_tick].node == i; m->next_tick++) {
+        const struct fold_tick *t = &m->ticks[m->next_tick];
+        fprintf(m->out, "%s{\"line\":%d,\"ticks\":%lld}", first ? ",\"positionTicks\":[" : ",", (int)t->line,
+                (long long)t->ticks);
+        first = false;
+    }
+    if (!first) fputc(']', m->out);
+}
 
 /* Children lists by a counting sort on the parent (parent < child). */
 static int list_children(struct merge_out *m)
@@ -297,7 +399,9 @@ static void write_node(struct merge_out *m, size_t i)
             (int)fr->line - 1, (int)fr->column - 1, (long long)(n->hits + m->whits[i]));
     for (uint32_t k = m->first[i]; k < m->first[i + 1]; k++)
         fprintf(out, "%s%u", k > m->first[i] ? "," : "", m->kids[k] + 1);
-    fputs("]}", out);
+    fputc(']', out);
+    write_ticks(m, i);
+    fputc('}', out);
 }
 
 static bool has_folded_cost(const struct fold_node *n)
@@ -392,7 +496,7 @@ int np_cpufold_merge(struct np_cpufold *f, const char *window, size_t len, char 
     m.w = w;
     m.wmap = wmap;
     m.whits = window_hits(f, w, wmap);
-    if (!m.whits || list_children(&m)) goto oom;
+    if (!m.whits || list_children(&m) || merge_ticks(&m)) goto oom;
     m.out = open_memstream(out, outlen);
     if (!m.out) goto oom;
     write_merged(&m);
@@ -408,6 +512,7 @@ oom:
     snprintf(err, errlen, "out of memory");
 out:
     free(m.whits);
+    free(m.ticks);
     free(m.first);
     free(m.kids);
     free(wmap);

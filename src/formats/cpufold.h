@@ -28,10 +28,12 @@
  * - startTime: the first window's; endTime: the current window's;
  * - "nodeprofFolded": {folds, foldedSamples, standInSamples}, which tells
  *   our reader (parse.c) to take sample counts from hitCount.
- * So every node's samples and time, and the profile's span, are those of
- * the unfolded profile. What is not kept once something is folded: the
- * timeline before the window, positionTicks (per-line hits), scriptId and
- * deoptReason. Pure C, no Node-API: unit-tested and fuzzed. */
+ * - positionTicks: each node's hits per line of its function (DevTools'
+ *   source view), the folded ones added to the window's.
+ * So every node's samples, time and per-line hits, and the profile's span,
+ * are those of the unfolded profile. What is not kept once something is
+ * folded: the timeline before the window, scriptId and deoptReason. Pure C,
+ * no Node-API: unit-tested and fuzzed. */
 #ifndef NP_CPUFOLD_H
 #define NP_CPUFOLD_H
 

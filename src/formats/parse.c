@@ -82,6 +82,8 @@ struct builder {
     bool wide_ids;
     struct i64_vec sample_sizes; /* heap: size of each sample */
     struct i64_vec deltas;
+    struct np_line_ticks *ticks; /* node: the raw index until the tree is shaped */
+    size_t nticks, ticks_cap;
     char *scratch;               /* a callFrame string with its escapes decoded */
     size_t scratch_cap;
     enum samples_form samples_form;
@@ -405,6 +407,37 @@ static int check_node_complete(struct builder *b, uint32_t index)
 
 /* ---- .cpuprofile nodes ------------------------------------------------------ */
 
+/* One {"line":L,"ticks":T} of a node's positionTicks. */
+static int read_line_ticks(struct builder *b, uint32_t index)
+{
+    int64_t line = -1, ticks = -1;
+    const char *key;
+    size_t len;
+    int r;
+    if (jscan_begin_object(&b->js)) return -1;
+    while ((r = jscan_next_member(&b->js, &key, &len)) == 1) {
+        if (jscan_key_is(key, len, "line")) r = jscan_int(&b->js, 0, INT32_MAX, &line);
+        else if (jscan_key_is(key, len, "ticks")) r = jscan_int(&b->js, 0, MAX_EXACT, &ticks);
+        else r = jscan_skip(&b->js);
+        if (r) return -1;
+    }
+    if (r < 0) return -1;
+    if (line < 0 || ticks < 0)
+        return fail(b, "node %lld: positionTicks without line or ticks", (long long)b->raw[index].id);
+    if (grow_array(b, (void **)&b->ticks, &b->ticks_cap, b->nticks + 1, sizeof *b->ticks)) return -1;
+    b->ticks[b->nticks++] = (struct np_line_ticks){ index, (int32_t)line, ticks };
+    return 0;
+}
+
+static int read_position_ticks(struct builder *b, uint32_t index)
+{
+    int r;
+    if (jscan_begin_array(&b->js)) return -1;
+    while ((r = jscan_next_element(&b->js)) == 1)
+        if (read_line_ticks(b, index)) return -1;
+    return r;
+}
+
 static int read_cpu_node_member(struct builder *b, uint32_t index, const char *key, size_t len)
 {
     struct raw_node *n = &b->raw[index];
@@ -421,7 +454,8 @@ static int read_cpu_node_member(struct builder *b, uint32_t index, const char *k
         n->nchildren = (uint32_t)(b->child_ids.n - before);
         return 0;
     }
-    return jscan_skip(&b->js); /* positionTicks, deoptReason, ... */
+    if (jscan_key_is(key, len, "positionTicks")) return read_position_ticks(b, index);
+    return jscan_skip(&b->js); /* deoptReason, ... */
 }
 
 static int read_cpu_node(struct builder *b)
@@ -874,6 +908,16 @@ static int keep_source_index(struct builder *b, struct np_profile *p, const uint
     return 0;
 }
 
+/* The positionTicks move to the model, on the nodes they became. */
+static void keep_line_ticks(struct builder *b, struct np_profile *p, const uint32_t *map)
+{
+    for (size_t i = 0; i < b->nticks; i++) b->ticks[i].node = map[b->ticks[i].node];
+    p->line_ticks = b->ticks;
+    p->nline_ticks = b->nticks;
+    b->ticks = NULL;
+    b->nticks = 0;
+}
+
 static int build_cpu(struct builder *b, struct np_profile *p)
 {
     uint32_t root;
@@ -883,6 +927,7 @@ static int build_cpu(struct builder *b, struct np_profile *p)
     if (!map) return -1;
     int rc = cpu_samples(b, p, map);
     if (rc == 0) rc = keep_source_index(b, p, map);
+    if (rc == 0) keep_line_ticks(b, p, map);
     free(map);
     return rc;
 }
@@ -911,6 +956,7 @@ static void builder_free(struct builder *b)
     free(b->ids32);
     free(b->sample_sizes.v);
     free(b->deltas.v);
+    free(b->ticks);
     free(b->scratch);
 }
 
@@ -965,6 +1011,7 @@ void np_profile_free(struct np_profile *p)
     free(p->remap_from);
     free(p->remap_to);
     free(p->source_index);
+    free(p->line_ticks);
     free(p);
 }
 

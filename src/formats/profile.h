@@ -40,6 +40,13 @@ struct np_node {
     int64_t self_weight;
 };
 
+/* Samples of one node at one line of its function (V8's positionTicks). */
+struct np_line_ticks {
+    uint32_t node;
+    int32_t line;   /* 1-based */
+    int64_t ticks;
+};
+
 struct np_profile {
     enum np_profile_kind kind;
 
@@ -75,6 +82,13 @@ struct np_profile {
     const char *labels;      /* "key=value,key=value" (checked: labels.h), not owned */
 
     struct np_arena *arena; /* owns the strings */
+
+    /* CPU: the nodes' positionTicks as parsed (a node merged from several
+     * of the text's has the entries of each); none when the text has none.
+     * cpufold keeps them across folds, for DevTools' per-line costs; the
+     * other formats do not use them. */
+    struct np_line_ticks *line_ticks;
+    size_t nline_ticks;
 
     /* CPU, as parsed: for each node, the index in the text's "nodes" array
      * of the first node that became it (nsource of those in the text).

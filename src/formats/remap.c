@@ -245,6 +245,7 @@ static int reshape(struct np_profile *p, const uint32_t *fmap)
         memcpy(p->source_index, parent, count * sizeof *parent);
     }
     for (size_t i = 0; i < p->nsamples; i++) p->sample_node[i] = map[p->sample_node[i]];
+    for (size_t i = 0; i < p->nline_ticks; i++) p->line_ticks[i].node = map[p->line_ticks[i].node];
     free(p->nodes);
     p->nodes = nodes;
     p->nnodes = count;

@@ -129,6 +129,16 @@ test('a folded exit profile accounts for every sample, in every format', (t) => 
   const interval = deltas / hits;
   assert.ok(interval > 100 && interval < 5000, `mean interval ${interval} us for a 250 us setting`);
 
+  // Per-line costs (positionTicks, DevTools' source view) are kept across
+  // folds: every node's add up to its hitCount, as V8 writes them, where a
+  // profile that kept only the last window's would have a tenth of them.
+  const ticked = p.nodes.filter((n) => n.positionTicks?.length);
+  assert.ok(ticked.some((n) => n.callFrame.functionName === 'cbHot'), 'cbHot has per-line costs');
+  const tickSum = sum(ticked.map((n) => sum(n.positionTicks.map((x) => x.ticks))));
+  const tickedHits = sum(ticked.map((n) => n.hitCount));
+  assert.ok(tickSum >= 0.95 * tickedHits && tickSum <= tickedHits, `positionTicks ${tickSum} of ${tickedHits} hits`);
+  assert.ok(tickedHits >= 0.5 * hits, `${tickedHits} of ${hits} samples in nodes with positionTicks`);
+
   // The hot function's share of the known work is what the app measured.
   const c = costs(p);
   // (total time: performance.now() has a JavaScript frame of its own)

@@ -365,6 +365,78 @@ static void test_merge_without_fold(void)
     free(s);
 }
 
+/* A window of one hot function with its positionTicks (JSON text of them). */
+static char *ticks_window(int id_base, int64_t start, int hits, const char *ticks)
+{
+    char *w = malloc(2048);
+    int n = snprintf(w, 2048,
+                     "{\"nodes\":[{\"id\":%d,\"callFrame\":{\"functionName\":\"(root)\",\"scriptId\":\"0\",\"url\":\"\","
+                     "\"lineNumber\":-1,\"columnNumber\":-1},\"hitCount\":0,\"children\":[%d]},{\"id\":%d,\"callFrame\":"
+                     "{\"functionName\":\"hot\",\"scriptId\":\"3\",\"url\":\"file:///a.js\",\"lineNumber\":4,"
+                     "\"columnNumber\":0},\"hitCount\":%d,\"positionTicks\":[%s]}],\"startTime\":%lld,\"endTime\":%lld,"
+                     "\"samples\":[",
+                     id_base, id_base + 1, id_base + 1, hits, ticks, (long long)start, (long long)(start + hits * 1000));
+    for (int i = 0; i < hits; i++) n += snprintf(w + n, 2048 - (size_t)n, "%s%d", i ? "," : "", id_base + 1);
+    n += snprintf(w + n, 2048 - (size_t)n, "],\"timeDeltas\":[");
+    for (int i = 0; i < hits; i++) n += snprintf(w + n, 2048 - (size_t)n, "%s1000", i ? "," : "");
+    snprintf(w + n, 2048 - (size_t)n, "]}");
+    return w;
+}
+
+/* positionTicks (DevTools' per-line costs) survive folding: the merged
+ * profile's hot node has every window's ticks, added by line. */
+static void test_position_ticks(void)
+{
+    char *w1 = ticks_window(1, 0, 3, "{\"line\":5,\"ticks\":2},{\"line\":6,\"ticks\":1}");
+    char *w2 = ticks_window(10, 3000, 2, "{\"line\":7,\"ticks\":1},{\"line\":6,\"ticks\":1}");
+    char *w3 = ticks_window(1, 5000, 1, "{\"ticks\":1,\"line\":5}");
+    struct np_cpufold *f = np_cpufold_new();
+    char err[256] = "", *out = NULL;
+    size_t len = 0;
+    CHECK(np_cpufold_add(f, w1, strlen(w1), err, sizeof err) == 0, "fold 1: %s", err);
+    CHECK(np_cpufold_add(f, w2, strlen(w2), err, sizeof err) == 0, "fold 2: %s", err);
+    CHECK(np_cpufold_merge(f, w3, strlen(w3), &out, &len, err, sizeof err) == 0, "merge: %s", err);
+    cJSON *doc = out ? cJSON_Parse(out) : NULL;
+    const cJSON *node;
+    int found = 0;
+    cJSON_ArrayForEach(node, cJSON_GetObjectItem(doc, "nodes")) {
+        const cJSON *frame = cJSON_GetObjectItem(node, "callFrame");
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(frame, "functionName")), "hot")) continue;
+        found++;
+        CHECK(cJSON_GetObjectItem(node, "hitCount")->valueint == 6, "hitCount");
+        char text[256] = "";
+        const cJSON *t;
+        cJSON_ArrayForEach(t, cJSON_GetObjectItem(node, "positionTicks")) {
+            size_t at = strlen(text);
+            snprintf(text + at, sizeof text - at, "%d:%d ", cJSON_GetObjectItem(t, "line")->valueint,
+                     cJSON_GetObjectItem(t, "ticks")->valueint);
+        }
+        CHECK_STR(text, "5:3 6:2 7:1 ");
+    }
+    CHECK(found == 1, "%d hot nodes in %s", found, out ? out : "(none)");
+    /* Our reader gives them back as they were written. */
+    struct np_profile *p = out ? parse(out, len) : NULL;
+    int64_t sum = 0;
+    for (size_t i = 0; p && i < p->nline_ticks; i++) sum += p->line_ticks[i].ticks;
+    CHECK(p && p->nline_ticks == 3 && sum == 6, "%zu line ticks, %lld in all", p ? p->nline_ticks : 0, (long long)sum);
+    /* Without positionTicks in the windows, none in the merge. */
+    np_cpufold_reset(f);
+    free(out);
+    out = NULL;
+    char *bare = ticks_window(1, 0, 2, "");
+    CHECK(np_cpufold_add(f, bare, strlen(bare), err, sizeof err) == 0, "fold: %s", err);
+    CHECK(np_cpufold_merge(f, NULL, 0, &out, &len, err, sizeof err) == 0, "merge: %s", err);
+    CHECK(out && !strstr(out, "positionTicks"), "%s", out ? out : "(none)");
+    np_profile_free(p);
+    cJSON_Delete(doc);
+    free(out);
+    free(bare);
+    free(w1);
+    free(w2);
+    free(w3);
+    np_cpufold_free(f);
+}
+
 int main(void)
 {
     test_fold_preserves_costs();
@@ -372,5 +444,6 @@ int main(void)
     test_bounded();
     test_errors();
     test_merge_without_fold();
+    test_position_ticks();
     return END();
 }
