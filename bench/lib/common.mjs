@@ -103,10 +103,13 @@ function describeFile(file) {
 // ---- environment and variants --------------------------------------------
 
 // Our environment without anything that would profile or alter a child.
+// NODE_EXTRA_CA_CERTS goes too: node parses the whole bundle at start-up
+// (a CI machine's took 80 ms of node -e 0's 120), which would dilute every
+// start-up ratio into the cost of OpenSSL.
 export function baseEnv() {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('NODEPROF_') || k === 'NODE_OPTIONS' || k === 'LD_PRELOAD') continue;
+    if (k.startsWith('NODEPROF_') || k === 'NODE_OPTIONS' || k === 'LD_PRELOAD' || k === 'NODE_EXTRA_CA_CERTS') continue;
     env[k] = v;
   }
   return env;
