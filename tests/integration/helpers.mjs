@@ -30,6 +30,9 @@ export function childEnv(extra = {}, { preload = true } = {}) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (k.startsWith('NODEPROF_') || k === 'NODE_OPTIONS' || k === 'LD_PRELOAD' || k === 'NODE_TEST_CONTEXT') continue;
+    // node parses this CA bundle at every start (80 ms a process on a CI
+    // machine that sets it); no test speaks TLS.
+    if (k === 'NODE_EXTRA_CA_CERTS') continue;
     env[k] = v;
   }
   if (preload) env.LD_PRELOAD = LIB;
