@@ -16,6 +16,9 @@ interleaved round by round:
   plain         node server.cjs
   lib idle      LD_PRELOAD=libnodeprof.so NODEPROF_CPU=off
   lib cpu       LD_PRELOAD=libnodeprof.so (CPU profiling, the default)
+  lib cpu, crash off   the same with NODEPROF_CRASH=off: no fault handlers,
+                no libunwind, no native-stack signal (the cost of native
+                stacks and crash reports while nobody asks for them)
   --cpu-prof    node --cpu-prof --cpu-prof-dir=TMP
 then the RSS of the server (idle 1 s after start, and after load) for plain,
 the library with NODEPROF_HELPER=off, and with NODEPROF_HELPER=on (default),
@@ -46,6 +49,7 @@ const variants = [
   { name: 'plain' },
   { name: 'lib idle', lib: { CPU: 'off' } },
   { name: 'lib cpu', lib: {}, expect: 1 },
+  { name: 'lib cpu, crash off', lib: { CRASH: 'off' }, expect: 1 },
   { name: '--cpu-prof', nodeArgs: ['--cpu-prof', '--cpu-prof-dir={DIR}'], expect: 1 },
   { name: 'lib memory 10s', lib: { CPU: 'off', MEMORY: '10s' } },
   { name: 'lib memory 1s', lib: { CPU: 'off', MEMORY: '1s' } },
