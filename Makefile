@@ -1,6 +1,7 @@
 # nodeprof: build, test and install.
 #
-#   make              build/libnodeprof.so and build/nodeprof
+#   make              build/libnodeprof.so (the preloaded object), build/libnodeprof-agent.so
+#                     (the agent it loads into node) and build/nodeprof
 #   make test         unit tests (ASan/UBSan, valgrind) then integration tests on real node
 #   make test-nodes   the integration tests again on node 22 and 24 (fetched into build/nodes)
 #   make deps         install the Debian build dependencies (root) or print the command
@@ -25,29 +26,38 @@ NODE_INCLUDE ?= $(abspath $(dir $(realpath $(shell command -v $(NODE))))../inclu
 
 WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
-NP_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN) -Isrc -Ipreload -I/usr/include/cjson -I$(NODE_INCLUDE)
+NP_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -ffunction-sections -fdata-sections $(WARN) -Isrc -Ipreload -I/usr/include/cjson -I$(NODE_INCLUDE)
 DEPFLAGS = -MMD -MP
 # The host must see nothing of ours but the entry points node looks up.
-LIB_LDFLAGS = -shared -Wl,--no-undefined -Wl,--exclude-libs,ALL -Wl,-z,nodelete -Wl,--version-script=src/exports.map
+LIB_LDFLAGS = -shared -Wl,--no-undefined -Wl,--exclude-libs,ALL -Wl,-z,nodelete
 LIBS    = -lcjson -lz -lpthread
 
 PRELOAD_SRCS = $(wildcard preload/*.c)
+# The preloaded object is in every process: the constructor and only the
+# common modules it uses, and nothing but libc (preload/agentload.h).
+PRELOAD_COMMON = $(addprefix src/common/,log.c nodeopts.c loader.c outfile.c)
 AGENT_SRCS   = $(wildcard src/*.c src/native/*.c)
 COMMON_SRCS  = $(wildcard src/common/*.c)
 FORMAT_SRCS  = $(wildcard src/formats/*.c)
 CLI_SRCS     = $(wildcard cli/*.c)
 HTML_ASSETS  = $(wildcard src/formats/html/*)
 
-LIB_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(PRELOAD_SRCS) $(AGENT_SRCS) $(COMMON_SRCS) $(FORMAT_SRCS))
+PRELOAD_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(PRELOAD_SRCS) $(PRELOAD_COMMON))
+AGENT_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(AGENT_SRCS) $(COMMON_SRCS) $(FORMAT_SRCS))
 # The CLI links the pure layers as archives: it takes what it uses.
 PURE_LIBS = $(BUILD)/libnp-common.a $(BUILD)/libnp-formats.a
 CLI_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS))
 
 .PHONY: all test layers unit-test integration-test test-nodes fuzz $(FUZZERS:%=fuzz-%) clean install uninstall deps check-deps test-deps test-debs fuzz-deps
-all: $(BUILD)/libnodeprof.so $(BUILD)/nodeprof $(BUILD)/nodeprof-loader.cjs
+all: $(BUILD)/libnodeprof.so $(BUILD)/libnodeprof-agent.so $(BUILD)/nodeprof $(BUILD)/nodeprof-loader.cjs
 
-$(BUILD)/libnodeprof.so: $(LIB_OBJS) src/exports.map
-	$(CC) $(NP_CFLAGS) $(CFLAGS) $(LDFLAGS) $(LIB_LDFLAGS) -o $@ $(LIB_OBJS) $(LIBS)
+# Building the preloaded object builds its agent too: one is no use alone.
+$(BUILD)/libnodeprof.so: $(PRELOAD_OBJS) preload/exports.map | $(BUILD)/libnodeprof-agent.so
+	$(CC) $(NP_CFLAGS) $(CFLAGS) $(LDFLAGS) $(LIB_LDFLAGS) -Wl,--gc-sections -Wl,--version-script=preload/exports.map \
+	  -o $@ $(PRELOAD_OBJS)
+
+$(BUILD)/libnodeprof-agent.so: $(AGENT_OBJS) src/exports.map
+	$(CC) $(NP_CFLAGS) $(CFLAGS) $(LDFLAGS) $(LIB_LDFLAGS) -Wl,--version-script=src/exports.map -o $@ $(AGENT_OBJS) $(LIBS)
 
 $(BUILD)/nodeprof: $(CLI_OBJS) $(PURE_LIBS)
 	$(CC) $(NP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(PURE_LIBS) $(LIBS) -ldl
@@ -264,6 +274,7 @@ fuzz-deps:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/libnodeprof.so $(DESTDIR)$(PREFIX)/lib/libnodeprof.so
+	install -m 0755 $(BUILD)/libnodeprof-agent.so $(DESTDIR)$(PREFIX)/lib/libnodeprof-agent.so
 	install -m 0644 $(BUILD)/nodeprof-loader.cjs $(DESTDIR)$(PREFIX)/lib/nodeprof-loader.cjs
 	install -m 0755 $(BUILD)/nodeprof $(DESTDIR)$(PREFIX)/bin/nodeprof
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
@@ -271,7 +282,7 @@ install: all
 	install -m 0644 man/libnodeprof.7 $(DESTDIR)$(PREFIX)/share/man/man7/libnodeprof.7
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/libnodeprof.so $(DESTDIR)$(PREFIX)/lib/nodeprof-loader.cjs $(DESTDIR)$(PREFIX)/bin/nodeprof \
+	rm -f $(DESTDIR)$(PREFIX)/lib/libnodeprof.so $(DESTDIR)$(PREFIX)/lib/libnodeprof-agent.so $(DESTDIR)$(PREFIX)/lib/nodeprof-loader.cjs $(DESTDIR)$(PREFIX)/bin/nodeprof \
 	  $(DESTDIR)$(PREFIX)/share/man/man1/nodeprof.1 $(DESTDIR)$(PREFIX)/share/man/man7/libnodeprof.7
 
 clean:

@@ -3,9 +3,10 @@
 # that a loaded machine does not blur (unlike preload-exec.sh's times):
 # system calls (strace -c) and page faults (perf stat) per exec of
 # /bin/true, for plain, an empty preloaded object, the same object with
-# the library's DT_NEEDED dependencies, and the library itself. The
-# faults include the shell's fork, the same in every row: read the
-# differences.
+# the library's DT_NEEDED dependencies (a row left out when it has none,
+# as the preloaded object has had since it was split from its agent), and
+# the library itself. The faults include the shell's fork, the same in
+# every row: read the differences.
 #   bench/preload-cost.sh [LIB]     (default: build/libnodeprof.so)
 set -eu
 lib=${1:-$(cd "$(dirname "$0")/.." && pwd)/build/libnodeprof.so}
@@ -26,6 +27,7 @@ faults() {
 base=$(faults '')
 printf '%-50s %9s %12s\n' "/bin/true with LD_PRELOAD=" "syscalls" "page faults"
 for v in "" "$tmp/empty.so" "$tmp/empty-deps.so" "$lib"; do
+  [ "$v" != "$tmp/empty-deps.so" ] || [ -n "$deps" ] || continue
   case "$v" in
     "") name="(nothing)" ;;
     "$tmp/empty.so") name="an empty object" ;;

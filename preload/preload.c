@@ -1,17 +1,19 @@
 /* The constructor: runs in every process the library is preloaded into,
- * before main. In node, it makes node load the agent (this same object)
- * before user code, by adding the loader token (loader.h) to NODE_OPTIONS;
- * when it decides not to profile, it takes out any token of ours a parent
- * passed down. Anywhere else it does nothing at all. */
+ * before main. In node, when it is going to profile, it loads the agent
+ * (agentload.h) and makes node bind it before user code, by adding the
+ * loader token (loader.h) to NODE_OPTIONS; when it decides not to profile,
+ * it takes out any token of ours a parent passed down. Anywhere else it
+ * does nothing at all. */
 #include <dlfcn.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "boot.h"
+#include "agentload.h"
 #include "napi_weak.h"
-#include "process.h"
 #include "common/log.h"
 #include "common/nodeopts.h"
 #include "common/loader.h"
@@ -81,10 +83,17 @@ static void strip_tokens(void)
     else unsetenv("NODE_OPTIONS");
 }
 
-static void inject_agent(void)
+static double clock_ms(clockid_t id)
 {
-    char token[8192], why[600];
-    int kind = np_loader_token(np_process.lib_path, token, sizeof token, why, sizeof why);
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}
+
+static void inject_agent(const char *self)
+{
+    char token[8192], why[PATH_MAX + 200];
+    int kind = np_loader_token(self, token, sizeof token, why, sizeof why);
     if (kind < 0) {
         np_err("%s; not profiling this process", why);
         strip_tokens();
@@ -109,17 +118,19 @@ __attribute__((constructor)) static void nodeprof_preload(int argc, char **argv,
 {
     (void)envp;
     if (!process_is_node()) return;
-    np_boot_mark(NULL);
-    if (!find_own_path(np_process.lib_path)) return;
-    np_process.in_node = true;
-    np_process.preloaded = listed_in_ld_preload(np_process.lib_path);
-    if (!np_process.preloaded) return;
+    /* The agent's start-up clock (boot.h) starts here. */
+    double wall = clock_ms(CLOCK_MONOTONIC), cpu = clock_ms(CLOCK_THREAD_CPUTIME_ID);
+    char self[PATH_MAX], why[2 * PATH_MAX + 200];
+    if (!find_own_path(self) || !listed_in_ld_preload(self)) return;
     if (env_says_disabled()) {
         strip_tokens();
     } else if (argv && permission_model_on(argc, argv)) {
         np_warn("node's permission model is on; not profiling this process");
         strip_tokens();
+    } else if (np_agent_load(self, wall, cpu, why, sizeof why) != 0) {
+        np_err("%s; not profiling this process", why);
+        strip_tokens();
     } else {
-        inject_agent();
+        inject_agent(self);
     }
 }

@@ -143,7 +143,6 @@ static void start_profilers(struct np_thread *t)
 
 static void agent_init(napi_env env)
 {
-    if (!np_process.preloaded) return; /* dlopen()ed by a stale loader, not asked for */
     np_boot_mark("node and the loader");
     int thread_id = current_thread_id(env);
     np_boot_mark("thread id");
@@ -174,7 +173,7 @@ static void agent_init(napi_env env)
  * NODE_OPTIONS, so that children of an unprofiled process inherit none. */
 __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_env env, napi_value exports)
 {
-    if (np_process.in_node) agent_init(env);
+    if (np_process.preload) agent_init(env); /* else dlopen()ed by someone else, not asked for */
     js_clear_exception(env, "nodeprof agent");
     if (np_process.active) js_set(env, exports, "nodeprof", js_string(env, "active"));
     return exports;
@@ -183,4 +182,15 @@ __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_e
 __attribute__((visibility("default"))) int32_t node_api_module_get_api_version_v1(void)
 {
     return NAPI_VERSION;
+}
+
+/* Called once by the preloaded object's constructor, right after its
+ * dlopen of this object (common/handoff.h), before node's main. */
+__attribute__((visibility("default"))) int np_agent_attach(const struct np_handoff *handoff);
+int np_agent_attach(const struct np_handoff *handoff)
+{
+    if (!handoff || handoff->version != NP_HANDOFF_VERSION || handoff->size != sizeof *handoff) return -1;
+    np_process.preload = handoff;
+    np_boot_begin(handoff->start_wall_ms, handoff->start_cpu_ms);
+    return 0;
 }

@@ -36,6 +36,12 @@ void np_boot_mark(const char *step)
     boot.cpu0 = cpu;
 }
 
+void np_boot_begin(double wall_ms, double cpu_ms)
+{
+    boot.wall0 = wall_ms;
+    boot.cpu0 = cpu_ms;
+}
+
 void np_boot_report(const char *what)
 {
     if (boot.n == 0 || gettid() != getpid()) return;

@@ -8,6 +8,9 @@
 #define NP_BOOT_H
 
 void np_boot_mark(const char *step);
+/* The first mark, taken earlier (by the preloaded object's constructor,
+ * common/handoff.h) with the same clocks, in ms. */
+void np_boot_begin(double wall_ms, double cpu_ms);
 void np_boot_report(const char *what);
 
 #endif

@@ -1,5 +1,6 @@
 /* What this process is, and how it is to be profiled: facts the
- * constructor finds before node's main (preload.c), and the configuration
+ * constructor finds before node's main (preload.c, handed over through
+ * common/handoff.h), and the configuration
  * the agent reads once, on the main thread, before any user code (agent.c).
  * Every module reads it; only those two write it, each before anything
  * else runs, so nobody locks it. */
@@ -10,13 +11,14 @@
 #include <stdbool.h>
 
 #include "common/config.h"
+#include "common/handoff.h"
 #include "common/log.h"
 
 struct np_process {
-    /* Set by the constructor. */
-    bool in_node;               /* this process is node */
-    bool preloaded;             /* we came in through LD_PRELOAD (not a stray dlopen) */
-    char lib_path[PATH_MAX];    /* this object, absolute */
+    /* Set by np_agent_attach, before node's main: the preloaded object's
+     * facts, in that object. NULL when the agent was not loaded by our
+     * constructor (a stray dlopen): then it does nothing. */
+    const struct np_handoff *preload;
 
     /* Set once by the first agent init (main thread). */
     bool configured;

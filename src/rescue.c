@@ -139,7 +139,7 @@ static int start_helper(napi_env env)
 {
     char code[PATH_MAX + 128];
     char quoted[PATH_MAX + 8];
-    snprintf(quoted, sizeof quoted, "%s", np_process.lib_path);
+    snprintf(quoted, sizeof quoted, "%s", np_process.preload->lib_path);
     for (char *p = quoted; *p; p++) if (*p == '\'' || *p == '\\' || *p == '\n') return -1;
     snprintf(code, sizeof code, "process.dlopen({ exports: {} }, '%s');", quoted);
     make_token(rs()->token, sizeof rs()->token);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  APPS, LIB, NODE, assertHotProfile, assertSameOutcome, childEnv, cpuProfilesIn, defaultNameRe,
+  APPS, LIB, NODE, assertHotProfile, assertSameOutcome, copyAgentBeside, childEnv, cpuProfilesIn, defaultNameRe,
   intervalOf, nodeprofLines, outcome, readCpuProfile, run, runPair, tempDir, tempLeftovers, treeOf,
   withoutNodeprofLines,
 } from './helpers.mjs';
@@ -205,6 +205,7 @@ test('NODEPROF_DIR not writable (mode 0500, the app runs as nobody): one line, t
     fs.chmodSync(path.join(base, f), 0o644);
   }
   fs.copyFileSync(LIB, libCopy);
+  copyAgentBeside(libCopy);
   fs.chmodSync(libCopy, 0o755);
   const dir = path.join(base, 'ro');
   fs.mkdirSync(dir, { mode: 0o500 });

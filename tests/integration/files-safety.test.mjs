@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  APPS, LIB, NODE, reachableByAll, assertSameOutcome, childEnv, cpuProfilesIn, nodeprofLines, readCpuProfile, run, runPair,
+  APPS, LIB, NODE, copyAgentBeside, reachableByAll, assertSameOutcome, childEnv, cpuProfilesIn, nodeprofLines, readCpuProfile, run, runPair,
   tempDir, tempLeftovers, treeOf, withoutNodeprofLines,
 } from './helpers.mjs';
 import {
@@ -136,6 +136,7 @@ function plant(t) {
   fs.chmodSync(path.join(base, 'burn.js'), 0o644);
   const lib = path.join(base, 'libnodeprof.so');
   fs.copyFileSync(LIB, lib);
+  copyAgentBeside(lib);
   fs.chmodSync(lib, 0o755);
   return { base, pub, target, app, lib };
 }

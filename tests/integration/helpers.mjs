@@ -12,6 +12,15 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const LIB = process.env.NP_TEST_LIB ? path.resolve(process.env.NP_TEST_LIB)
   : path.join(ROOT, 'build/libnodeprof.so');
 export const CLI = path.join(ROOT, 'build/nodeprof');
+// The agent, which the library loads from its own directory (preload/agentload.h).
+export const AGENT = path.join(path.dirname(LIB), 'libnodeprof-agent.so');
+// A copy of the library works with a copy of its agent beside it.
+export function copyAgentBeside(lib) {
+  const to = path.join(path.dirname(lib), 'libnodeprof-agent.so');
+  fs.copyFileSync(AGENT, to);
+  fs.chmodSync(to, 0o755);
+  return to;
+}
 export const NODE = process.env.NP_TEST_NODE && process.env.NP_TEST_NODE !== 'node'
   ? process.env.NP_TEST_NODE : process.execPath;
 export const FIXTURES = path.join(ROOT, 'tests/fixtures');
@@ -306,7 +315,7 @@ export function reachableByAll(uid = 65534) {
     return to;
   };
   const node = canRun([NODE], ['-e', '0']) ? NODE : copy(NODE, 'node');
-  const lib = canRun(['/bin/cat'], [LIB]) ? LIB : copy(LIB, 'libnodeprof.so');
+  const lib = canRun(['/bin/cat'], [LIB]) ? LIB : (copy(AGENT, 'libnodeprof-agent.so'), copy(LIB, 'libnodeprof.so'));
   const cli = canRun([CLI], ['version']) ? CLI : copy(CLI, 'nodeprof');
   sharedCopies = { node, lib, cli };
   return sharedCopies;

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { LIB, NODE, ROOT, childEnv, run, tempDir, writeScript, filesIn, readCpuProfile, selfShare } from './helpers.mjs';
+import { AGENT, LIB, NODE, ROOT, childEnv, run, tempDir, writeScript, filesIn, readCpuProfile, selfShare } from './helpers.mjs';
 
 const APP = `
 function copiedHot(ms) { const end = Date.now() + ms, cpuEnd = cpuMs() + ms; let x = 0; while (Date.now() < end || cpuMs() < cpuEnd) for (let j = 0; j < 1000; j++) x += Math.sqrt(x + 1); return x; }
@@ -12,12 +12,13 @@ function cpuMs() { const u = process.cpuUsage(); return (u.user + u.system) / 10
 console.log('ok', copiedHot(300) > 0);
 `;
 
-test('a copy of the .so under another name, alone in its directory, profiles node', (t) => {
+test('a copy of the .so under another name, with only its agent beside it, profiles node', (t) => {
   const dir = tempDir(t);
   const optDir = path.join(dir, 'opt', 'nodeprof');
   fs.mkdirSync(optDir, { recursive: true });
   const copy = path.join(optDir, 'profiler-agent.so');
   fs.copyFileSync(LIB, copy);
+  fs.copyFileSync(AGENT, path.join(optDir, 'libnodeprof-agent.so'));
   const app = writeScript(dir, 'app.js', APP);
   const out = path.join(dir, 'out');
   const r = run(NODE, [app], { env: childEnv({ LD_PRELOAD: copy, NODEPROF_DIR: out }) });
@@ -27,7 +28,7 @@ test('a copy of the .so under another name, alone in its directory, profiles nod
   const files = filesIn(out, '.cpuprofile');
   assert.equal(files.length, 1);
   assert.ok(selfShare(readCpuProfile(files[0]), 'copiedHot') > 0.3);
-  assert.deepEqual(fs.readdirSync(optDir), ['profiler-agent.so'], 'no sibling file needed or made');
+  assert.deepEqual(fs.readdirSync(optDir).sort(), ['libnodeprof-agent.so', 'profiler-agent.so'], 'no other file needed or made');
 });
 
 test('make install honours PREFIX and DESTDIR; the installed command finds the installed library', (t) => {
@@ -37,7 +38,8 @@ test('make install honours PREFIX and DESTDIR; the installed command finds the i
   const lib = path.join(dest, 'opt/np/lib/libnodeprof.so');
   const cli = path.join(dest, 'opt/np/bin/nodeprof');
   const loader = path.join(dest, 'opt/np/lib/nodeprof-loader.cjs');
-  assert.ok(fs.statSync(lib).isFile() && fs.statSync(cli).isFile());
+  const agent = path.join(dest, 'opt/np/lib/libnodeprof-agent.so');
+  assert.ok(fs.statSync(lib).isFile() && fs.statSync(cli).isFile() && fs.statSync(agent).isFile());
   // The loader beside the library, readable by all, writable only by its owner.
   assert.equal(fs.statSync(loader).mode & 0o777, 0o644);
   assert.equal(fs.readFileSync(loader, 'utf8'), fs.readFileSync(path.join(ROOT, 'src/loader/nodeprof-loader.cjs'), 'utf8'));
@@ -49,6 +51,6 @@ test('make install honours PREFIX and DESTDIR; the installed command finds the i
   assert.match(ran.stderr, /nodeprof: wrote .*\.cpuprofile/);
   const u = run('make', ['-s', 'uninstall', `DESTDIR=${dest}`, 'PREFIX=/opt/np'], { env: process.env, cwd: ROOT });
   assert.equal(u.status, 0);
-  assert.ok(!fs.existsSync(lib) && !fs.existsSync(cli) && !fs.existsSync(loader));
+  assert.ok(!fs.existsSync(lib) && !fs.existsSync(cli) && !fs.existsSync(loader) && !fs.existsSync(agent));
   assert.ok(!fs.existsSync(path.join(dest, 'opt/np/share/man/man1/nodeprof.1')));
 });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  APPS, LIB, NODE, assertHotProfile, assertSameOutcome, childEnv, cpuProfilesIn, inetSocketsOf,
+  AGENT, APPS, LIB, NODE, assertHotProfile, assertSameOutcome, childEnv, cpuProfilesIn, inetSocketsOf,
   run, runPair, socketInodes, startNode, tempDir, treeOf,
 } from './helpers.mjs';
 
@@ -117,20 +117,24 @@ test('no port: ss lists no listening socket of a profiled process', async (t) =>
 
 // ---- exported symbols -----------------------------------------------------------
 
-test('exports: only napi_register_module_v1 and node_api_module_get_api_version_v1', () => {
-  const r = run('nm', ['-D', '--defined-only', LIB], { env: process.env });
-  assert.equal(r.status, 0, r.stderr);
-  const names = r.stdout.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/).pop()).sort();
-  assert.deepEqual(names, ['napi_register_module_v1', 'node_api_module_get_api_version_v1']);
+test('exports: only napi_register_module_v1 and node_api_module_get_api_version_v1 (the agent: and its np_agent_attach)', () => {
+  for (const [file, extra] of [[LIB, []], [AGENT, ['np_agent_attach']]]) {
+    const r = run('nm', ['-D', '--defined-only', file], { env: process.env });
+    assert.equal(r.status, 0, r.stderr);
+    const names = r.stdout.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/).pop()).sort();
+    assert.deepEqual(names, ['napi_register_module_v1', 'node_api_module_get_api_version_v1', ...extra], file);
+  }
 });
 
-test('imports: no strong undefined napi_/uv_/node symbols (only weak ones)', () => {
-  const r = run('nm', ['-D', LIB], { env: process.env });
-  assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/));
-  const strong = lines.filter((f) => f[0] === 'U' && /^(napi_|node_api_|uv_|_ZN4node)/.test(f[1]));
-  assert.deepEqual(strong.map((f) => f[1]), []);
-  // It does use them, weakly: the check above is not vacuous.
-  const weak = lines.filter((f) => (f[0] === 'w' || f[0] === 'v') && /^(napi_|uv_)/.test(f[1]));
-  assert.ok(weak.length > 5, `weak napi_/uv_ references: ${weak.length}`);
+test('imports: no strong undefined napi_/uv_/node symbols (only weak ones), in the library and its agent', () => {
+  for (const [file, minWeak] of [[LIB, 2], [AGENT, 5]]) {
+    const r = run('nm', ['-D', file], { env: process.env });
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/));
+    const strong = lines.filter((f) => f[0] === 'U' && /^(napi_|node_api_|uv_|_ZN4node)/.test(f[1]));
+    assert.deepEqual(strong.map((f) => f[1]), [], file);
+    // It does use them, weakly: the check above is not vacuous.
+    const weak = lines.filter((f) => (f[0] === 'w' || f[0] === 'v') && /^(napi_|uv_)/.test(f[1]));
+    assert.ok(weak.length >= minWeak, `${file}: weak napi_/uv_ references: ${weak.length}`);
+  }
 });

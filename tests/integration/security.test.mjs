@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { LIB, NODE, ROOT, childEnv, run, startProcess, sleep, loaderTokens, filesIn } from './helpers.mjs';
+import { LIB, NODE, ROOT, childEnv, copyAgentBeside, run, startProcess, sleep, loaderTokens, filesIn } from './helpers.mjs';
 
 const ATTACKER = 12345;
 const VICTIM = 12346;
@@ -32,6 +32,7 @@ before(() => {
   fs.mkdirSync(libDir, { mode: 0o755 });
   lib = path.join(libDir, 'libnodeprof.so');
   fs.copyFileSync(LIB, lib);
+  copyAgentBeside(lib);
   fs.copyFileSync(path.join(ROOT, 'src/loader/nodeprof-loader.cjs'), path.join(libDir, 'nodeprof-loader.cjs'));
   fs.chmodSync(lib, 0o755);
   fs.chmodSync(path.join(libDir, 'nodeprof-loader.cjs'), 0o644);
@@ -40,6 +41,7 @@ before(() => {
   fs.mkdirSync(priv, { mode: 0o700 });
   privateLib = path.join(priv, 'libnodeprof.so');
   fs.copyFileSync(LIB, privateLib);
+  copyAgentBeside(privateLib);
   node = NODE;
   // Through sh: setpriv itself looks the program up before it drops root's
   // capabilities, so only a second exec shows what the uid can reach.
@@ -233,6 +235,7 @@ test('not root, no trusted loader beside the library nor in /run: the agent come
   fs.chmodSync(alone, 0o755);
   const copy = path.join(alone, 'profiler.so');
   fs.copyFileSync(LIB, copy);
+  copyAgentBeside(copy);
   fs.chmodSync(copy, 0o755);
   const cmd = [node, path.join(apps, 'child.js')];
   const withLib = await runParent(t, VICTIM, { preload: copy, cmd, emptyRun: true });
@@ -243,7 +246,7 @@ test('not root, no trusted loader beside the library nor in /run: the agent come
   const tokens = loaderTokens(withLib.nodeOptions);
   assert.equal(tokens.length, 1, withLib.nodeOptions);
   assert.match(tokens[0], /^--import=data:text\/javascript;base64,/);
-  assert.deepEqual(fs.readdirSync(alone), ['profiler.so'], 'nothing written beside the library');
+  assert.deepEqual(fs.readdirSync(alone).sort(), ['libnodeprof-agent.so', 'profiler.so'], 'nothing written beside the library');
   assert.equal(filesIn(withLib.out, '.cpuprofile').length, 2);
 });
 
@@ -252,6 +255,7 @@ test('a root parent and its preloaded child of another uid, the library alone: b
   fs.chmodSync(alone, 0o755);
   const copy = path.join(alone, 'profiler.so');
   fs.copyFileSync(LIB, copy);
+  copyAgentBeside(copy);
   fs.chmodSync(copy, 0o755);
   const cmd = [...as(NOBODY), node, path.join(apps, 'child.js')];
   const withLib = await runParent(t, 0, { preload: copy, cmd });
