@@ -279,12 +279,57 @@ static bool remove_if_stale(const char *dir, const char *name, long pid, bool is
     return true;
 }
 
+/* The profiled processes whose FIFOs are in dir; with tidy, the FIFOs of
+ * processes that are gone are removed (our own directory only). */
+static void list_run_dir(const char *dir, bool tidy)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        bool is_reply;
+        long pid = entry_pid(e->d_name, &is_reply);
+        if (!pid || is_reply) {
+            if (pid && tidy) remove_if_stale(dir, e->d_name, pid, is_reply);
+            continue;
+        }
+        if (tidy ? remove_if_stale(dir, e->d_name, pid, is_reply) : (kill((pid_t)pid, 0) != 0 && errno == ESRCH))
+            continue;
+        printf("%ld\t", pid);
+        print_cmdline(pid);
+        printf("\t%s/%s\n", dir, e->d_name);
+    }
+    closedir(d);
+}
+
+/* Root also sees the other users' profiled processes (its `ctl` acts as
+ * their owner: owner.h), from their private run directories, which it
+ * reads and never changes. */
+static void list_other_users(void)
+{
+    DIR *tmp = opendir("/tmp");
+    struct dirent *e;
+    while (tmp && (e = readdir(tmp))) {
+        char *end;
+        if (strncmp(e->d_name, "nodeprof-", 9)) continue;
+        unsigned long uid = strtoul(e->d_name + 9, &end, 10);
+        char dir[256];
+        struct stat st;
+        if (end == e->d_name + 9 || *end || uid == 0) continue;
+        np_rundir_path_of((uid_t)uid, dir, sizeof dir);
+        if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 0077)) continue;
+        list_run_dir(dir, false);
+    }
+    if (tmp) closedir(tmp);
+}
+
 int cli_list(int argc, char **argv)
 {
     if (argc == 2 && !strcmp(argv[1], "--all")) return cli_list_all();
     if (argc > 1) {
-        fputs("usage: nodeprof list [--all]\nLists the profiled node processes of this user (pid, command line, FIFO)\n"
-              "and removes the FIFOs left by processes that are gone (profiled processes, nodeprof ctl).\n"
+        fputs("usage: nodeprof list [--all]\nLists the profiled node processes of this user (of every user, for root:\n"
+              "pid, command line, FIFO) and removes this user's FIFOs left by processes that are gone\n"
+              "(profiled processes, nodeprof ctl).\n"
               "--all lists every node process of this user (of every user, for root), profiled or not\n"
               "(pid, state, command line), "
               "and whether `nodeprof ctl` can attach to it through its inspector.\n"
@@ -296,23 +341,16 @@ int cli_list(int argc, char **argv)
     struct stat st;
     np_rundir_path(dir, sizeof dir);
     cli_attach_sweep(0);
-    /* Only our own private directory: nothing in another user's is listed or removed. */
-    if (lstat(dir, &st) != 0) return 0; /* nothing was ever profiled */
-    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077)) {
+    int rc = 0;
+    /* Our own private directory, tidied; nothing in another user's is removed. */
+    if (lstat(dir, &st) != 0) {
+        /* nothing was ever profiled by this user */
+    } else if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077)) {
         fprintf(stderr, "nodeprof: refusing %s: not a private directory owned by uid %u\n", dir, (unsigned)geteuid());
-        return 1;
+        rc = 1;
+    } else {
+        list_run_dir(dir, true);
     }
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        bool is_reply;
-        long pid = entry_pid(e->d_name, &is_reply);
-        if (!pid || remove_if_stale(dir, e->d_name, pid, is_reply) || is_reply) continue;
-        printf("%ld\t", pid);
-        print_cmdline(pid);
-        printf("\t%s/%s\n", dir, e->d_name);
-    }
-    closedir(d);
-    return 0;
+    if (geteuid() == 0) list_other_users();
+    return rc;
 }

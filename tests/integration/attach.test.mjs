@@ -310,10 +310,14 @@ test('root reaches another user\'s profiled process through that user\'s FIFO', 
   const file = r.stdout.trim();
   assert.equal(fs.statSync(file).uid, 65534);
   assert.ok(readCpuProfile(file).samples.length > 0);
-  // Root's list --all shows it too, with the state its owner would see.
+  // Root's list and list --all show it too, with the state its owner would see.
   const list = await cli(['list', '--all']).done;
   assert.equal(list.status, 0, list.stderr);
   assert.match(list.stdout, new RegExp(`^${theirs.pid}\tprofiled\t`, 'm'));
+  const plainList = await cli(['list']).done;
+  assert.equal(plainList.status, 0, plainList.stderr);
+  assert.match(plainList.stdout, new RegExp(`^${theirs.pid}\t.*\t${fifo}$`, 'm'));
+  assert.ok(fs.existsSync(fifo), 'root changes nothing in their directory');
 });
 
 test('a process in another network namespace is refused: the 127.0.0.1 we would connect to is not its', { skip: process.getuid() !== 0 && 'needs root (unshare --net)' }, async (t) => {
