@@ -52,7 +52,7 @@ struct job {
     bool busy;
     unsigned long long conn; /* who asked; 0 once gone */
     long seconds;
-    double started_ms;       /* heap: when this request's sampling began; 0: shared */
+    double started_ms;       /* heap: when this request's sampling began (the shared profile's start) */
     uv_timer_t timer;        /* the end of the profile */
 };
 
@@ -286,6 +286,7 @@ static void run_heap_begin(struct np_request *req)
     size_t len = 0;
     if (np_httpprof_heap_shared(t)) {
         char *json = np_httpprof_heap_read(t, &len);
+        req->since_ms = t->heap_started_ms; /* its pprof's time and duration */
         reply_text(req, json, len, "could not read the heap profile");
     } else if (np_httpprof_heap_start(t, np_cfg()->heap_interval) == 0) {
         reply_text(req, strdup("started"), 7, NULL);
@@ -322,7 +323,7 @@ static void on_heap_due(uv_timer_t *timer)
 static void heap_begun(struct np_request *req)
 {
     if (req->failed || !req->reply || strcmp(req->reply, "started")) {
-        http.heap.started_ms = 0;
+        http.heap.started_ms = req->since_ms;
         heap_ended(req); /* the shared profile, or the error */
         return;
     }

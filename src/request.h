@@ -17,10 +17,12 @@ struct np_request {
      * the main thread instead of the command (and writes reply itself);
      * done, when set, gets the finished request on the agent thread
      * instead of the reply path (it may take reply; dispatch frees the
-     * rest). tag: the requester's, untouched. */
+     * rest). tag: the requester's, untouched. since_ms: set by run, the
+     * wall time the profile in reply began (0: now). */
     void (*run)(struct np_request *req);
     void (*done)(struct np_request *req);
     unsigned long long tag;
+    double since_ms;
     struct np_request *next;
 };
 

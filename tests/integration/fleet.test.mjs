@@ -12,7 +12,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { CLI, NODE, childEnv, run, runNode, startNode, tempDir, writeScript, filesIn, nodeprofLines } from './helpers.mjs';
+import { CLI, NODE, childEnv, run, runNode, startNode, tempDir, writeScript, filesIn, nodeprofLines, sleep } from './helpers.mjs';
 
 const require = createRequire(path.join(path.dirname(new URL(import.meta.url).pathname), '../package.json'));
 const hasGo = spawnSync('go', ['version']).status === 0;
@@ -167,6 +167,32 @@ console.log('ready');
       assert.match(raw.stdout, /pod:\[pod-7\] service:\[http-test\]/);
     }
   }
+  child.kill('SIGTERM');
+  await child.exited;
+});
+
+test('the heap endpoint on a process that samples all along (NODEPROF_HEAP=on) dates its profile from the sampling\'s start', async (t) => {
+  const dir = tempDir(t);
+  const script = writeScript(dir, 'server.js', `
+const keep = [];
+setInterval(() => { keep.push(new Array(100).fill(keep.length)); if (keep.length > 500) keep.shift(); }, 5);
+console.log('ready');
+`);
+  const port = await freePort();
+  const started = Date.now();
+  const child = startNode(script, [], { env: childEnv({ NODEPROF_DIR: dir, NODEPROF_HTTP: `127.0.0.1:${port}`, NODEPROF_HEAP: 'on', NODEPROF_HEAP_INTERVAL: '8k' }) });
+  t.after(() => { try { child.kill('SIGKILL'); } catch {} });
+  await child.ready;
+  await sleep(1500);
+  const res = await fetch(`http://127.0.0.1:${port}/debug/pprof/heap`);
+  const after = Date.now();
+  assert.equal(res.status, 200);
+  const file = path.join(dir, 'heap.pb.gz');
+  fs.writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+  const p = readPprof(file);
+  // The profile runs from the agent's start, not from the request: at least the 1.5 s waited.
+  assert.ok(p.timeNanos / 1e6 >= started - 1000 && p.timeNanos / 1e6 <= after - 1400, `time ${p.timeNanos}`);
+  assert.ok(p.durationNanos >= 1.4e9 && p.durationNanos <= (after - started + 1000) * 1e6, `duration ${p.durationNanos}`);
   child.kill('SIGTERM');
   await child.exited;
 });
