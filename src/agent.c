@@ -108,7 +108,7 @@ static void free_thread(void *arg)
     struct np_thread *t = arg;
     if (t == np_main_thread()) np_set_main_thread(NULL);
     np_cpu_forget_thread(t);
-    if (t->session.session) napi_delete_reference(t->env, t->session.session);
+    np_session_release(t->env, &t->session);
     free(t);
 }
 

@@ -45,9 +45,9 @@ struct np_cpu_fold {
 static int console_call(struct np_thread *t, const char *method, const char *title)
 {
     napi_env env = t->env;
-    char expression[160];
-    snprintf(expression, sizeof expression,
-             "globalThis.process.getBuiltinModule('node:inspector').console.%s('%s')", method, title);
+    char expression[200];
+    snprintf(expression, sizeof expression, "%s.%s('%s')", np_session_console_expression(&t->session), method,
+             title);
     napi_value params = js_object(env), yes;
     napi_get_boolean(env, true, &yes);
     js_set(env, params, "expression", js_string(env, expression));

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "heaptidy.h"
 #include "js.h"
 #include "common/log.h"
 #include "common/clock.h"
@@ -31,6 +32,8 @@ int np_heap_write(struct np_thread *t, bool keep_running, struct np_written *w)
     const char *method = keep_running ? "HeapProfiler.getSamplingProfile" : "HeapProfiler.stopSampling";
     if (!keep_running) t->heap_running = false;
     napi_value profile = js_get(env, np_session_post(env, &t->session, method, NULL), "profile");
+    long dropped = profile ? np_heap_profile_tidy(env, profile) : 0;
+    if (dropped > 0) np_debug("heap profile: %ld sample(s) of the profile's own construction dropped", dropped);
     size_t len;
     char *json = profile ? js_stringify(env, profile, &len) : NULL;
     if (!json) {

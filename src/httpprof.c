@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "cpu.h"
+#include "heaptidy.h"
 #include "js.h"
 #include "session.h"
 
@@ -79,6 +80,7 @@ char *np_httpprof_cpu_stop(struct np_thread *t, size_t *len)
 static char *read_profile(napi_env env, struct np_session *s, const char *method, size_t *len)
 {
     napi_value profile = js_get(env, np_session_post(env, s, method, NULL), "profile");
+    if (profile) np_heap_profile_tidy(env, profile); /* heaptidy.h */
     char *json = profile ? js_stringify(env, profile, len) : NULL;
     if (!json) np_warn("could not read the profile from the inspector (%s)", method);
     return json;

@@ -15,6 +15,7 @@
 
 #pragma weak napi_add_env_cleanup_hook
 #pragma weak napi_call_function
+#pragma weak napi_create_array
 #pragma weak napi_create_function
 #pragma weak napi_create_object
 #pragma weak napi_create_reference
