@@ -264,3 +264,19 @@ test('a child started without LD_PRELOAD (NODE_OPTIONS inherited): not profiled,
   }
   checkFamilyProfiles(libDir, lib.pid, []);
 });
+
+// The session is the inspector binding's Connection (process.binding), which
+// warns under --pending-deprecation: there nodeprof takes node:inspector's
+// Session, and the app's stderr hears nothing. Heap and trace profiles too.
+test('--pending-deprecation: no deprecation warning, and the profiles are written', (t) => {
+  const main = path.join(APPS, 'ends.js');
+  for (const how of ['argv', 'NODE_OPTIONS']) {
+    const args = how === 'argv' ? ['--pending-deprecation', main, 'drain'] : [main, 'drain'];
+    const env = how === 'NODE_OPTIONS' ? { NODE_OPTIONS: '--pending-deprecation' } : {};
+    const { lib, plain, libDir } = runPair(t, NODE, args, { env, libEnv: { NODEPROF_HEAP: 'on' } });
+    assert.doesNotMatch(lib.stderr, /DEP0111|DeprecationWarning/, how);
+    assertSameOutcome(lib, plain, how);
+    assertHotProfile(onlyProfile(libDir), 'hotLoop');
+    assert.ok(fs.readdirSync(libDir).some((f) => f.endsWith('.heapprofile')), `${how}: ${treeOf(libDir)}`);
+  }
+});
