@@ -3,11 +3,11 @@
  * V8 (SamplingHeapProfiler::GetAllocationProfile) first copies its tree of
  * allocation nodes, then lists the samples. An allocation sampled in
  * between, made while the profile itself is being built, is listed with a
- * node that is not in the copied tree. Readers choke on such a sample
- * (DevTools and our own tests check that samples name nodes of the tree),
- * and the allocation was the profiler's, not the app's: it is dropped.
- * Seen on the inspector binding's Connection (session.h), which leaves
- * V8 fewer frames of its own to have nodes for already. */
+ * node that is not in the copied tree. A reader that looks each sample's
+ * node up finds none (our tests' did), and the allocation was the
+ * profiler's, not the app's: it is dropped. Seen with the inspector
+ * binding's Connection (session.h); our tests had not met it with
+ * node:inspector's Session. */
 #ifndef NP_HEAPTIDY_H
 #define NP_HEAPTIDY_H
 
