@@ -149,10 +149,15 @@ void np_symbolize_skip_handler_entry(struct np_symbolizer *s, struct np_native_s
     stack->depth -= 2;
 }
 
+/* nodeprof's two objects: this agent, and the preloaded libnodeprof.so
+ * that loaded it (RTLD_LOCAL), whose trampoline is the global scope's
+ * napi_register_module_v1: it is on the stack during the agent's start-up. */
 static bool is_self(const char *path)
 {
     Dl_info info;
-    return dladdr((void *)np_symbolize_kind, &info) && info.dli_fname && !strcmp(info.dli_fname, path);
+    if (dladdr((void *)np_symbolize_kind, &info) && info.dli_fname && !strcmp(info.dli_fname, path)) return true;
+    void *trampoline = dlsym(RTLD_DEFAULT, "napi_register_module_v1");
+    return trampoline && dladdr(trampoline, &info) && info.dli_fname && !strcmp(info.dli_fname, path);
 }
 
 enum np_code_kind np_symbolize_kind(struct np_symbolizer *s, uintptr_t ip)
