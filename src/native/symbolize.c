@@ -3,7 +3,9 @@
 #include <dlfcn.h>
 #include <limits.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -151,13 +153,27 @@ void np_symbolize_skip_handler_entry(struct np_symbolizer *s, struct np_native_s
 
 /* nodeprof's two objects: this agent, and the preloaded libnodeprof.so
  * that loaded it (RTLD_LOCAL), whose trampoline is the global scope's
- * napi_register_module_v1: it is on the stack during the agent's start-up. */
-static bool is_self(const char *path)
+ * napi_register_module_v1: it is on the stack during the agent's start-up.
+ * Their paths as the dynamic loader names them, looked up once. */
+static struct {
+    pthread_once_t once;
+    char agent[PATH_MAX], preload[PATH_MAX];
+} self = { .once = PTHREAD_ONCE_INIT };
+
+static void find_self(void)
 {
     Dl_info info;
-    if (dladdr((void *)np_symbolize_kind, &info) && info.dli_fname && !strcmp(info.dli_fname, path)) return true;
+    if (dladdr((void *)np_symbolize_kind, &info) && info.dli_fname)
+        snprintf(self.agent, sizeof self.agent, "%s", info.dli_fname);
     void *trampoline = dlsym(RTLD_DEFAULT, "napi_register_module_v1");
-    return trampoline && dladdr(trampoline, &info) && info.dli_fname && !strcmp(info.dli_fname, path);
+    if (trampoline && dladdr(trampoline, &info) && info.dli_fname)
+        snprintf(self.preload, sizeof self.preload, "%s", info.dli_fname);
+}
+
+static bool is_self(const char *path)
+{
+    pthread_once(&self.once, find_self);
+    return (self.agent[0] && !strcmp(self.agent, path)) || (self.preload[0] && !strcmp(self.preload, path));
 }
 
 enum np_code_kind np_symbolize_kind(struct np_symbolizer *s, uintptr_t ip)
