@@ -296,6 +296,12 @@ static struct idrec *records(const struct snap *s, size_t *n, int (*sorter)(cons
     return r;
 }
 
+/* Kinds whose objects die young and whose ids are reused the most. */
+static int churns(const char *type)
+{
+    return strstr(type, "string") || !strcmp(type, "number") || !strcmp(type, "bigint");
+}
+
 /* Whether A and B can be snapshots of one process. V8 numbers objects
  * from the same start in every process, so ids alone cannot tell; but an
  * id names one object, whose type and name (a constructor, a string's
@@ -310,12 +316,6 @@ static struct idrec *records(const struct snap *s, size_t *n, int (*sorter)(cons
  * those. So only those are compared: refused when more than 5% of them
  * (at least 100 compared) disagree on type or name, when no id at all is
  * shared, or when the meta's type lists differ; --force skips the check. */
-/* Kinds whose objects die young and whose ids are reused the most. */
-static int churns(const char *type)
-{
-    return strstr(type, "string") || !strcmp(type, "number") || !strcmp(type, "bigint");
-}
-
 static int same_process(const struct snap *a, const struct snap *b, const struct idrec *ra, size_t na,
                         const struct idrec *rb, size_t nb, char *why, size_t len)
 {
