@@ -1,5 +1,6 @@
 #include "formats/memtimeline.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +66,10 @@ static void read_header(struct np_mem_timeline *tl, const cJSON *root)
 {
     const cJSON *node = cJSON_GetObjectItemCaseSensitive(root, "node");
     tl->have_header = true;
-    tl->pid = (long)num(root, "pid");
+    double pid = num(root, "pid");
+    /* a pid is a positive int; anything else (2^400 from a damaged file)
+     * must not reach the conversion, which is undefined out of range */
+    tl->pid = pid >= 1 && pid <= INT_MAX && pid == (double)(long)pid ? (long)pid : -1;
     if (cJSON_IsString(node)) snprintf(tl->node, sizeof tl->node, "%s", node->valuestring);
     tl->start_ms = num(root, "startMs");
     tl->period_ms = num(root, "periodMs");

@@ -155,6 +155,23 @@ static void test_bad_lines(void)
     np_memtl_free(&tl);
 }
 
+/* Numbers a damaged file may carry where integers are expected: the
+ * fuzzer found a pid of 1e102 converted to long (undefined behaviour,
+ * which UBSan in this build reports). */
+static void test_out_of_range_numbers(void)
+{
+    const char *pids[] = { "1.2e102", "-1e300", "0", "3.5", "4294967296" };
+    for (size_t i = 0; i < sizeof pids / sizeof *pids; i++) {
+        struct np_mem_timeline tl;
+        char line[160];
+        np_memtl_init(&tl, 0);
+        snprintf(line, sizeof line, "{\"type\":\"header\",\"format\":\"nodeprof-memory\",\"pid\":%s}", pids[i]);
+        CHECK(np_memtl_read_line(&tl, line, strlen(line)) == 1 && tl.have_header, "header with pid %s", pids[i]);
+        CHECK(tl.pid == -1, "pid %s read as %ld", pids[i], tl.pid);
+        np_memtl_free(&tl);
+    }
+}
+
 int main(void)
 {
     test_theil_sen();
@@ -162,5 +179,6 @@ int main(void)
     test_verdicts();
     test_gc_and_loop();
     test_bad_lines();
+    test_out_of_range_numbers();
     return END();
 }
