@@ -121,10 +121,10 @@ static void unload(struct snap *s)
     np_heapsnap_free(s->hs);
 }
 
-static void json_str(FILE *f, const char *s)
+static void json_strn(FILE *f, const char *s, size_t n)
 {
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; p < (const unsigned char *)s + n; p++) {
         if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
         else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
         else fputc(*p, f);
@@ -132,12 +132,24 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-/* A name for the terminal: control characters shown as '?', long ones cut. */
+static void json_str(FILE *f, const char *s)
+{
+    json_strn(f, s, strlen(s));
+}
+
+/* A name for the terminal: control characters shown as '?', cut after MAX. */
+static void text_strn(FILE *f, const char *s, size_t n, size_t max)
+{
+    for (size_t i = 0; i < n && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        fputc(c < 0x20 || c == 0x7f ? '?' : c, f);
+    }
+    if (n > max) fputs("...", f);
+}
+
 static void text_str(FILE *f, const char *s, size_t max)
 {
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p && n < max; p++, n++) fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, f);
-    if (*s && strlen(s) > max) fputs("...", f);
+    text_strn(f, s, strlen(s), max);
 }
 
 static const char *human(uint64_t b, char *buf, size_t len)
@@ -189,6 +201,77 @@ static uint32_t top_objects(const struct snap *s, uint32_t *out, uint32_t n)
     return have;
 }
 
+/* Prints NAME in a column of 40, cut at 37 with "...". */
+static void print_name_column(const char *name)
+{
+    text_str(stdout, name, 37);
+    int w = (int)(strlen(name) > 37 ? 40 : strlen(name));
+    printf("%*s", 40 - w, "");
+}
+
+/* The classes in ORDER (largest retained first) and the largest objects. */
+struct summary {
+    const struct snap *s;
+    const uint32_t *order, *top;
+    uint32_t ntop;
+    uint64_t objects, shallow;
+};
+
+static void print_summary_json(const char *file, const struct summary *m)
+{
+    const struct snap *s = m->s;
+    const struct np_heapsnap *hs = s->hs;
+    char tmp[256];
+    printf("{\"file\":");
+    json_str(stdout, file);
+    printf(",\"nodes\":%u,\"edges\":%u,\"objects\":%" PRIu64 ",\"shallow_size\":%" PRIu64 ",\"total_size\":%" PRIu64
+           ",\"classes_total\":%u,\"classes\":[",
+           hs->node_count, hs->edge_count, m->objects, m->shallow, s->retained[0], s->cls.n);
+    for (uint32_t i = 0; i < s->cls.n; i++) {
+        const struct np_heapclass *k = &s->cls.classes[m->order[i]];
+        printf("%s{\"name\":", i ? "," : "");
+        json_str(stdout, k->name);
+        printf(",\"count\":%" PRIu64 ",\"shallow_size\":%" PRIu64 ",\"retained_size\":%" PRIu64 "}", k->count, k->shallow, k->retained);
+    }
+    printf("],\"largest\":[");
+    for (uint32_t i = 0; i < m->ntop; i++) {
+        uint32_t v = m->top[i];
+        printf("%s{\"id\":%u,\"class\":", i ? "," : "", hs->node_id[v]);
+        json_str(stdout, cls_name(s, v, tmp, sizeof tmp));
+        printf(",\"type\":");
+        json_str(stdout, hs->node_types[hs->node_type[v]]);
+        printf(",\"shallow_size\":%" PRIu64 ",\"retained_size\":%" PRIu64 "}", hs->node_self[v], s->retained[v]);
+    }
+    printf("]}\n");
+}
+
+static void print_summary_text(const char *file, long n, const struct summary *m)
+{
+    const struct snap *s = m->s;
+    const struct np_heapsnap *hs = s->hs;
+    uint32_t rows = s->cls.n < (uint64_t)n ? s->cls.n : (uint32_t)n;
+    char b1[32], b2[32], tmp[256];
+    printf("%s: %" PRIu64 " objects, %s (shallow total), %u classes; %u nodes, %u edges\n\n", file, m->objects,
+           human(m->shallow, b1, sizeof b1), s->cls.n, hs->node_count, hs->edge_count);
+    printf("%-40s %10s %12s %12s %7s\n", "Constructor", "Count", "Shallow", "Retained", "Ret%");
+    for (uint32_t i = 0; i < rows; i++) {
+        const struct np_heapclass *k = &s->cls.classes[m->order[i]];
+        print_name_column(k->name);
+        printf(" %10" PRIu64 " %12s %12s %6.1f%%\n", k->count, human(k->shallow, b1, sizeof b1),
+               human(k->retained, b2, sizeof b2), s->retained[0] ? 100.0 * (double)k->retained / (double)s->retained[0] : 0.0);
+    }
+    if (s->cls.n > rows) printf("... %u more classes (-n)\n", s->cls.n - rows);
+    printf("%-40s %10" PRIu64 " %12s %12s\n", "Total", m->objects, human(m->shallow, b1, sizeof b1),
+           human(s->retained[0], b2, sizeof b2));
+    printf("\nLargest objects (retained size):\n%-12s %-40s %12s %12s\n", "Id", "Class", "Shallow", "Retained");
+    for (uint32_t i = 0; i < m->ntop; i++) {
+        uint32_t v = m->top[i];
+        printf("@%-11u ", hs->node_id[v]);
+        print_name_column(cls_name(s, v, tmp, sizeof tmp));
+        printf(" %12s %12s\n", human(hs->node_self[v], b1, sizeof b1), human(s->retained[v], b2, sizeof b2));
+    }
+}
+
 static int heap_summary(int argc, char **argv)
 {
     struct opts o = { 0 };
@@ -196,66 +279,20 @@ static int heap_summary(int argc, char **argv)
     if (rc) return rc;
     struct snap s;
     if (load(o.files[0], &s, 1)) { unload(&s); return 1; }
-    const struct np_heapsnap *hs = s.hs;
     uint32_t *order = malloc((s.cls.n ? s.cls.n : 1) * sizeof *order);
     uint32_t *top = malloc((size_t)o.n * sizeof *top);
     if (!order || !top) { free(order); free(top); unload(&s); return heap_error("out of memory"); }
-    uint64_t objects = 0, shallow = 0;
+    struct summary m = { .s = &s, .order = order, .top = top };
     for (uint32_t c = 0; c < s.cls.n; c++) {
         order[c] = c;
-        objects += s.cls.classes[c].count;
-        shallow += s.cls.classes[c].shallow;
+        m.objects += s.cls.classes[c].count;
+        m.shallow += s.cls.classes[c].shallow;
     }
     sort_classes_base = s.cls.classes;
     qsort(order, s.cls.n, sizeof *order, by_retained);
-    uint32_t ntop = top_objects(&s, top, (uint32_t)o.n);
-    uint32_t rows = s.cls.n < (uint64_t)o.n ? s.cls.n : (uint32_t)o.n;
-    char b1[32], b2[32], tmp[256];
-    if (o.json) {
-        printf("{\"file\":");
-        json_str(stdout, o.files[0]);
-        printf(",\"nodes\":%u,\"edges\":%u,\"objects\":%" PRIu64 ",\"shallow_size\":%" PRIu64 ",\"total_size\":%" PRIu64
-               ",\"classes_total\":%u,\"classes\":[",
-               hs->node_count, hs->edge_count, objects, shallow, s.retained[0], s.cls.n);
-        for (uint32_t i = 0; i < s.cls.n; i++) {
-            const struct np_heapclass *k = &s.cls.classes[order[i]];
-            printf("%s{\"name\":", i ? "," : "");
-            json_str(stdout, k->name);
-            printf(",\"count\":%" PRIu64 ",\"shallow_size\":%" PRIu64 ",\"retained_size\":%" PRIu64 "}", k->count, k->shallow, k->retained);
-        }
-        printf("],\"largest\":[");
-        for (uint32_t i = 0; i < ntop; i++) {
-            uint32_t v = top[i];
-            printf("%s{\"id\":%u,\"class\":", i ? "," : "", hs->node_id[v]);
-            json_str(stdout, cls_name(&s, v, tmp, sizeof tmp));
-            printf(",\"type\":");
-            json_str(stdout, hs->node_types[hs->node_type[v]]);
-            printf(",\"shallow_size\":%" PRIu64 ",\"retained_size\":%" PRIu64 "}", hs->node_self[v], s.retained[v]);
-        }
-        printf("]}\n");
-    } else {
-        printf("%s: %" PRIu64 " objects, %s (shallow total), %u classes; %u nodes, %u edges\n\n", o.files[0], objects,
-               human(shallow, b1, sizeof b1), s.cls.n, hs->node_count, hs->edge_count);
-        printf("%-40s %10s %12s %12s %7s\n", "Constructor", "Count", "Shallow", "Retained", "Ret%");
-        for (uint32_t i = 0; i < rows; i++) {
-            const struct np_heapclass *k = &s.cls.classes[order[i]];
-            text_str(stdout, k->name, 37);
-            int w = (int)(strlen(k->name) > 37 ? 40 : strlen(k->name));
-            printf("%*s %10" PRIu64 " %12s %12s %6.1f%%\n", 40 - w, "", k->count, human(k->shallow, b1, sizeof b1),
-                   human(k->retained, b2, sizeof b2), s.retained[0] ? 100.0 * (double)k->retained / (double)s.retained[0] : 0.0);
-        }
-        if (s.cls.n > rows) printf("... %u more classes (-n)\n", s.cls.n - rows);
-        printf("%-40s %10" PRIu64 " %12s %12s\n", "Total", objects, human(shallow, b1, sizeof b1), human(s.retained[0], b2, sizeof b2));
-        printf("\nLargest objects (retained size):\n%-12s %-40s %12s %12s\n", "Id", "Class", "Shallow", "Retained");
-        for (uint32_t i = 0; i < ntop; i++) {
-            uint32_t v = top[i];
-            const char *nm = cls_name(&s, v, tmp, sizeof tmp);
-            printf("@%-11u ", hs->node_id[v]);
-            text_str(stdout, nm, 37);
-            int w = (int)(strlen(nm) > 37 ? 40 : strlen(nm));
-            printf("%*s %12s %12s\n", 40 - w, "", human(hs->node_self[v], b1, sizeof b1), human(s.retained[v], b2, sizeof b2));
-        }
-    }
+    m.ntop = top_objects(&s, top, (uint32_t)o.n);
+    if (o.json) print_summary_json(o.files[0], &m);
+    else print_summary_text(o.files[0], o.n, &m);
     free(order);
     free(top);
     unload(&s);
@@ -359,14 +396,73 @@ struct delta {
     uint64_t added, removed, added_size, removed_size;
 };
 
+static int64_t count_delta(const struct delta *d) { return (int64_t)d->added - (int64_t)d->removed; }
+static int64_t size_delta(const struct delta *d) { return (int64_t)d->added_size - (int64_t)d->removed_size; }
+
 static int by_size_delta(const void *a, const void *b)
 {
     const struct delta *x = a, *y = b;
-    int64_t dx = (int64_t)x->added_size - (int64_t)x->removed_size, dy = (int64_t)y->added_size - (int64_t)y->removed_size;
+    int64_t dx = size_delta(x), dy = size_delta(y);
     if (dx != dy) return dx > dy ? -1 : 1;
-    int64_t cx = (int64_t)x->added - (int64_t)x->removed, cy = (int64_t)y->added - (int64_t)y->removed;
+    int64_t cx = count_delta(x), cy = count_delta(y);
     if (cx != cy) return cx > cy ? -1 : 1;
     return strcmp(x->name, y->name);
+}
+
+/* Merges RA and RB (sorted by class, then id) into D, one entry per class
+ * with new or deleted objects: DevTools matches objects within a class.
+ * Returns the number of entries. */
+static size_t class_deltas(const struct snap *a, const struct idrec *ra, size_t na, const struct snap *b,
+                           const struct idrec *rb, size_t nb, struct delta *d)
+{
+    size_t nd = 0, i = 0, j = 0;
+    while (i < na || j < nb) {
+        const char *cls = i < na && (j >= nb || strcmp(ra[i].cls, rb[j].cls) <= 0) ? ra[i].cls : rb[j].cls;
+        struct delta *x = &d[nd++];
+        *x = (struct delta){ .name = cls };
+        while (i < na || j < nb) {
+            int ia = i < na && !strcmp(ra[i].cls, cls), ib = j < nb && !strcmp(rb[j].cls, cls);
+            if (!ia && !ib) break;
+            if (ia && (!ib || ra[i].id < rb[j].id)) { x->removed++; x->removed_size += a->hs->node_self[ra[i].node]; i++; }
+            else if (ib && (!ia || rb[j].id < ra[i].id)) { x->added++; x->added_size += b->hs->node_self[rb[j].node]; j++; }
+            else { i++; j++; }
+        }
+        if (!x->added && !x->removed) nd--;
+    }
+    return nd;
+}
+
+static void print_diff_json(const struct opts *o, const struct delta *d, size_t nd)
+{
+    printf("{\"base\":");
+    json_str(stdout, o->files[0]);
+    printf(",\"file\":");
+    json_str(stdout, o->files[1]);
+    printf(",\"classes\":[");
+    for (size_t k = 0; k < nd; k++) {
+        printf("%s{\"name\":", k ? "," : "");
+        json_str(stdout, d[k].name);
+        printf(",\"new\":%" PRIu64 ",\"deleted\":%" PRIu64 ",\"delta\":%" PRId64 ",\"alloc_size\":%" PRIu64
+               ",\"freed_size\":%" PRIu64 ",\"size_delta\":%" PRId64 "}",
+               d[k].added, d[k].removed, count_delta(&d[k]), d[k].added_size, d[k].removed_size, size_delta(&d[k]));
+    }
+    printf("]}\n");
+}
+
+static void print_diff_text(const struct opts *o, const struct delta *d, size_t nd)
+{
+    size_t rows = nd < (size_t)o->n ? nd : (size_t)o->n;
+    char b1[32], b2[32], b3[40];
+    printf("%s -> %s\n\n%-40s %9s %9s %9s %12s %12s %13s\n", o->files[0], o->files[1], "Constructor", "# New", "# Deleted",
+           "# Delta", "Alloc. Size", "Freed Size", "Size Delta");
+    for (size_t k = 0; k < rows; k++) {
+        int64_t sd = size_delta(&d[k]);
+        snprintf(b3, sizeof b3, "%s%s", sd < 0 ? "-" : "+", human((uint64_t)(sd < 0 ? -sd : sd), b1, sizeof b1));
+        print_name_column(d[k].name);
+        printf(" %9" PRIu64 " %9" PRIu64 " %+9" PRId64 " %12s %12s %13s\n", d[k].added, d[k].removed, count_delta(&d[k]),
+               human(d[k].added_size, b2, sizeof b2), human(d[k].removed_size, b1, sizeof b1), b3);
+    }
+    if (nd > rows) printf("... %zu more classes (-n)\n", nd - rows);
 }
 
 static int heap_diff(int argc, char **argv)
@@ -380,65 +476,20 @@ static int heap_diff(int argc, char **argv)
     size_t na = 0, nb = 0;
     struct idrec *ra = records(&a, &na, by_id), *rb = records(&b, &nb, by_id);
     struct delta *d = malloc(((size_t)a.cls.n + b.cls.n + 1) * sizeof *d);
-    if (!ra || !rb || !d) { rc = heap_error("out of memory"); goto out; }
     char why[200];
-    if (!o.force && !same_process(&a, &b, ra, na, rb, nb, why, sizeof why)) {
+    if (!ra || !rb || !d) rc = heap_error("out of memory");
+    else if (!o.force && !same_process(&a, &b, ra, na, rb, nb, why, sizeof why))
         rc = heap_error("%s and %s are not snapshots of one process: %s; object ids cannot be matched (--force compares them anyway)",
                         o.files[0], o.files[1], why);
-        goto out;
+    if (rc == 0) {
+        qsort(ra, na, sizeof *ra, by_class_id);
+        qsort(rb, nb, sizeof *rb, by_class_id);
+        size_t nd = class_deltas(&a, ra, na, &b, rb, nb, d);
+        qsort(d, nd, sizeof *d, by_size_delta);
+        if (o.json) print_diff_json(&o, d, nd);
+        else print_diff_text(&o, d, nd);
+        rc = finish_output(0);
     }
-    qsort(ra, na, sizeof *ra, by_class_id);
-    qsort(rb, nb, sizeof *rb, by_class_id);
-    /* merge by (class, id): DevTools matches objects within a class */
-    size_t nd = 0, i = 0, j = 0;
-    while (i < na || j < nb) {
-        const char *cls = i < na && (j >= nb || strcmp(ra[i].cls, rb[j].cls) <= 0) ? ra[i].cls : rb[j].cls;
-        struct delta *x = &d[nd++];
-        *x = (struct delta){ .name = cls };
-        while (i < na || j < nb) {
-            int ia = i < na && !strcmp(ra[i].cls, cls), ib = j < nb && !strcmp(rb[j].cls, cls);
-            if (!ia && !ib) break;
-            if (ia && (!ib || ra[i].id < rb[j].id)) { x->removed++; x->removed_size += a.hs->node_self[ra[i].node]; i++; }
-            else if (ib && (!ia || rb[j].id < ra[i].id)) { x->added++; x->added_size += b.hs->node_self[rb[j].node]; j++; }
-            else { i++; j++; }
-        }
-        if (!x->added && !x->removed) nd--;
-    }
-    qsort(d, nd, sizeof *d, by_size_delta);
-    size_t rows = nd < (size_t)o.n ? nd : (size_t)o.n;
-    char b1[32], b2[32];
-    if (o.json) {
-        printf("{\"base\":");
-        json_str(stdout, o.files[0]);
-        printf(",\"file\":");
-        json_str(stdout, o.files[1]);
-        printf(",\"classes\":[");
-        for (size_t k = 0; k < nd; k++) {
-            printf("%s{\"name\":", k ? "," : "");
-            json_str(stdout, d[k].name);
-            printf(",\"new\":%" PRIu64 ",\"deleted\":%" PRIu64 ",\"delta\":%" PRId64 ",\"alloc_size\":%" PRIu64
-                   ",\"freed_size\":%" PRIu64 ",\"size_delta\":%" PRId64 "}",
-                   d[k].added, d[k].removed, (int64_t)d[k].added - (int64_t)d[k].removed, d[k].added_size,
-                   d[k].removed_size, (int64_t)d[k].added_size - (int64_t)d[k].removed_size);
-        }
-        printf("]}\n");
-    } else {
-        printf("%s -> %s\n\n%-40s %9s %9s %9s %12s %12s %13s\n", o.files[0], o.files[1], "Constructor", "# New", "# Deleted",
-               "# Delta", "Alloc. Size", "Freed Size", "Size Delta");
-        for (size_t k = 0; k < rows; k++) {
-            text_str(stdout, d[k].name, 37);
-            int w = (int)(strlen(d[k].name) > 37 ? 40 : strlen(d[k].name));
-            int64_t sd = (int64_t)d[k].added_size - (int64_t)d[k].removed_size;
-            char b3[40];
-            snprintf(b3, sizeof b3, "%s%s", sd < 0 ? "-" : "+", human((uint64_t)(sd < 0 ? -sd : sd), b1, sizeof b1));
-            printf("%*s %9" PRIu64 " %9" PRIu64 " %+9" PRId64 " %12s %12s %13s\n", 40 - w, "", d[k].added, d[k].removed,
-                   (int64_t)d[k].added - (int64_t)d[k].removed, human(d[k].added_size, b2, sizeof b2),
-                   human(d[k].removed_size, b1, sizeof b1), b3);
-        }
-        if (nd > rows) printf("... %zu more classes (-n)\n", nd - rows);
-    }
-    rc = finish_output(0);
-out:
     free(ra); free(rb); free(d);
     unload(&a);
     unload(&b);
@@ -604,7 +655,7 @@ static long find_id(const struct idrec *r, size_t n, uint32_t id)
 static uint8_t *leaked_ancestors(const struct snap *s, const uint8_t *leaked)
 {
     uint32_t n = s->hs->node_count;
-    uint8_t *st = calloc(n, 1);
+    uint8_t *st = calloc((size_t)n + 1, 1); /* + 1: st[0] below, whatever n */
     uint32_t *stack = malloc(n * sizeof *stack);
     if (!st || !stack) { free(st); free(stack); return NULL; }
     st[0] = 1;
@@ -638,78 +689,88 @@ static int by_group_key(const void *a, const void *b)
     return strcmp(((const struct group *)a)->key, ((const struct group *)b)->key);
 }
 
-static int heap_leaks(int argc, char **argv)
+/* What `heap leaks` learns from its three snapshots. BASELINE is read
+ * only for its ids and freed before FINAL is read, so that at most two
+ * snapshots are in memory at once. */
+struct leaks {
+    struct snap target, fin;
+    struct idrec *rtarget; /* TARGET's objects, by id */
+    size_t nt;
+    uint8_t *isnew;        /* per rtarget record: absent from BASELINE */
+    uint32_t *via, *src;   /* shortest paths in FINAL (shortest_paths) */
+    struct group *g;
+    size_t ng;
+};
+
+static void leaks_free(struct leaks *l)
 {
-    struct opts o = { 0 };
-    int rc = parse_opts(argc, argv, 3, &o);
-    if (rc) return rc;
-    struct snap base, target, fin;
-    memset(&target, 0, sizeof target);
-    memset(&fin, 0, sizeof fin);
-    size_t nb = 0, nt = 0;
-    struct idrec *rbase = NULL, *rtarget = NULL;
-    struct group *g = NULL;
-    uint32_t *via = NULL, *src = NULL;
-    uint8_t *leaked = NULL, *isnew = NULL;
-    size_t ng = 0;
+    for (size_t k = 0; l->g && k < l->ng; k++) free(l->g[k].key);
+    free(l->g); free(l->via); free(l->src); free(l->isnew); free(l->rtarget);
+    unload(&l->target);
+    unload(&l->fin);
+}
+
+/* Reads BASELINE and TARGET and marks TARGET's ids that BASELINE has not. */
+static int leaks_new_ids(const struct opts *o, struct leaks *l)
+{
+    struct snap base;
+    struct idrec *rbase = NULL;
+    size_t nb = 0;
     char why[200];
-    if (load(o.files[0], &base, 0)) { rc = 1; goto out; }
+    int rc = 0;
+    if (load(o->files[0], &base, 0) || load(o->files[1], &l->target, 0)) { rc = 1; goto out; }
     rbase = records(&base, &nb, by_id);
-    if (load(o.files[1], &target, 0)) { rc = 1; goto out; }
-    rtarget = records(&target, &nt, by_id);
-    if (!rbase || !rtarget) { rc = heap_error("out of memory"); goto out; }
-    if (!o.force && !same_process(&base, &target, rbase, nb, rtarget, nt, why, sizeof why)) {
-        rc = heap_error("%s and %s are not snapshots of one process: %s", o.files[0], o.files[1], why);
+    l->rtarget = records(&l->target, &l->nt, by_id);
+    l->isnew = malloc(l->nt ? l->nt : 1);
+    if (!rbase || !l->rtarget || !l->isnew) { rc = heap_error("out of memory"); goto out; }
+    if (!o->force && !same_process(&base, &l->target, rbase, nb, l->rtarget, l->nt, why, sizeof why)) {
+        rc = heap_error("%s and %s are not snapshots of one process: %s", o->files[0], o->files[1], why);
         goto out;
     }
-    /* keep the ids TARGET has and BASELINE has not */
-    isnew = malloc(nt ? nt : 1);
-    if (!isnew) { rc = heap_error("out of memory"); goto out; }
-    for (size_t k = 0; k < nt; k++) isnew[k] = find_id(rbase, nb, rtarget[k].id) < 0;
-    np_heapgraph_classes_free(&base.cls);
-    free(rbase); rbase = NULL;
-    np_heapsnap_free(base.hs); base.hs = NULL;
-    if (load(o.files[2], &fin, 1)) { rc = 1; goto out; }
-    const struct np_heapsnap *hs = fin.hs;
+    for (size_t k = 0; k < l->nt; k++) l->isnew[k] = find_id(rbase, nb, l->rtarget[k].id) < 0;
+out:
+    free(rbase);
+    unload(&base);
+    return rc;
+}
+
+/* Reads and analyses FINAL, which must come from TARGET's process too. */
+static int leaks_load_final(const struct opts *o, struct leaks *l)
+{
+    char why[200];
     size_t nf = 0;
-    struct idrec *rfin = records(&fin, &nf, by_id);
-    if (!rfin) { rc = heap_error("out of memory"); goto out; }
-    int same = o.force || same_process(&target, &fin, rtarget, nt, rfin, nf, why, sizeof why);
+    if (load(o->files[2], &l->fin, 1)) return 1;
+    struct idrec *rfin = records(&l->fin, &nf, by_id);
+    if (!rfin) return heap_error("out of memory");
+    int same = o->force || same_process(&l->target, &l->fin, l->rtarget, l->nt, rfin, nf, why, sizeof why);
     free(rfin);
-    if (!same) { rc = heap_error("%s and %s are not snapshots of one process: %s", o.files[1], o.files[2], why); goto out; }
-    /* ids new in TARGET (absent from BASELINE), alive in FINAL: JS objects
-     * the app made (objects, closures, arrays, natives) */
-    leaked = calloc(hs->node_count, 1);
-    via = shortest_paths(hs, &src);
-    g = calloc(hs->node_count + 1, sizeof *g);
-    if (!leaked || !via || !g) { rc = heap_error("out of memory"); goto out; }
+    if (!same) return heap_error("%s and %s are not snapshots of one process: %s", o->files[1], o->files[2], why);
+    l->via = shortest_paths(l->fin.hs, &l->src);
+    return l->via ? 0 : heap_error("out of memory");
+}
+
+/* The objects of FINAL whose ids are new in TARGET: JS objects the app
+ * made (objects, closures, arrays, natives), reachable from the roots. */
+static uint8_t *leaks_mark(const struct leaks *l)
+{
+    const struct np_heapsnap *hs = l->fin.hs;
+    uint8_t *leaked = calloc(hs->node_count ? hs->node_count : 1, 1);
+    if (!leaked) return NULL;
     for (uint32_t i = 0; i < hs->node_count; i++) {
         uint8_t t = hs->node_type[i];
-        if (fin.cls.class_of[i] == NP_NO_CLASS || via[i] == UINT32_MAX) continue;
+        if (l->fin.cls.class_of[i] == NP_NO_CLASS || l->via[i] == UINT32_MAX) continue;
         if (t != hs->nt_object && t != hs->nt_closure && t != hs->nt_array && t != hs->nt_native) continue;
-        long k = find_id(rtarget, nt, hs->node_id[i]);
-        if (k >= 0 && isnew[k]) leaked[i] = 1;
+        long k = find_id(l->rtarget, l->nt, hs->node_id[i]);
+        if (k >= 0 && l->isnew[k]) leaked[i] = 1;
     }
-    /* a leaked object counts its retained size unless another leaked object dominates it */
-    uint8_t *covered = leaked_ancestors(&fin, leaked);
-    if (!covered) { rc = heap_error("out of memory"); goto out; }
-    char tmp[256];
-    for (uint32_t i = 0; i < hs->node_count; i++) {
-        if (!leaked[i]) continue;
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&buf, &len);
-        if (!m) { free(covered); rc = heap_error("out of memory"); goto out; }
-        fputs(cls_name(&fin, i, tmp, sizeof tmp), m);
-        fputc('\t', m);
-        print_path(m, &fin, via, src, i, 1);
-        fclose(m);
-        g[ng++] = (struct group){ buf, i, 1, hs->node_self[i], covered[i] ? 0 : fin.retained[i] };
-    }
-    free(covered);
-    qsort(g, ng, sizeof *g, by_group_key);
+    return leaked;
+}
+
+/* Folds groups with equal keys (sorted by key) into one. */
+static size_t merge_groups(struct group *g, size_t n)
+{
     size_t w = 0;
-    for (size_t k = 0; k < ng; k++) {
+    for (size_t k = 0; k < n; k++) {
         if (w && !strcmp(g[w - 1].key, g[k].key)) {
             g[w - 1].count++;
             g[w - 1].shallow += g[k].shallow;
@@ -717,46 +778,95 @@ static int heap_leaks(int argc, char **argv)
             free(g[k].key);
         } else g[w++] = g[k];
     }
-    ng = w;
-    qsort(g, ng, sizeof *g, by_group_retained);
-    size_t rows = ng < (size_t)o.n ? ng : (size_t)o.n;
-    char b1[32], b2[32];
-    if (o.json) {
-        printf("{\"groups\":[");
-        for (size_t k = 0; k < ng; k++) {
-            char *tab = strchr(g[k].key, '\t');
-            *tab = '\0';
-            printf("%s{\"class\":", k ? "," : "");
-            json_str(stdout, g[k].key);
-            printf(",\"path\":");
-            json_str(stdout, tab + 1);
-            printf(",\"count\":%" PRIu64 ",\"shallow_size\":%" PRIu64 ",\"retained_size\":%" PRIu64 ",\"example_id\":%u}",
-                   g[k].count, g[k].shallow, g[k].retained, hs->node_id[g[k].example]);
-            *tab = '\t';
-        }
-        printf("]}\n");
-    } else {
-        printf("Objects allocated between %s and %s, still alive in %s:\n", o.files[0], o.files[1], o.files[2]);
-        if (!ng) printf("none\n");
-        for (size_t k = 0; k < rows; k++) {
-            char *tab = strchr(g[k].key, '\t');
-            *tab = '\0';
-            printf("\n%" PRIu64 " x ", g[k].count);
-            text_str(stdout, g[k].key, 60);
-            printf(", shallow %s, retained %s (e.g. @%u)\n  %s\n", human(g[k].shallow, b1, sizeof b1),
-                   human(g[k].retained, b2, sizeof b2), hs->node_id[g[k].example], tab + 1);
-            *tab = '\t';
-        }
-        if (ng > rows) printf("\n... %zu more groups (-n)\n", ng - rows);
+    return w;
+}
+
+/* Groups the leaked objects by class and retaining path, largest retained
+ * size first. A leaked object counts its retained size unless another
+ * leaked object dominates it. */
+static int leaks_group(struct leaks *l, const uint8_t *leaked)
+{
+    const struct np_heapsnap *hs = l->fin.hs;
+    uint8_t *covered = leaked_ancestors(&l->fin, leaked);
+    l->g = calloc((size_t)hs->node_count + 1, sizeof *l->g);
+    if (!covered || !l->g) { free(covered); return heap_error("out of memory"); }
+    char tmp[256];
+    for (uint32_t i = 0; i < hs->node_count; i++) {
+        if (!leaked[i]) continue;
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+        if (!m) { free(covered); return heap_error("out of memory"); }
+        fputs(cls_name(&l->fin, i, tmp, sizeof tmp), m);
+        fputc('\t', m);
+        print_path(m, &l->fin, l->via, l->src, i, 1);
+        fclose(m);
+        l->g[l->ng++] = (struct group){ buf, i, 1, hs->node_self[i], covered[i] ? 0 : l->fin.retained[i] };
     }
-    rc = finish_output(0);
-out:
-    for (size_t k = 0; g && k < ng; k++) free(g[k].key);
-    free(g); free(via); free(src); free(leaked); free(isnew);
-    free(rbase); free(rtarget);
-    unload(&base);
-    unload(&target);
-    unload(&fin);
+    free(covered);
+    qsort(l->g, l->ng, sizeof *l->g, by_group_key);
+    l->ng = merge_groups(l->g, l->ng);
+    qsort(l->g, l->ng, sizeof *l->g, by_group_retained);
+    return 0;
+}
+
+/* A group's key is "class\tpath". */
+static const char *group_path(const struct group *g)
+{
+    return strchr(g->key, '\t') + 1;
+}
+
+static void print_leaks_json(const struct leaks *l)
+{
+    printf("{\"groups\":[");
+    for (size_t k = 0; k < l->ng; k++) {
+        const struct group *g = &l->g[k];
+        const char *path = group_path(g);
+        printf("%s{\"class\":", k ? "," : "");
+        json_strn(stdout, g->key, (size_t)(path - 1 - g->key));
+        printf(",\"path\":");
+        json_str(stdout, path);
+        printf(",\"count\":%" PRIu64 ",\"shallow_size\":%" PRIu64 ",\"retained_size\":%" PRIu64 ",\"example_id\":%u}",
+               g->count, g->shallow, g->retained, l->fin.hs->node_id[g->example]);
+    }
+    printf("]}\n");
+}
+
+static void print_leaks_text(const struct opts *o, const struct leaks *l)
+{
+    size_t rows = l->ng < (size_t)o->n ? l->ng : (size_t)o->n;
+    char b1[32], b2[32];
+    printf("Objects allocated between %s and %s, still alive in %s:\n", o->files[0], o->files[1], o->files[2]);
+    if (!l->ng) printf("none\n");
+    for (size_t k = 0; k < rows; k++) {
+        const struct group *g = &l->g[k];
+        const char *path = group_path(g);
+        printf("\n%" PRIu64 " x ", g->count);
+        text_strn(stdout, g->key, (size_t)(path - 1 - g->key), 60);
+        printf(", shallow %s, retained %s (e.g. @%u)\n  %s\n", human(g->shallow, b1, sizeof b1),
+               human(g->retained, b2, sizeof b2), l->fin.hs->node_id[g->example], path);
+    }
+    if (l->ng > rows) printf("\n... %zu more groups (-n)\n", l->ng - rows);
+}
+
+static int heap_leaks(int argc, char **argv)
+{
+    struct opts o = { 0 };
+    int rc = parse_opts(argc, argv, 3, &o);
+    if (rc) return rc;
+    struct leaks l;
+    memset(&l, 0, sizeof l);
+    uint8_t *leaked = NULL;
+    if (leaks_new_ids(&o, &l) || leaks_load_final(&o, &l)) rc = 1;
+    else if (!(leaked = leaks_mark(&l))) rc = heap_error("out of memory");
+    else rc = leaks_group(&l, leaked);
+    free(leaked);
+    if (rc == 0) {
+        if (o.json) print_leaks_json(&l);
+        else print_leaks_text(&o, &l);
+        rc = finish_output(0);
+    }
+    leaks_free(&l);
     return rc;
 }
 
