@@ -61,7 +61,9 @@ static int make_reply_fifo(const char *dir)
     signal(SIGHUP, on_interrupt);
     /* Open our end first (non-blocking): the agent opens its end only when
      * it replies, and poll waits for that. */
-    return open(reply_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    int fd = open(reply_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) fprintf(stderr, "nodeprof: cannot open %s: %s\n", reply_path, strerror(errno));
+    return fd;
 }
 
 static int build_line(int argc, char **argv, char *line, size_t len)
@@ -165,6 +167,43 @@ static int parse_ctl_options(int argc, char **argv, int *timeout, const char **f
     return i;
 }
 
+/* Sends the command in ARGV to PID's FIFO and prints the reply. */
+static int exchange(long pid, const char *dir, const char *fifo, int argc, char **argv, int timeout)
+{
+    int fd = make_reply_fifo(dir);
+    if (fd < 0) return 1;
+    char line[NP_COMMAND_MAX + 2];
+    int len = build_line(argc, argv, line, sizeof line);
+    if (len < 0 || len > NP_COMMAND_MAX) {
+        close(fd);
+        fputs("nodeprof: command too long\n", stderr);
+        return 2;
+    }
+    if (send_line(fifo, pid, line, len)) {
+        close(fd);
+        return 1;
+    }
+    size_t n = 0;
+    int gone = 0;
+    char *reply = read_reply(fd, pid, timeout, &n, &gone);
+    close(fd);
+    int rc = 1;
+    if (gone && n == 0) fprintf(stderr, "nodeprof: process %ld exited before replying\n", pid);
+    else if (!reply) fprintf(stderr, "nodeprof: no reply from %ld within %d s (the command may still complete)\n", pid, timeout);
+    else if (n == 0) fputs("nodeprof: empty reply\n", stderr);
+    else rc = print_reply(reply);
+    free(reply);
+    return rc;
+}
+
+static void say_not_profiled(long pid, const char *fifo, bool fifo_given)
+{
+    fprintf(stderr, "nodeprof: process %ld is not profiled by nodeprof (no control FIFO %s); "
+            "is it node, started with LD_PRELOAD=libnodeprof.so?%s\n", pid, fifo,
+            fifo_given ? "" : " (`cpu dump [SECONDS]`, `heap snapshot` and `stack` also work on a node process "
+            "started without nodeprof, through its inspector)");
+}
+
 int cli_ctl(int argc, char **argv)
 {
     int timeout = 0;
@@ -177,7 +216,9 @@ int cli_ctl(int argc, char **argv)
         fprintf(stderr, "nodeprof: bad pid '%s'\n", argv[i]);
         return 2;
     }
-    if (!timeout) timeout = (argc - i > 2 && !strcmp(argv[i + 1], "heap") && !strcmp(argv[i + 2], "snapshot")) ? 300 : 30;
+    int nargs = argc - i - 1;
+    char **args = argv + i + 1;
+    if (!timeout) timeout = (nargs > 1 && !strcmp(args[0], "heap") && !strcmp(args[1], "snapshot")) ? 300 : 30;
     char dir[256], fifo[PATH_MAX], err[512];
     struct stat st;
     if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
@@ -192,43 +233,17 @@ int cli_ctl(int argc, char **argv)
     if (fifo_opt) snprintf(fifo, sizeof fifo, "%s", fifo_opt);
     else snprintf(fifo, sizeof fifo, "%s/%ld.ctl", dir, pid);
     /* Not profiled: node's own inspector (attach.h). */
-    bool attachable = !fifo_opt && cli_attach_command(argc - i - 1, argv + i + 1);
-    if (attachable && lstat(fifo, &st) != 0 && errno == ENOENT) return cli_attach(pid, argc - i - 1, argv + i + 1, timeout);
+    bool attachable = !fifo_opt && cli_attach_command(nargs, args);
+    if (attachable && lstat(fifo, &st) != 0 && errno == ENOENT) return cli_attach(pid, nargs, args, timeout);
     if (stat(fifo, &st) != 0 || !S_ISFIFO(st.st_mode)) {
-        fprintf(stderr, "nodeprof: process %ld is not profiled by nodeprof (no control FIFO %s); "
-                "is it node, started with LD_PRELOAD=libnodeprof.so?%s\n", pid, fifo,
-                fifo_opt ? "" : " (`cpu dump [SECONDS]`, `heap snapshot` and `stack` also work on a node process "
-                "started without nodeprof, through its inspector)");
+        say_not_profiled(pid, fifo, fifo_opt != NULL);
         return 1;
     }
     if (np_rundir_ensure(dir, err, sizeof err)) {
         fprintf(stderr, "nodeprof: %s\n", err);
         return 1;
     }
-    int fd = make_reply_fifo(dir);
-    char line[NP_COMMAND_MAX + 2];
-    int len = fd < 0 ? -1 : build_line(argc - i - 1, argv + i + 1, line, sizeof line);
-    if (len < 0 || len > NP_COMMAND_MAX) {
-        if (fd >= 0) fputs("nodeprof: command too long\n", stderr);
-        return 2;
-    }
-    if (send_line(fifo, pid, line, len)) return 1;
-    size_t n = 0;
-    int gone = 0;
-    char *reply = read_reply(fd, pid, timeout, &n, &gone);
-    close(fd);
-    if (gone && n == 0) {
-        free(reply);
-        fprintf(stderr, "nodeprof: process %ld exited before replying\n", pid);
-        return 1;
-    }
-    if (!reply) {
-        fprintf(stderr, "nodeprof: no reply from %ld within %d s (the command may still complete)\n", pid, timeout);
-        return 1;
-    }
-    int rc = n ? print_reply(reply) : (fputs("nodeprof: empty reply\n", stderr), 1);
-    free(reply);
-    return rc;
+    return exchange(pid, dir, fifo, nargs, args, timeout);
 }
 
 static void print_cmdline(long pid)
