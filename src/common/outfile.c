@@ -537,18 +537,31 @@ void np_stream_abort(struct np_stream *s)
 
 static bool owned_by_us_or_root(uid_t uid) { return uid == 0 || uid == geteuid(); }
 
-int np_open_append(const char *path, char *err, size_t errlen)
+/* Splits path into its directory (".", "/" or the part before the last
+ * slash) and its last component; NULL when there is no last component. */
+static const char *split_last(const char *path, char *dir, size_t len)
 {
-    /* err names no path: the callers name their variable and its value. */
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) return NULL;
+    if (!slash) snprintf(dir, len, ".");
+    else if (slash == path) snprintf(dir, len, "/");
+    else if ((size_t)(slash - path) >= len) return NULL;
+    else snprintf(dir, len, "%.*s", (int)(slash - path), path);
+    return base;
+}
+
+static int open_append_at(int dirfd, const char *base, char *err, size_t errlen)
+{
     int flags = O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
     struct stat link;
-    bool trusted_link = lstat(path, &link) == 0 && S_ISLNK(link.st_mode);
+    bool trusted_link = fstatat(dirfd, base, &link, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(link.st_mode);
     if (trusted_link && !owned_by_us_or_root(link.st_uid)) {
         snprintf(err, errlen, "a symlink of another user (uid %u): not followed", (unsigned)link.st_uid);
         return -1;
     }
-    /* A link swapped in after the lstat is not followed (O_NOFOLLOW). */
-    int fd = open(path, trusted_link ? flags : flags | O_NOFOLLOW, 0600);
+    /* A link swapped in after the fstatat is not followed (O_NOFOLLOW). */
+    int fd = openat(dirfd, base, trusted_link ? flags : flags | O_NOFOLLOW, 0600);
     if (fd < 0) {
         snprintf(err, errlen, "cannot open: %s", strerror(errno));
         return -1;
@@ -564,5 +577,23 @@ int np_open_append(const char *path, char *err, size_t errlen)
         return -1;
     }
     if (S_ISREG(st.st_mode)) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
+}
+
+int np_open_append(const char *path, char *err, size_t errlen)
+{
+    /* err names no path: the callers name their variable and its value. */
+    char dir[PATH_MAX];
+    const char *base = split_last(path, dir, sizeof dir);
+    if (!base) {
+        snprintf(err, errlen, "not a file name");
+        return -1;
+    }
+    /* The directories on the way are walked as for NODEPROF_DIR: a symlink
+     * or directory of another user above the file is not followed. */
+    int dirfd = np_dir_open_trusted(dir, false, 0700, err, errlen);
+    if (dirfd < 0) return -1;
+    int fd = open_append_at(dirfd, base, err, errlen);
+    close(dirfd);
     return fd;
 }

@@ -27,8 +27,10 @@ int np_dir_open_trusted(const char *dir, bool create, mode_t mode, char *err, si
 
 /* Opens path to append lines to (NODEPROF_LOG_FILE, NODEPROF_MANIFEST),
  * created 0600 if missing. It may lie in a directory that another user can
- * write to (a shared /tmp), so: a symlink is followed only if it belongs to
- * root or to our effective uid (/dev/stderr is root's), and what is opened
+ * write to (a shared /tmp), so: its directory is opened as by
+ * np_dir_open_trusted (no component of another user on the way); the file
+ * itself, if a symlink, is followed only if the link belongs to root or to
+ * our effective uid (/dev/stderr is root's), and what is opened
  * must belong to root or to us and must not be a directory; otherwise a
  * planted link would make us append to a file of the victim's choosing, or
  * a planted file would receive our lines. Opened without blocking: a FIFO

@@ -196,7 +196,9 @@ for (const uid of [null, OTHER]) {
 // NODEPROF_LOG_FILE and NODEPROF_MANIFEST are appended to, often in a shared /tmp. A hostile
 // user plants, where the victim's value points: a symlink to a file of the victim's (appending to
 // it would be writing into a file of the attacker's choosing), a file of their own (it would
-// receive the victim's lines), and a FIFO nobody reads (opening it for writing would block).
+// receive the victim's lines), a FIFO nobody reads (opening it for writing would block), and,
+// above the file, a directory or a symlink of theirs (the victim would create the file wherever
+// the attacker points it).
 for (const uid of [null, OTHER]) {
   const who = uid === null ? 'root' : `uid ${OTHER}`;
   test(`NODEPROF_LOG_FILE and NODEPROF_MANIFEST planted by another user, the app as ${who}: not written, one line, the app runs on`,
@@ -215,6 +217,8 @@ for (const uid of [null, OTHER]) {
         ['tolink', /: a symlink of another user \(uid 12345\): not followed/],
         ['theirs.log', /: belongs to another user: not written to/],
         ['fifo', /: cannot open: No such device or address|: belongs to another user: not written to/],
+        ['shared/new.log', /: refusing .*\/pub\/shared: a directory of uid 12345/],
+        ['link/new.log', /: refusing .*\/pub\/link: a symlink of uid 12345/],
       ];
       for (const [name, why] of cases) {
         const value = path.join(p.pub, name);
@@ -230,6 +234,8 @@ for (const uid of [null, OTHER]) {
       }
       assert.equal(fs.readFileSync(victimFile, 'utf8'), 'precious\n');
       assert.equal(fs.readFileSync(path.join(p.pub, 'theirs.log'), 'utf8'), '');
+      assert.deepEqual(fs.readdirSync(p.target).sort(), ['victim.txt'], 'nothing created through the link');
+      assert.deepEqual(fs.readdirSync(path.join(p.pub, 'shared')), [], 'nothing created in their directory');
       // The control: the app's own new file in the same sticky directory is written.
       const own = path.join(p.pub, `own-${uid ?? 0}.log`);
       const ok = runAs(uid, p, { NODEPROF_MANIFEST: own, NODEPROF_DIR: path.join(p.pub, `out-${uid ?? 0}`) });
@@ -250,10 +256,10 @@ test('NODEPROF_DIR, NODEPROF_MANIFEST and NODEPROF_LOG_FILE failures name the va
     [`nodeprof: NODEPROF_DIR=${dir}: cannot create directory /proc/nonexistent: No such file or directory`]);
   ({ lib, plain } = runPair(t, NODE, [ENDS, 'drain'], { libEnv: { NODEPROF_MANIFEST: '/proc/nonexistent/m' } }));
   assert.deepEqual(sameButLog(lib, plain),
-    ['nodeprof: NODEPROF_MANIFEST=/proc/nonexistent/m: cannot open: No such file or directory']);
+    ['nodeprof: NODEPROF_MANIFEST=/proc/nonexistent/m: /proc/nonexistent: No such file or directory']);
   ({ lib, plain } = runPair(t, NODE, [ENDS, 'drain'], { libEnv: { NODEPROF_LOG_FILE: '/proc/nonexistent/l' } }));
   assert.deepEqual(sameButLog(lib, plain),
-    ['nodeprof: NODEPROF_LOG_FILE=/proc/nonexistent/l: cannot open: No such file or directory; logging to stderr']);
+    ['nodeprof: NODEPROF_LOG_FILE=/proc/nonexistent/l: /proc/nonexistent: No such file or directory; logging to stderr']);
 });
 
 // ---- rate limiting ------------------------------------------------------------------------
