@@ -14,6 +14,7 @@
 
 #include "cdp.h"
 #include "target.h"
+#include "term.h"
 #include "common/config.h"
 #include "common/headroom.h"
 #include "common/namepat.h"
@@ -408,7 +409,10 @@ static int take_stack(const struct job *job, char *err, size_t errlen)
         rc = -1;
     }
     if (!rc && !*value->valuestring) puts("(idle: the main thread is waiting in its event loop)");
-    else if (!rc) puts(value->valuestring);
+    else if (!rc) {
+        cli_put_untrusted(stdout, value->valuestring, true); /* the target's text (term.h) */
+        putchar('\n');
+    }
     cJSON_Delete(result);
     return rc;
 }
@@ -609,19 +613,6 @@ void cli_attach_sweep(long only_pid)
 
 /* ---- nodeprof list --all ----------------------------------------------- */
 
-static void print_cmdline_trimmed(long pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-    FILE *f = fopen(path, "re");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f) fclose(f);
-    for (size_t k = 0; k < n; k++) if (!buf[k] || buf[k] == '\n' || buf[k] == '\t') buf[k] = ' ';
-    while (n && buf[n - 1] == ' ') n--;
-    buf[n] = '\0';
-    fputs(n ? buf : "(no command line)", stdout);
-}
-
 /* What can be done with a node process of ours, in one word (README
  * "Attaching to a process started without nodeprof"). */
 static const char *attach_state(const struct target *t, const char *dir, char *buf, size_t len)
@@ -652,7 +643,7 @@ int cli_list_all(void)
         if (target_read(pids[i], &t, err, sizeof err) || (t.uid != geteuid() && geteuid() != 0)) continue;
         np_rundir_path_of(t.uid, dir, sizeof dir);
         printf("%ld\t%s\t", t.pid, attach_state(&t, dir, buf, sizeof buf));
-        print_cmdline_trimmed(t.pid);
+        cli_print_cmdline(t.pid, "(no command line)");
         putchar('\n');
     }
     free(pids);

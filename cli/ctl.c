@@ -17,6 +17,7 @@
 #include "attach.h"
 #include "cli.h"
 #include "owner.h"
+#include "term.h"
 #include "common/command.h"
 #include "common/config.h"
 #include "common/rundir.h"
@@ -86,6 +87,15 @@ static int send_line(const char *fifo, long pid, const char *line, int len)
         else fprintf(stderr, "nodeprof: cannot open %s: %s\n", fifo, strerror(errno));
         return -1;
     }
+    /* The agent makes its FIFO as the process's user, whom we act as
+     * (owner.h): one of another user's (a --fifo path in a shared
+     * directory) would hand them the command and its reply path. */
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode) || st.st_uid != geteuid()) {
+        fprintf(stderr, "nodeprof: refusing %s: not a FIFO of uid %u\n", fifo, (unsigned)geteuid());
+        close(fd);
+        return -1;
+    }
     /* One write of at most PIPE_BUF bytes: atomic, never interleaved. */
     ssize_t w = write(fd, line, (size_t)len);
     close(fd);
@@ -125,15 +135,15 @@ static char *read_reply(int fd, long pid, int timeout_s, size_t *len, int *gone)
 
 static int print_reply(const char *reply)
 {
+    /* The reply is the target process's text (term.h). */
     if (!strncmp(reply, "ok\n", 3)) {
-        fputs(reply + 3, stdout);
+        cli_put_untrusted(stdout, reply + 3, true);
         return 0;
     }
-    if (!strncmp(reply, "error: ", 7)) {
-        fprintf(stderr, "nodeprof: %s", reply + 7);
-        return 1;
-    }
-    fprintf(stderr, "nodeprof: unexpected reply: %s\n", reply);
+    bool error = !strncmp(reply, "error: ", 7);
+    fputs(error ? "nodeprof: " : "nodeprof: unexpected reply: ", stderr);
+    cli_put_untrusted(stderr, error ? reply + 7 : reply, true);
+    if (!error) fputc('\n', stderr);
     return 1;
 }
 
@@ -246,22 +256,6 @@ int cli_ctl(int argc, char **argv)
     return exchange(pid, dir, fifo, nargs, args, timeout);
 }
 
-static void print_cmdline(long pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f) fclose(f);
-    /* Arguments apart by one space, control characters (a newline in an
-     * argument) shown as spaces too, and none at the end: a process that set
-     * process.title leaves its old argv area padded with NULs. */
-    for (size_t k = 0; k < n; k++) if ((unsigned char)buf[k] < 0x20 || buf[k] == 0x7f) buf[k] = ' ';
-    while (n > 0 && buf[n - 1] == ' ') n--;
-    buf[n] = '\0';
-    printf("%s", buf);
-}
-
 /* A pid-named entry of the run directory: "<pid>.ctl" (a profiled
  * process's FIFO) or "reply-<pid>-<x>.fifo" (a nodeprof ctl's reply FIFO).
  * Returns the pid, or 0 if the name is neither. */
@@ -311,7 +305,7 @@ static void list_run_dir(const char *dir, bool tidy)
         if (tidy ? remove_if_stale(dir, e->d_name, pid, is_reply) : (kill((pid_t)pid, 0) != 0 && errno == ESRCH))
             continue;
         printf("%ld\t", pid);
-        print_cmdline(pid);
+        cli_print_cmdline(pid, "");
         printf("\t%s/%s\n", dir, e->d_name);
     }
     closedir(d);
