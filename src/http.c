@@ -13,6 +13,7 @@
 #include "common/httpreq.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/peeruid.h"
 #include "dispatch.h"
 #include "formats/formats.h"
 #include "httpprof.h"
@@ -60,6 +61,7 @@ static struct np_http {
     uv_tcp_t listener;
     struct np_llhttp lib;
     char token[NP_HTTP_TOKEN_MAX + 1];
+    bool own_user_only;  /* loopback without a token: peeruid.h */
     struct conn *conns;
     int nconns;
     unsigned long long next_id;
@@ -454,6 +456,28 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     act(c);
 }
 
+/* On loopback without a token, which every local user can reach, only
+ * our own user and root are served (peeruid.h); anyone else is closed
+ * before a byte is read, and holds no connection slot. */
+static bool peer_allowed(struct conn *c)
+{
+    if (!http.own_user_only) return true;
+    uv_os_fd_t fd;
+    uid_t uid;
+    char why[160] = "no descriptor";
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) || np_peer_uid(fd, &uid, why, sizeof why)) {
+        np_log_kind(NP_LOG_WARN, "http peers", "HTTP connection refused: its user cannot be told (%s)", why);
+        return false;
+    }
+    if (uid == geteuid() || uid == 0) return true;
+    char whom[48] = "root is";
+    if (geteuid() != 0) snprintf(whom, sizeof whom, "uid %u and root are", (unsigned)geteuid());
+    np_log_kind(NP_LOG_WARN, "http peers",
+                "HTTP connection from uid %u refused: on loopback without NODEPROF_HTTP_TOKEN_FILE only %s served",
+                (unsigned)uid, whom);
+    return false;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     if (status < 0) return;
@@ -462,8 +486,11 @@ static void on_connection(uv_stream_t *server, int status)
     if (uv_tcp_init(np_agent_loop(), &c->tcp)) { free(c); return; }
     c->tcp.data = c->timer.data = c;
     c->open_handles = 1;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) || http.nconns >= NP_HTTP_CONNS ||
-        uv_timer_init(np_agent_loop(), &c->timer)) {
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) || !peer_allowed(c)) {
+        uv_close((uv_handle_t *)&c->tcp, handle_closed);
+        return;
+    }
+    if (http.nconns >= NP_HTTP_CONNS || uv_timer_init(np_agent_loop(), &c->timer)) {
         /* Over the limit: closed at once, before reading a byte. */
         np_log_kind(NP_LOG_INFO, "http connections", "HTTP connection refused: %d open already", http.nconns);
         uv_close((uv_handle_t *)&c->tcp, handle_closed);
@@ -565,6 +592,7 @@ static int configure(struct sockaddr_storage *ss, char *why, size_t whylen)
         snprintf(why, whylen, "NODEPROF_HTTP=%s is not a loopback address: it needs NODEPROF_HTTP_TOKEN_FILE", cfg->http);
         return -1;
     }
+    http.own_user_only = !http.token[0];
     struct np_llhttp_api api = { llhttp_init, llhttp_execute, llhttp_get_method };
     if (!llhttp_init || !llhttp_execute || !llhttp_get_method) {
         snprintf(why, whylen, "this node does not export llhttp, which serves NODEPROF_HTTP");

@@ -80,6 +80,7 @@
 #pragma weak uv_tcp_bind
 #pragma weak uv_listen
 #pragma weak uv_accept
+#pragma weak uv_fileno
 #pragma weak uv_read_start
 #pragma weak uv_read_stop
 #pragma weak uv_write

@@ -1,7 +1,7 @@
 // NODEPROF_HTTP: the Go-style pprof endpoints, fetched with real clients
 // (go tool pprof, curl, raw sockets) from a real server under the preload.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -10,8 +10,8 @@ import { test } from 'node:test';
 import zlib from 'node:zlib';
 
 import {
-  childEnv, cpuProfilesIn, hasFunction, inetSocketsOf, nodeprofLines, readCpuProfile, sleep, startNode,
-  tempDir, writeScript,
+  childEnv, cpuProfilesIn, hasFunction, inetSocketsOf, nodeprofLines, reachableByAll, readCpuProfile, sleep,
+  startNode, startProcess, tempDir, writeScript,
 } from './helpers.mjs';
 
 // A server whose requests spend their time in hotFunction; it prints
@@ -216,6 +216,52 @@ test('a token: 401 without it or with a wrong one, 200 with it; refused configur
     app.child.kill('SIGTERM');
     assert.equal((await app.child.closed).status, 0);
   }
+});
+
+// Loopback without a token is reachable by every local user: only the app's own user and root
+// are served, anyone else is closed before a byte is read (and holds no connection slot).
+const canSwitchUid = process.getuid() === 0 &&
+  spawnSync('setpriv', ['--version'], { env: process.env }).status === 0;
+test('loopback without a token: another uid is closed unanswered, with one line; the app\'s own user and root are served', {
+  skip: !canSwitchUid && 'needs root and setpriv',
+}, async (t) => {
+  const port = await freePort();
+  const { child } = await startApp(t, { NODEPROF_HTTP: `127.0.0.1:${port}` });
+  const url = `http://127.0.0.1:${port}/debug/pprof/`;
+  const as = (uid) => ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', 'curl', '-s', '-i', '--max-time', '20', url];
+  for (let i = 0; i < 12; i++) {
+    const r = await exec('setpriv', as(12345));
+    assert.equal(r.text, '', 'answered another uid');
+  }
+  // Its refused connections held no slot: the owner is served at once, many times.
+  for (let i = 0; i < 10; i++) assert.equal((await curl(url)).status, 200);
+  const lines = nodeprofLines(child.err);
+  assert.ok(lines.length >= 1 && lines.length <= 3, child.err);
+  for (const l of lines) assert.match(l, /^nodeprof: HTTP connection from uid 12345 refused: on loopback without NODEPROF_HTTP_TOKEN_FILE only root is served/);
+  child.kill('SIGTERM');
+  assert.equal((await child.closed).status, 0);
+
+  // The app as uid 23456: that uid and root are served, 12345 is not.
+  const { node, lib } = reachableByAll(23456);
+  const dir = tempDir(t);
+  fs.chmodSync(dir, 0o777);
+  const script = writeScript(dir, 'app.js', APP);
+  fs.chmodSync(script, 0o644);
+  const port2 = await freePort();
+  const app = startProcess('setpriv', ['--reuid', '23456', '--regid', '23456', '--clear-groups', node, script], {
+    env: childEnv({ LD_PRELOAD: lib, NODEPROF_DIR: dir, NODEPROF_HTTP: `127.0.0.1:${port2}` }), cwd: dir,
+  });
+  t.after(() => { try { app.kill('SIGKILL'); } catch {} });
+  await app.ready;
+  const url2 = `http://127.0.0.1:${port2}/debug/pprof/`;
+  assert.equal((await curl(url2)).status, 200, 'root');
+  const own = await exec('setpriv', ['--reuid', '23456', '--regid', '23456', '--clear-groups', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', url2]);
+  assert.equal(own.text, '200', 'the app\'s own uid');
+  const other = await exec('setpriv', ['--reuid', '12345', '--regid', '12345', '--clear-groups', 'curl', '-s', '-i', '--max-time', '20', url2]);
+  assert.equal(other.text, '');
+  assert.match(app.err, /nodeprof: HTTP connection from uid 12345 refused: .* only uid 23456 and root are served/);
+  app.kill('SIGTERM');
+  await app.closed;
 });
 
 // Opens a raw connection; resolves { sock, closed } once connected.
