@@ -48,7 +48,7 @@ static const struct opt opts[] = {
     { "DIR", OPT_STRING, ".", 0, 0, NULL, F(dir),
       "directory for profiles, created `0700` if missing; relative to the working directory at start-up. Refused (nothing is written) when it or a directory or symlink on its path belongs to a user other than root and this process's user" },
     { "FILE_MODE", OPT_MODE, "0600", 0, 0, NULL, F(file_mode),
-      "permissions of every profile, snapshot and derived file, in octal (`0640`, `0644`): owner read and write, no execute bits; applied exactly (the umask does not narrow it)" },
+      "permissions of every profile, snapshot and derived file, in octal (`0640`, `0644`): owner read and write, no execute bits, not writable by others; applied exactly (the umask does not narrow it)" },
     { "NAME", OPT_NAMEPAT, "nodeprof-%s-%t-%h-%p-%n", 0, 0, NULL, F(name),
       "file name pattern: `%s` script name (`server` for `node server.js`, `npm-run-build`, `npx-prettier`), `%c` the script and its first arguments, `%t` UTC time, `%h` host name, `%p` pid, `%n` sequence number, `%w` worker thread id, `%{VAR}` environment variable, `%%`; the extension is added by kind (see [File names](#file-names))" },
     { "CPU", OPT_BOOL, "on", 0, 0, NULL, F(cpu),
@@ -213,8 +213,10 @@ int np_parse_file_mode(const char *s, long *out, const char **why)
         return -1;
     }
     long mode = strtol(s, NULL, 8);
-    if (mode & ~0666L) { *why = "no execute, setuid, setgid or sticky bits (at most 0666)"; return -1; }
+    if (mode & ~0666L) { *why = "no execute, setuid, setgid or sticky bits (at most 0664)"; return -1; }
     if ((mode & 0600) != 0600) { *why = "the owner must keep read and write (0600)"; return -1; }
+    /* A profile others may rewrite is one nobody can trust. */
+    if (mode & 0002) { *why = "others may not write (at most 0664)"; return -1; }
     *out = mode;
     return 0;
 }

@@ -80,9 +80,10 @@ test('a heap snapshot is 0600 by default', T, async (t) => {
 });
 
 for (const [value, why] of [
-  ['0755', 'no execute, setuid, setgid or sticky bits (at most 0666)'],
-  ['4644', 'no execute, setuid, setgid or sticky bits (at most 0666)'],
+  ['0755', 'no execute, setuid, setgid or sticky bits (at most 0664)'],
+  ['4644', 'no execute, setuid, setgid or sticky bits (at most 0664)'],
   ['0444', 'the owner must keep read and write (0600)'],
+  ['0666', 'others may not write (at most 0664)'],
   ['rw-r--r--', 'expected 3 or 4 octal digits, such as 0640'],
   ['0x1a4', 'expected 3 or 4 octal digits, such as 0640'],
 ]) {

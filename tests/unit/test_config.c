@@ -526,14 +526,14 @@ static void test_print(void)
     free(text);
 }
 
-/* NODEPROF_FILE_MODE: strict octal, owner rw, never wider than 0666. */
+/* NODEPROF_FILE_MODE: strict octal, owner rw, never wider than 0664. */
 static void test_file_mode(void)
 {
     struct np_config cfg;
     np_config_defaults(&cfg);
     CHECK(cfg.file_mode == 0600, "default %lo", cfg.file_mode);
     const struct { const char *s; long mode; } ok[] = {
-        { "0644", 0644 }, { "0640", 0640 }, { "600", 0600 }, { "0666", 0666 }, { "0660", 0660 },
+        { "0644", 0644 }, { "0640", 0640 }, { "600", 0600 }, { "0664", 0664 }, { "0660", 0660 },
     };
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
         char var[64];
@@ -541,11 +541,12 @@ static void test_file_mode(void)
         CHECK(load1(&cfg, var) == 0 && cfg.file_mode == ok[i].mode, "%s -> %lo", ok[i].s, cfg.file_mode);
     }
     const char *digits = "expected 3 or 4 octal digits, such as 0640";
-    const char *wide = "no execute, setuid, setgid or sticky bits (at most 0666)";
+    const char *wide = "no execute, setuid, setgid or sticky bits (at most 0664)";
     const char *owner = "the owner must keep read and write (0600)";
+    const char *others = "others may not write (at most 0664)";
     const struct { const char *s, *why; } bad[] = {
         { "0755", wide }, { "0700", wide }, { "0601", wide }, { "4600", wide }, { "1666", wide },
-        { "0400", owner }, { "0044", owner }, { "000", owner }, { "0777", wide },
+        { "0400", owner }, { "0044", owner }, { "000", owner }, { "0777", wide }, { "0666", others }, { "0602", others },
         { "644 ", digits }, { "0o644", digits }, { "0x1a4", digits }, { "rw-r--r--", digits }, { "", digits },
         { "06440", digits }, { "64", digits }, { "0648", digits }, { "-644", digits }, { "+644", digits },
     };
