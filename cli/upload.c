@@ -38,7 +38,7 @@ static int put_with_retries(const struct np_s3 *s3, int dirfd, const struct np_s
     for (int attempt = 0;; attempt++) {
         int status = np_s3_put(s3, dirfd, e->name, &e->meta, NULL, why, sizeof why);
         if (status == 200) return 0;
-        bool again = status < 0 || status >= 500 || status == 408 || status == 429;
+        bool again = status == -1 || status >= 500 || status == 408 || status == 429;
         if (faccessat(dirfd, e->name, F_OK, AT_SYMLINK_NOFOLLOW) && errno == ENOENT) {
             np_spool_done(dirfd, e->name, 0);
             fprintf(stderr, "nodeprof: %s: no longer there; forgotten\n", e->name);

@@ -215,7 +215,7 @@ static void take_leftovers(int dirfd)
 
 static bool retried(int status)
 {
-    return status < 0 || status >= 500 || status == 408 || status == 429;
+    return status == -1 || status >= 500 || status == 408 || status == 429;
 }
 
 /* Sleeps ms unless asked to stop. Returns false when stopping. */

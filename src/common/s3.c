@@ -372,13 +372,21 @@ int np_s3_put(const struct np_s3 *s3, int dirfd, const char *name, const struct 
     char url[4200], sha[65];
     if (np_s3_object_url(s3, name, url, sizeof url)) { snprintf(why, whylen, "object key too long"); return -1; }
     if (np_s3_load(why, whylen)) return -1;
-    struct put_state st = { .fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), .abort = abort };
-    if (st.fd < 0) { snprintf(why, whylen, "%s", strerror(errno)); return -1; }
+    /* In a shared directory another user may have put something of theirs
+     * under the name since its marker was written: a FIFO must not block
+     * us (O_NONBLOCK), and only a file of ours goes to our bucket. */
+    struct put_state st = { .fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK), .abort = abort };
     struct stat sb;
+    if (st.fd < 0 || fstat(st.fd, &sb) || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid()) {
+        bool not_ours = st.fd >= 0 || errno == ELOOP; /* ELOOP: a symlink (O_NOFOLLOW) */
+        if (not_ours) snprintf(why, whylen, "not a regular file of uid %u", (unsigned)geteuid());
+        else snprintf(why, whylen, "%s", strerror(errno));
+        if (st.fd >= 0) close(st.fd);
+        return not_ours ? NP_S3_NOT_OURS : -1;
+    }
     int status = -1;
     struct curl_slist *headers = NULL;
-    if (fstat(st.fd, &sb) || !S_ISREG(sb.st_mode)) snprintf(why, whylen, "not a regular file");
-    else if (hash_file(st.fd, sha)) snprintf(why, whylen, "cannot read: %s", strerror(errno));
+    if (hash_file(st.fd, sha)) snprintf(why, whylen, "cannot read: %s", strerror(errno));
     else if (!(headers = headers_for(s3, meta, sha))) snprintf(why, whylen, "out of memory");
     else status = perform(s3, url, headers, &st, sb.st_size, why, whylen);
     if (headers) curl.slist_free_all(headers);

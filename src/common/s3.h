@@ -55,10 +55,13 @@ int np_s3_object_url(const struct np_s3 *s3, const char *name, char *url, size_t
 int np_s3_load(char *why, size_t whylen);
 
 /* PUTs the file `name` of directory dirfd as prefix + name. Returns the
- * HTTP status (200 = stored), or -1 when no answer came (why says why).
+ * HTTP status (200 = stored), -1 when no answer came, or NP_S3_NOT_OURS
+ * when name is not a regular file of ours, which no retry changes (why
+ * says why).
  * abort (may be NULL) set by another thread ends the transfer within about
  * a second. Timeouts: 10 s to connect, and a transfer slower than 1 KiB/s
  * for 30 s is given up. */
+#define NP_S3_NOT_OURS (-2)
 int np_s3_put(const struct np_s3 *s3, int dirfd, const char *name, const struct np_s3_meta *meta,
               const atomic_bool *abort, char *why, size_t whylen);
 

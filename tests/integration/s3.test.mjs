@@ -308,6 +308,34 @@ test('a wrong secret is refused (403): the file stays with its marker, and `node
   assert.match(again.stdout, /nothing to upload/);
 });
 
+// In a shared NODEPROF_DIR another user can put something of theirs under a waiting file's name
+// (after the file was removed, before its marker was): it must never reach our bucket, nor block us.
+test('a waiting file replaced by another user\'s file or by a FIFO: refused at once, not uploaded', {
+  skip: process.getuid() !== 0 && 'needs root to own a file as another uid',
+}, async (t) => {
+  const front = await startFront();
+  t.after(front.close);
+  const dir = tempDir(t);
+  const script = writeScript(dir, 'app.js', APP);
+  const out = path.join(dir, 'out');
+  const r = await runAsync(NODE, [script], { env: exportEnv(front.port, 'swapped', { NODEPROF_DIR: out, AWS_SECRET_ACCESS_KEY: 'wrong' }) });
+  assert.equal(r.status, 0);
+  const [name] = profileFiles(out);
+  assert.deepEqual(markers(out), [`.${name}.s3pending`]);
+  fs.chownSync(path.join(out, name), 12345, 12345);
+  const started = Date.now();
+  const up = await runAsync(CLI, ['upload', out], { env: exportEnv(front.port, 'swapped') });
+  assert.equal(up.status, 1);
+  assert.equal(up.stderr, `nodeprof: ${name}: not uploaded: not a regular file of uid 0\n`);
+  fs.rmSync(path.join(out, name));
+  assert.equal(spawnSync('mkfifo', [path.join(out, name)]).status, 0);
+  const fifo = await runAsync(CLI, ['upload', out], { env: exportEnv(front.port, 'swapped') });
+  assert.equal(fifo.status, 1);
+  assert.equal(fifo.stderr, `nodeprof: ${name}: not uploaded: not a regular file of uid 0\n`);
+  assert.ok(Date.now() - started < 20000, 'refused at once, not retried');
+  assert.deepEqual(await objectKeys(client(front.port), 'swapped/'), []);
+});
+
 test('the server down at start-up and up later: the uploads happen', async (t) => {
   const port = await freePort();
   const dir = tempDir(t);
