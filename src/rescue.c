@@ -134,6 +134,32 @@ static napi_value new_worker_unseen(napi_env env, napi_value ctor, size_t argc, 
     return worker;
 }
 
+/* Whether node runs with --frozen-intrinsics (on its command line or in
+ * NODE_OPTIONS; the intrinsics are frozen only after our loader ran), or
+ * the app froze them before the helper's turn came. There a Worker with
+ * both stdout and stderr of its own keeps the process alive for ever,
+ * unref'd or not: plain node 20 to 24 does it too. Without those options
+ * its output would be piped to the app's, creating process.stdout and
+ * process.stderr behind the app's back; so no helper at all. */
+static bool intrinsics_frozen(napi_env env)
+{
+    napi_value global, process, object, proto;
+    bool yes = false;
+    if (napi_get_global(env, &global) != napi_ok) return false;
+    process = js_get(env, global, "process");
+    napi_value argv = process ? js_call_method(env, js_get(env, process, "execArgv"), "join", 0, NULL) : NULL;
+    size_t len = 0;
+    char *text = argv ? js_to_utf8(env, argv, &len) : NULL;
+    const char *opts = getenv("NODE_OPTIONS");
+    bool flag = (text && strstr(text, "--frozen-intrinsics")) || (opts && strstr(opts, "--frozen-intrinsics"));
+    free(text);
+    if (flag) return true;
+    object = js_get(env, global, "Object");
+    proto = object ? js_get(env, object, "prototype") : NULL;
+    napi_value frozen = proto ? js_call_method(env, object, "isFrozen", 1, &proto) : NULL;
+    return frozen && napi_get_value_bool(env, frozen, &yes) == napi_ok && yes;
+}
+
 /* new Worker(`process.dlopen(...)`, {eval, workerData}).unref() */
 static int start_helper(napi_env env)
 {
@@ -170,6 +196,10 @@ int np_rescue_install(napi_env env, void (*serve)(napi_env env))
 {
     double wall = np_wall_ms(), cpu = np_thread_cpu_ms();
     rs()->serve = serve;
+    if (intrinsics_frozen(env)) {
+        np_info("no helper thread with frozen intrinsics (node would never exit): commands wait while the main thread is busy");
+        return -1;
+    }
     if (define_entry(env) || start_helper(env)) {
         np_warn("no helper thread: commands wait while the main thread is busy");
         return -1;

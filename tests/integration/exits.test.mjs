@@ -89,3 +89,21 @@ test('processes ending around the library\'s start-up, under load: all end norma
     readCpuProfile(files[0]);
   }
 });
+
+// node --frozen-intrinsics keeps any process alive for ever once it has a Worker with its own
+// stdout and stderr, as nodeprof's helper has (plain node does it too): there is no helper then,
+// and the process ends as under plain node, with its profile.
+for (const helper of ['on', 'eager']) {
+  test(`--frozen-intrinsics, NODEPROF_HELPER=${helper}: the process ends as under plain node, with its profile`, (t) => {
+    const dir = tempDir(t);
+    const app = path.join(dir, 'frozen.js');
+    fs.writeFileSync(app, "setTimeout(() => console.log('done'), 300);\n");
+    const { lib, plain, libDir } = runPair(t, NODE, ['--frozen-intrinsics', app],
+      { libEnv: { NODEPROF_HELPER: helper }, timeout: 30000 });
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.equal(lib.signal, null, 'killed by the timeout: the process did not end');
+    const samePid = (r) => ({ ...outcome(r), stderr: r.stderr.replace(/^\(node:\d+\)/m, '(node:PID)') });
+    assert.deepEqual(samePid(lib), samePid(plain));
+    assert.equal(cpuProfilesIn(libDir).length, 1, treeOf(libDir).join(' '));
+  });
+}
