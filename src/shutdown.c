@@ -7,6 +7,7 @@
 #include "heap.h"
 #include "js.h"
 #include "leakwatch.h"
+#include "listeners.h"
 #include "memory.h"
 #include "trace.h"
 #include "wake.h"
@@ -40,7 +41,9 @@ static napi_value on_process_exit(napi_env env, napi_callback_info info)
 int np_shutdown_install(struct np_thread *t)
 {
     napi_env env = t->env;
+    napi_value fn = js_function(env, "nodeprofExit", on_process_exit, t);
+    if (t->thread_id == 0) return np_listeners_keep(env, "exit", fn); /* put back if the app removes it */
     napi_value process = js_get(env, js_global(env), "process");
-    napi_value args[2] = { js_string(env, "exit"), js_function(env, "nodeprofExit", on_process_exit, t) };
+    napi_value args[2] = { js_string(env, "exit"), fn };
     return js_call_method(env, process, "on", 2, args) ? 0 : -1;
 }

@@ -10,6 +10,7 @@
 #include "escalate.h"
 #include "fifo.h"
 #include "js.h"
+#include "listeners.h"
 #include "native/native.h"
 #include "output.h"
 #include "process.h"
@@ -79,6 +80,7 @@ static napi_value on_listener_change(napi_env env, napi_callback_info info)
     char name[16];
     size_t len;
     if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok) return NULL;
+    if (!adding && !strcmp(name, "exit")) np_listeners_restore(env); /* ours may be gone (listeners.h) */
     for (int i = 0; i < NTERM; i++) {
         if (strcmp(name, np_signal_name(term_signals[i]))) continue;
         atomic_store(&sigs.app_listeners[i], listener_count(env, name) + (adding ? 1 : 0));
@@ -86,6 +88,11 @@ static napi_value on_listener_change(napi_env env, napi_callback_info info)
     return NULL;
 }
 
+/* Our watchers are not kept (listeners.h): an app that removes every
+ * listener of process (removeAllListeners()) also removes node's own
+ * 'newListener' hook that starts listening for a signal, and then plain
+ * node dies of a SIGTERM whatever the app adds later; without our
+ * watchers, we count no listener and do as node does. */
 int np_signals_track_app(napi_env env)
 {
     napi_value process = js_get(env, js_global(env), "process");

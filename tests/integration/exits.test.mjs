@@ -107,3 +107,26 @@ for (const helper of ['on', 'eager']) {
     assert.equal(cpuProfilesIn(libDir).length, 1, treeOf(libDir).join(' '));
   });
 }
+
+// An app may remove every 'exit' listener, nodeprof's among them: it is put back in front (an
+// app's own 'exit' listener may call process.exit(), which ends the emit), at once and, after
+// removeAllListeners() with no name, on the next tick.
+const REMOVALS = {
+  "removeAllListeners('exit')": "process.removeAllListeners('exit'); setTimeout(() => {}, 100);",
+  'removeAllListeners()': 'process.removeAllListeners(); setTimeout(() => {}, 100);',
+  "removeAllListeners('exit'), then process.exit(4)": "process.removeAllListeners('exit'); process.exit(4);",
+  'off() of every listener, then an exit listener that exits': `
+for (const l of process.listeners('exit')) process.off('exit', l);
+process.on('exit', () => { console.log('app exit'); process.exit(6); });`,
+};
+for (const [what, source] of Object.entries(REMOVALS)) {
+  test(`the app removes our 'exit' listener (${what}): profile written, the process ends as under plain node`, (t) => {
+    const dir = tempDir(t);
+    const app = path.join(dir, 'removes.js');
+    fs.writeFileSync(app, `const t0 = Date.now(); while (Date.now() - t0 < 150);\n${source}\n`);
+    const { lib, plain, libDir } = runPair(t, NODE, [app]);
+    assertSameOutcome(lib, plain, what);
+    assert.equal(cpuProfilesIn(libDir).length, 1, treeOf(libDir).join(' '));
+    assert.ok(!fs.existsSync(controlFifo(lib.pid)), 'control FIFO left behind');
+  });
+}
