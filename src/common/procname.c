@@ -7,12 +7,15 @@
 #define MAX_ARGS 8
 
 /* Package managers, by their script's name: what to call them and how many
- * of their first arguments say what they are doing. */
+ * of their first arguments say what they are doing. Both the script and its
+ * bin link: `npm run build` runs /usr/bin/npm (-> npm-cli.js) and node keeps
+ * the link's name in process.argv[1]; npm-cli.js is what `node npm-cli.js`
+ * and some installers give. */
 static const struct {
     const char *stem, *name;
     int words;
 } managers[] = {
-    { "npm-cli", "npm", 2 }, { "npx-cli", "npx", 1 },
+    { "npm-cli", "npm", 2 }, { "npm", "npm", 2 },   { "npx-cli", "npx", 1 }, { "npx", "npx", 1 },
     { "yarn", "yarn", 2 },   { "pnpm", "pnpm", 2 }, { "pnpx", "pnpx", 1 },
 };
 

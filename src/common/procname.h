@@ -10,9 +10,10 @@
  *   target: npx and npm scripts run a tool as node_modules/.bin/prettier,
  *   so it is `prettier`, not `bin-prettier` or `index`.
  *   Package managers add their command, which is all that tells their
- *   processes apart: npm-cli.js gives `npm` plus up to two words
- *   (`npm-run-build`, `npm-test`, `npm-ci`), npx-cli.js `npx` plus one
- *   (`npx-prettier`); yarn and pnpm as npm, pnpx as npx. A pm2 app runs
+ *   processes apart: npm-cli.js (or its bin link, npm) gives `npm` plus
+ *   up to two words (`npm-run-build`, `npm-test`, `npm-ci`), npx-cli.js
+ *   (or npx) `npx` plus one (`npx-prettier`); yarn and pnpm as npm, pnpx
+ *   as npx. A pm2 app runs
  *   as pm2's ProcessContainer(Fork).js, with its script in pm_exec_path:
  *   that script is named. No script (`node -e`, the REPL, stdin): `node`.
  * - %c: %s followed by the script's first arguments (base names of paths,

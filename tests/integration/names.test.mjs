@@ -109,6 +109,32 @@ test('real npm and npx under `nodeprof run --dir out` from a subdirectory: npm-r
   assert.deepEqual(tempLeftovers(out), []);
 });
 
+test('npm and npx started as a shell starts them, through their bin links (bin/npm -> npm-cli.js): npm-run-build, npx-hotfmt', {
+  ...T, skip: !fs.existsSync(NPM_CLI) && `no ${NPM_CLI}`,
+}, (t) => {
+  const pkg = tempDir(t);
+  makePackage(pkg);
+  // The links as node's and npm's packages install them, and the node
+  // under test first in PATH for their `#!/usr/bin/env node`.
+  const bin = tempDir(t);
+  fs.symlinkSync(NODE, path.join(bin, 'node'));
+  fs.symlinkSync(NPM_CLI, path.join(bin, 'npm'));
+  fs.symlinkSync(NPX_CLI, path.join(bin, 'npx'));
+  const cache = path.join(tempDir(t), 'npm-cache');
+  const names = (cmd, args, stdout) => {
+    const out = tempDir(t);
+    const env = childEnv({ ...NPM_ENV, npm_config_cache: cache, PATH: `${bin}:${process.env.PATH}`,
+      NODEPROF_DIR: out, NODEPROF_NAME: '%s' });
+    const r = run(path.join(bin, cmd), args, { cwd: pkg, env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, stdout);
+    for (const f of cpuProfilesIn(out)) readCpuProfile(f);
+    return basenames(out);
+  };
+  assert.deepEqual(names('npm', ['run', 'build', '--silent'], 'built\n'), ['build.cpuprofile', 'npm-run-build.cpuprofile']);
+  assert.deepEqual(names('npx', ['hotfmt', '--check'], 'formatted\n'), ['hotfmt.cpuprofile', 'npx-hotfmt.cpuprofile']);
+});
+
 // launcher.js changes directory, then starts child.js, which changes
 // directory again before it ends.
 const LAUNCHER = `

@@ -59,6 +59,11 @@ static void test_managers(void)
     NAMES("npm-exec", "npm-exec", npm, "exec", "--", "prettier");
     NAMES("npx-prettier", "npx-prettier-src", npx, "prettier", "src");
     NAMES("npx", "npx", npx, "-y", "prettier");
+    /* Started the normal way, through their bin links (/usr/bin/npm ->
+     * ../lib/node_modules/npm/bin/npm-cli.js): node keeps the link's name. */
+    NAMES("npm-run-build", "npm-run-build", "/usr/bin/npm", "run", "build");
+    NAMES("npm-test", "npm-test", "/usr/local/lib/nodejs/bin/npm", "test");
+    NAMES("npx-prettier", "npx-prettier-src", "/usr/bin/npx", "prettier", "src");
     NAMES("yarn-build", "yarn-build", "/usr/lib/node_modules/corepack/dist/yarn.js", "build");
     NAMES("pnpm-run-dev", "pnpm-run-dev", "/usr/lib/node_modules/pnpm/bin/pnpm.cjs", "run", "dev");
 }
@@ -120,6 +125,8 @@ static void test_cmdline(void)
     CMDLINE("node\0", "node", "node");
     CMDLINE("/usr/bin/node\0/usr/lib/node_modules/npm/bin/npm-cli.js\0run\0build\0", "npm-run-build",
             "npm-run-build");
+    /* What the kernel runs for `npm run build`: the link, by its shebang. */
+    CMDLINE("node\0/usr/bin/npm\0run\0build\0", "npm-run-build", "npm-run-build");
     /* Cut short (no final NUL): the last argument is dropped. */
     cmdline("node\0server.js", 14, "node", "node");
     cmdline("", 0, "node", "node");
