@@ -330,13 +330,13 @@ void np_export_start(napi_env env, const char *dir, void (*on_thread_start)(void
         np_warn("%s; nothing is exported", why);
         return;
     }
+    snprintf(ex.dir, sizeof ex.dir, "%s", dir);
     if (!ex.s3.has_credentials)
         np_warn("NODEPROF_EXPORT: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set; files are left in %s for `nodeprof upload`",
                 ex.dir);
     if (gethostname(ex.base.host, sizeof ex.base.host)) strcpy(ex.base.host, "localhost");
     ex.base.host[sizeof ex.base.host - 1] = '\0';
     ex.base.pid = (long)getpid();
-    snprintf(ex.dir, sizeof ex.dir, "%s", dir);
     ex.base.keep_local = cfg->export_keep_local;
     node_version(env, ex.base.node_version, sizeof ex.base.node_version);
     /* NODEPROF_LABELS, checked printable ASCII (common/labels.h): markers

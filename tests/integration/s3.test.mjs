@@ -547,6 +547,19 @@ test('libcurl missing: one line, the app runs on, the files wait for `nodeprof u
   assert.equal(markers(out).length, 1);
 });
 
+test('no AWS credentials: one line naming the directory the files are left in; the app runs on, the file waits for `nodeprof upload`', async (t) => {
+  const out = path.join(tempDir(t), 'out');
+  const env = exportEnv(9, 'nokeys', { NODEPROF_DIR: out });
+  delete env.AWS_ACCESS_KEY_ID;
+  delete env.AWS_SECRET_ACCESS_KEY;
+  const r = await runAsync(NODE, ['-e', 'console.log(42)'], { env });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '42\n');
+  assert.deepEqual(nodeprofLines(r.stderr), [
+    `nodeprof: NODEPROF_EXPORT: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set; files are left in ${out} for \`nodeprof upload\``]);
+  assert.equal(markers(out).length, 1);
+});
+
 test('the uploader thread takes no signal but its own faults, which the crash report hears', async (t) => {
   const front = await startFront();
   t.after(front.close);
