@@ -551,9 +551,9 @@ static const char *split_last(const char *path, char *dir, size_t len)
     return base;
 }
 
-static int open_append_at(int dirfd, const char *base, char *err, size_t errlen)
+static int open_append_at(int dirfd, const char *base, bool create, char *err, size_t errlen)
 {
-    int flags = O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+    int flags = O_WRONLY | O_APPEND | (create ? O_CREAT : 0) | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
     struct stat link;
     bool trusted_link = fstatat(dirfd, base, &link, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(link.st_mode);
     if (trusted_link && !owned_by_us_or_root(link.st_uid)) {
@@ -580,7 +580,7 @@ static int open_append_at(int dirfd, const char *base, char *err, size_t errlen)
     return fd;
 }
 
-int np_open_append(const char *path, char *err, size_t errlen)
+static int open_append(const char *path, bool create, char *err, size_t errlen)
 {
     /* err names no path: the callers name their variable and its value. */
     char dir[PATH_MAX];
@@ -593,7 +593,17 @@ int np_open_append(const char *path, char *err, size_t errlen)
      * or directory of another user above the file is not followed. */
     int dirfd = np_dir_open_trusted(dir, false, 0700, err, errlen);
     if (dirfd < 0) return -1;
-    int fd = open_append_at(dirfd, base, err, errlen);
+    int fd = open_append_at(dirfd, base, create, err, errlen);
     close(dirfd);
     return fd;
+}
+
+int np_open_append(const char *path, char *err, size_t errlen)
+{
+    return open_append(path, true, err, errlen);
+}
+
+int np_open_append_existing(const char *path, char *err, size_t errlen)
+{
+    return open_append(path, false, err, errlen);
 }

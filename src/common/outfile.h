@@ -39,6 +39,9 @@ int np_dir_open_trusted(const char *dir, bool create, mode_t mode, char *err, si
  * sockets). Returns the descriptor, or -1 with a message in err. */
 int np_open_append(const char *path, char *err, size_t errlen);
 
+/* The same, but a missing file is not created (fails with ENOENT). */
+int np_open_append_existing(const char *path, char *err, size_t errlen);
+
 /* Creates dir and its missing parents with the given mode, under the same
  * rules as np_dir_open_trusted. Returns 0 or -1 with a message in err. */
 int np_mkdir_p(const char *dir, mode_t mode, char *err, size_t errlen);

@@ -39,6 +39,14 @@ static struct {
     char name[1100];       /* <name>.crash.txt */
     char tmp_name[1200];
     mode_t mode;
+    /* NODEPROF_MANIFEST (`nodeprof run` lists what it names), as checked
+     * at install: the report's path is appended to it, so that the run
+     * lists the report with the profiles. */
+    char manifest[PATH_MAX];
+    dev_t manifest_dev;
+    ino_t manifest_ino;
+    char manifest_line[PATH_MAX + 1100 + 2]; /* <dir>/<name>\n */
+    size_t manifest_len;   /* 0: no manifest */
     char header[8192];     /* node version, command line */
     atomic_bool unwinder;  /* libunwind loaded (by the agent thread) */
     struct sigaction previous[NFATAL];
@@ -308,12 +316,15 @@ static int open_directory(void)
     return -1;
 }
 
-static void save_report(void)
+static int save_report(void)
 {
-    if (open_directory()) return;
+    if (open_directory()) return -1;
     unlinkat(crash.dirfd, crash.tmp_name, 0);
     int fd = openat(crash.dirfd, crash.tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return;
+    if (fd < 0) {
+        close(crash.dirfd);
+        return -1;
+    }
     fchmod(fd, crash.mode);
     size_t done = 0;
     while (done < crash.len) {
@@ -322,9 +333,27 @@ static void save_report(void)
         done += (size_t)w;
     }
     close(fd);
-    if (done == crash.len) renameat(crash.dirfd, crash.tmp_name, crash.dirfd, crash.name);
+    int rc = -1;
+    if (done == crash.len) rc = renameat(crash.dirfd, crash.tmp_name, crash.dirfd, crash.name);
     else unlinkat(crash.dirfd, crash.tmp_name, 0);
     close(crash.dirfd);
+    return rc;
+}
+
+/* Appends the report's path to the manifest checked at install, reopened
+ * by its path (it is not held open) and written to only if it is still
+ * that file; non-blocking, as a stalled reader must not hold the crash. */
+static void note_in_manifest(void)
+{
+    if (!crash.manifest_len) return;
+    int fd = open(crash.manifest, O_WRONLY | O_APPEND | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_dev == crash.manifest_dev && st.st_ino == crash.manifest_ino) {
+        ssize_t w = write(fd, crash.manifest_line, crash.manifest_len);
+        (void)w; /* nothing more to do in a dying process */
+    }
+    close(fd);
 }
 
 static int index_of(int sig)
@@ -374,7 +403,7 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
      * fault in this handler) goes straight to the previous handler. */
     if (atomic_exchange(&crash.entered, 1) == 0) {
         write_report(sig, si, uc);
-        save_report();
+        if (save_report() == 0) note_in_manifest();
         np_fifo_remove_in_handler();
     }
     /* Unless node's handler already put the default action back. */
@@ -432,6 +461,31 @@ static int prepare_file(void)
     return 0;
 }
 
+/* The manifest, if there is one already (a process that writes nothing
+ * creates none), checked as the agent's own appends are (common/outfile.h). */
+static void prepare_manifest(void)
+{
+    const char *path = np_cfg()->manifest;
+    char err[512];
+    struct stat st;
+    if (!path[0]) return;
+    int fd = np_open_append_existing(path, err, sizeof err);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        np_debug("NODEPROF_MANIFEST=%s: %s; a crash report will not be listed there", path,
+                 fd < 0 ? err : strerror(errno));
+        if (fd >= 0) close(fd);
+        return;
+    }
+    close(fd);
+    int n = snprintf(crash.manifest_line, sizeof crash.manifest_line, "%s/%s\n", crash.dir, crash.name);
+    if (n <= 0 || n >= (int)sizeof crash.manifest_line ||
+        snprintf(crash.manifest, sizeof crash.manifest, "%s", path) >= (int)sizeof crash.manifest)
+        return;
+    crash.manifest_dev = st.st_dev;
+    crash.manifest_ino = st.st_ino;
+    crash.manifest_len = (size_t)n;
+}
+
 /* libunwind is loaded on the agent thread, off the app's start-up (about
  * 1 ms of dlopen); until then a report has no backtrace. */
 static uv_timer_t load_timer;
@@ -469,6 +523,7 @@ void np_crash_install(napi_env env)
     if (prepare_file()) return;
     crash.ready = true;
     prepare_header(env);
+    prepare_manifest();
     for (int i = 0; i < NFATAL; i++) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);

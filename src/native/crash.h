@@ -5,7 +5,9 @@
  * addresses with each frame's module and offset in it (from
  * /proc/self/maps; `nodeprof symbolize` names them later, offline), the
  * memory figures of /proc/self/status, the node version and the command
- * line. It removes the control FIFO, then the process dies as it would
+ * line. It appends the report's path to NODEPROF_MANIFEST (if that file
+ * existed at install: `nodeprof run` lists it with the profiles) and
+ * removes the control FIFO, then the process dies as it would
  * have: the handler found before ours is put back and the signal re-raised
  * (a fault re-executes and faults again), so node's own fatal-error output,
  * the signal and a core dump are unchanged.

@@ -54,6 +54,21 @@ test('run: dies of the signal the command died of', (t) => {
   assert.equal(filesIn(dir, '.cpuprofile').length, 1, 'profile written before the signal death');
 });
 
+test('run: a crash report is listed as a file written, and the run does not say that nothing was written', (t) => {
+  const dir = tempDir(t);
+  const app = writeScript(dir, 'abort.js', "console.log('aborting'); process.abort();\n");
+  const r = run(CLI, ['run', '--', NODE, app], { cwd: dir, env: childEnv({}, { preload: false }) });
+  assert.equal(r.signal, 'SIGABRT');
+  assert.equal(r.stdout, 'aborting\n');
+  const reports = filesIn(dir, '.crash.txt');
+  assert.equal(reports.length, 1, fs.readdirSync(dir).join(' '));
+  assert.match(fs.readFileSync(reports[0], 'utf8'), /SIGABRT/);
+  const listed = r.stderr.split('\n').filter((l) => l.startsWith('nodeprof: wrote ')).map((l) => l.slice(16));
+  const written = fs.readdirSync(dir).filter((f) => f !== 'abort.js' && !f.startsWith('.')).map((f) => path.join(dir, f));
+  assert.deepEqual(listed.sort(), written.sort(), r.stderr);
+  assert.doesNotMatch(r.stderr, /no profile was written/);
+});
+
 test('run: forwards a signal sent to it; the app handles it as usual', async (t) => {
   const dir = tempDir(t);
   const app = writeScript(dir, 'app.js', `
