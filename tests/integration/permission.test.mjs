@@ -1,7 +1,9 @@
 // node's permission model denies reading our loader and loading addons: the
-// library must stay out, so that the app runs exactly as without it.
+// library must stay out, so that the app runs exactly as without it. The
+// same for --no-addons, where node refuses the loader's dlopen.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { NODE, childEnv, run, tempDir, writeScript, filesIn } from './helpers.mjs';
 
 const major = Number(process.versions.node.split('.')[0]);
@@ -32,4 +34,36 @@ process.stdout.write(execFileSync(process.execPath, ['${FLAG}', '--allow-fs-read
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'child ok false\n', 'the child ran, and our token was taken out of its NODE_OPTIONS');
   assert.equal(filesIn(dir, '.cpuprofile').length, 1, 'the parent is profiled');
+});
+
+// --no-addons: node refuses process.dlopen, so the loader cannot bind the
+// agent. One line says so; the app runs as without the library.
+const NO_ADDONS_LINE = 'nodeprof: node runs with --no-addons, so nodeprof cannot load its agent; not profiling this process\n';
+
+test('--no-addons (argument or NODE_OPTIONS): one line, the app runs as without the library, nothing is written', (t) => {
+  const dir = tempDir(t);
+  const app = writeScript(dir, 'app.js', "console.log('sum', [1, 2, 3].reduce((a, b) => a + b)); console.error('to stderr'); process.exitCode = 4;\n");
+  for (const [args, extra] of [[['--no-addons', app], {}], [[app], { NODE_OPTIONS: '--no-addons' }],
+    [['--no-addons', app], { NODEPROF_LOG: 'debug' }]]) {
+    const plain = run(NODE, args, { env: childEnv(extra, { preload: false }), cwd: dir });
+    const ours = run(NODE, args, { env: childEnv({ NODEPROF_DIR: dir, ...extra }), cwd: dir });
+    assert.equal(plain.stdout, 'sum 6\n');
+    assert.equal(ours.status, plain.status);
+    assert.equal(ours.stdout, plain.stdout);
+    assert.equal(ours.stderr, NO_ADDONS_LINE + plain.stderr, JSON.stringify(extra));
+  }
+  assert.deepEqual(filesIn(dir, '.cpuprofile'), []);
+});
+
+test('addons allowed after all (--no-addons --addons), or --no-addons as an argument of the app: profiled, no line', (t) => {
+  const dir = tempDir(t);
+  const app = writeScript(dir, 'app.js', "console.log('ok');\n");
+  for (const [i, args] of [['--no-addons', '--addons', app], [app, '--no-addons']].entries()) {
+    const out = path.join(dir, `out${i}`);
+    const r = run(NODE, args, { env: childEnv({ NODEPROF_DIR: out }), cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'ok\n');
+    assert.equal(r.stderr, '');
+    assert.equal(filesIn(out, '.cpuprofile').length, 1, args.join(' '));
+  }
 });
