@@ -108,10 +108,19 @@ enum np_nodeopts_result np_nodeopts_strip(const char *current, char *out, size_t
     return changed ? NP_NODEOPTS_CHANGED : NP_NODEOPTS_UNCHANGED;
 }
 
+/* Ours goes first: node runs --require modules in order, and a user's
+ * own preload (an APM agent, dotenv) must run after our loader, so that
+ * its start-up is in the profile and its 'exit' listeners run after ours,
+ * as the app's do. */
 enum np_nodeopts_result np_nodeopts_inject(const char *current, const char *token,
                                            char *out, size_t outlen)
 {
-    int changed = 0;
-    if (rewrite(current, token, out, outlen, &changed)) return NP_NODEOPTS_ERROR;
-    return changed ? NP_NODEOPTS_CHANGED : NP_NODEOPTS_UNCHANGED;
+    int stale = 0;
+    size_t tl = strlen(token);
+    if (tl + 2 > outlen) return NP_NODEOPTS_ERROR;
+    char *rest = out + tl + 1; /* the user's options, ours dropped, after ours */
+    if (rewrite(current, NULL, rest, outlen - tl - 1, &stale)) return NP_NODEOPTS_ERROR;
+    memcpy(out, token, tl);
+    out[tl] = *rest ? ' ' : '\0';
+    return current && !strcmp(current, out) ? NP_NODEOPTS_UNCHANGED : NP_NODEOPTS_CHANGED;
 }

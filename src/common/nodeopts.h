@@ -18,9 +18,9 @@
 enum np_nodeopts_result { NP_NODEOPTS_UNCHANGED, NP_NODEOPTS_CHANGED, NP_NODEOPTS_ERROR };
 
 /* Computes NODE_OPTIONS with token (a whole option, as loader.h makes it)
- * in it. A token of another nodeprof (a parent's, another build's) is
- * replaced where it stood, so children never accumulate tokens. current
- * may be NULL. */
+ * first, then the user's options as they were. A token of another
+ * nodeprof (a parent's, another build's) is dropped, so children never
+ * accumulate tokens. current may be NULL. */
 enum np_nodeopts_result np_nodeopts_inject(const char *current, const char *token,
                                            char *out, size_t outlen);
 

@@ -3,7 +3,10 @@
 // app's own options stay as they were.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NODE, childEnv, run, loaderTokens, tempDir, filesIn } from './helpers.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { NODE, childEnv, filesIn, loaderTokens, readCpuProfile, run, tempDir } from './helpers.mjs';
 
 const PRINT = 'console.log(JSON.stringify(process.env.NODE_OPTIONS ?? null))';
 const STALE = '--require=/tmp/nodeprof-0/agent-0123456789abcdef.js';
@@ -14,12 +17,33 @@ function optionsSeen(env) {
   return { options: JSON.parse(r.stdout), stderr: r.stderr };
 }
 
-test('profiled: exactly one token, the user\'s options kept in front of it', (t) => {
+test('profiled: exactly one token, in front of the user\'s options, which are kept', (t) => {
   const dir = tempDir(t);
   const { options } = optionsSeen(childEnv({ NODEPROF_DIR: dir, NODE_OPTIONS: '--no-warnings' }));
   assert.equal(loaderTokens(options).length, 1, options);
-  assert.match(options, /^--no-warnings /);
+  assert.match(options, / --no-warnings$/);
+  assert.equal(options.split(' ')[0], loaderTokens(options)[0]);
   assert.equal(filesIn(dir, '.cpuprofile').length, 1);
+});
+
+// An APM agent or dotenv given as NODE_OPTIONS=--require runs after our loader, as on the
+// command line: its start-up is in the profile, and its 'exit' listener runs after ours.
+test('a --require of the user\'s in NODE_OPTIONS runs after our loader: its start-up is profiled', (t) => {
+  const dir = tempDir(t);
+  const pre = path.join(dir, 'pre.js');
+  fs.writeFileSync(pre, `function preloadedHot() { const t = Date.now(); while (Date.now() - t < 300); }
+preloadedHot();
+process.on('exit', function preloadExitWork() { const t = Date.now(); while (Date.now() - t < 300); });
+`);
+  const app = path.join(dir, 'app.js');
+  fs.writeFileSync(app, 'setTimeout(() => {}, 50);\n');
+  const r = run(NODE, [app], { env: childEnv({ NODEPROF_DIR: dir, NODE_OPTIONS: `--require ${pre}` }), cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  const [file] = filesIn(dir, '.cpuprofile');
+  const profile = readCpuProfile(file);
+  const names = new Set(profile.nodes.map((n) => n.callFrame.functionName));
+  assert.ok(names.has('preloadedHot'), 'the preload\'s start-up is in the profile');
+  assert.ok(!names.has('preloadExitWork'), 'its exit listener ran after ours');
 });
 
 test('NODEPROF_DISABLE=1 with a token inherited from a parent: the token is taken out', (t) => {

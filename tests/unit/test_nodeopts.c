@@ -39,32 +39,35 @@ static void test_inject(void)
     INJECTS(NULL, OURS, NP_NODEOPTS_CHANGED);
     INJECTS("", OURS, NP_NODEOPTS_CHANGED);
     INJECTS("   ", OURS, NP_NODEOPTS_CHANGED);
-    /* The user's options first, as they were. */
-    INJECTS("--max-old-space-size=200", "--max-old-space-size=200 " OURS, NP_NODEOPTS_CHANGED);
-    INJECTS("--max-old-space-size=200 --no-warnings", "--max-old-space-size=200 --no-warnings " OURS,
+    /* Ours first (a user's --require runs after our loader), then the
+     * user's options as they were. */
+    INJECTS("--max-old-space-size=200", OURS " --max-old-space-size=200", NP_NODEOPTS_CHANGED);
+    INJECTS("--max-old-space-size=200 --no-warnings", OURS " --max-old-space-size=200 --no-warnings",
             NP_NODEOPTS_CHANGED);
-    INJECTS("--require=./setup.js", "--require=./setup.js " OURS, NP_NODEOPTS_CHANGED);
-    INJECTS("-r ./setup.js --import=tsx", "-r ./setup.js --import=tsx " OURS, NP_NODEOPTS_CHANGED);
+    INJECTS("--require=./setup.js", OURS " --require=./setup.js", NP_NODEOPTS_CHANGED);
+    INJECTS("-r ./setup.js --import=tsx", OURS " -r ./setup.js --import=tsx", NP_NODEOPTS_CHANGED);
     /* Quoted values with spaces stay one token, byte for byte. */
     INJECTS("--title=\"my app\" --max-old-space-size=200",
-            "--title=\"my app\" --max-old-space-size=200 " OURS, NP_NODEOPTS_CHANGED);
-    INJECTS("--title=\"a \\\"quoted\\\" name\"", "--title=\"a \\\"quoted\\\" name\" " OURS, NP_NODEOPTS_CHANGED);
-    INJECTS("--require \"/path with spaces/x.js\"", "--require \"/path with spaces/x.js\" " OURS,
+            OURS " --title=\"my app\" --max-old-space-size=200", NP_NODEOPTS_CHANGED);
+    INJECTS("--title=\"a \\\"quoted\\\" name\"", OURS " --title=\"a \\\"quoted\\\" name\"", NP_NODEOPTS_CHANGED);
+    INJECTS("--require \"/path with spaces/x.js\"", OURS " --require \"/path with spaces/x.js\"",
             NP_NODEOPTS_CHANGED);
     /* A quoted value that looks like ours is not ours. */
-    INJECTS("--title=\"" OURS " x\"", "--title=\"" OURS " x\" " OURS, NP_NODEOPTS_CHANGED);
-    /* An unterminated quote runs to the end: kept as it was. */
-    INJECTS("--title=\"abc def", "--title=\"abc def " OURS, NP_NODEOPTS_CHANGED);
+    INJECTS("--title=\"" OURS " x\"", OURS " --title=\"" OURS " x\"", NP_NODEOPTS_CHANGED);
+    /* An unterminated quote runs to the end: kept as it was, and ours is
+     * not swallowed by it. */
+    INJECTS("--title=\"abc def", OURS " --title=\"abc def", NP_NODEOPTS_CHANGED);
     /* Runs of spaces are collapsed. */
-    INJECTS("  --a   --b  ", "--a --b " OURS, NP_NODEOPTS_CHANGED);
+    INJECTS("  --a   --b  ", OURS " --a --b", NP_NODEOPTS_CHANGED);
 }
 
 static void test_already_there(void)
 {
     INJECTS(OURS, OURS, NP_NODEOPTS_UNCHANGED);
-    INJECTS("--max-old-space-size=200 " OURS, "--max-old-space-size=200 " OURS, NP_NODEOPTS_UNCHANGED);
     INJECTS(OURS " --no-warnings", OURS " --no-warnings", NP_NODEOPTS_UNCHANGED);
-    INJECTS("--title=\"my app\" " OURS, "--title=\"my app\" " OURS, NP_NODEOPTS_UNCHANGED);
+    INJECTS(OURS " --title=\"my app\"", OURS " --title=\"my app\"", NP_NODEOPTS_UNCHANGED);
+    /* Not first (an earlier nodeprof appended it): moved to the front. */
+    INJECTS("--max-old-space-size=200 " OURS, OURS " --max-old-space-size=200", NP_NODEOPTS_CHANGED);
     /* Inject again into what we made: a fixed point, generation after generation. */
     char gen[16384];
     enum np_nodeopts_result r = inject("--max-old-space-size=200");
@@ -79,20 +82,24 @@ static void test_already_there(void)
 
 static void test_stale_and_duplicates(void)
 {
-    /* Another build's loader is replaced where it stood. */
+    /* Another build's loader is replaced, by ours in front. */
     INJECTS(STALE, OURS, NP_NODEOPTS_CHANGED);
-    INJECTS("--a " STALE " --b", "--a " OURS " --b", NP_NODEOPTS_CHANGED);
+    INJECTS("--a " STALE " --b", OURS " --a --b", NP_NODEOPTS_CHANGED);
     INJECTS(OTHER_BUILD " --b", OURS " --b", NP_NODEOPTS_CHANGED);
-    /* Duplicates are dropped, the first place kept. */
+    /* Duplicates are dropped. */
     INJECTS(OURS " --x " OURS, OURS " --x", NP_NODEOPTS_CHANGED);
     INJECTS(STALE " " OURS, OURS, NP_NODEOPTS_CHANGED);
     INJECTS(OURS " " STALE " " OTHER_BUILD " --y", OURS " --y", NP_NODEOPTS_CHANGED);
-    INJECTS("--x " STALE " " STALE " " STALE, "--x " OURS, NP_NODEOPTS_CHANGED);
+    INJECTS("--x " STALE " " STALE " " STALE, OURS " --x", NP_NODEOPTS_CHANGED);
     /* The data: loader and a file loader replace each other. */
     INJECTS(DATA " --z", OURS " --z", NP_NODEOPTS_CHANGED);
     memset(out, 'Z', sizeof out);
     CHECK(np_nodeopts_inject("--a " OURS, DATA, out, sizeof out) == NP_NODEOPTS_CHANGED, "to data");
-    CHECK_STR(out, "--a " DATA);
+    CHECK_STR(out, DATA " --a");
+    /* Too small for ours: an error, never a cut option. */
+    CHECK(np_nodeopts_inject("--a", OURS, out, strlen(OURS)) == NP_NODEOPTS_ERROR, "too small");
+    CHECK(np_nodeopts_inject("--a", OURS, out, strlen(OURS) + 4) == NP_NODEOPTS_ERROR, "no room for --a");
+    CHECK(np_nodeopts_inject(NULL, OURS, out, strlen(OURS) + 2) == NP_NODEOPTS_CHANGED && !strcmp(out, OURS), "exact");
 }
 
 static void test_strip(void)
