@@ -41,10 +41,18 @@ struct np_cpu_fold {
  * failed: stackTrace) when console.profile runs with no JavaScript frame,
  * as in a callback from the event loop, and after the app signals itself
  * (process.kill(process.pid)) a direct call from C no longer reaches our
- * session. The title is ours ("nodeprof-N"): no quoting needed. */
+ * session. The title is ours ("nodeprof-N"): no quoting needed.
+ *
+ * A process that signals itself with a signal it has no JavaScript
+ * listener for (process.kill(process.pid, 'SIGUSR2'), or any other) runs
+ * node's at-exit hooks first, "most likely going to terminate": they tell
+ * the inspector that the main context is gone. From then on nothing
+ * evaluates in it ("Cannot find context with specified id"): said once,
+ * and the console is not tried again. */
 static int console_call(struct np_thread *t, const char *method, const char *title)
 {
     napi_env env = t->env;
+    if (t->console_gone) return -1;
     char expression[200];
     snprintf(expression, sizeof expression, "%s.%s('%s')", np_session_console_expression(&t->session), method,
              title);
@@ -52,15 +60,19 @@ static int console_call(struct np_thread *t, const char *method, const char *tit
     napi_get_boolean(env, true, &yes);
     js_set(env, params, "expression", js_string(env, expression));
     js_set(env, params, "silent", yes);
-    napi_value result = np_session_post(env, &t->session, "Runtime.evaluate", params);
+    napi_value result = np_session_post_quiet(env, &t->session, "Runtime.evaluate", params);
     napi_valuetype thrown = napi_undefined;
     napi_value details = js_get(env, result, "exceptionDetails");
     if (details) napi_typeof(env, details, &thrown);
-    if (!result || thrown != napi_undefined) {
-        np_warn("console.%s('%s') failed", method, title);
+    if (result && thrown == napi_undefined) return 0;
+    if (!result && strstr(t->session.failure, "context")) {
+        t->console_gone = true;
+        np_info("node has told the inspector that the main context is gone (the app signalled itself): profiles "
+                "go on without the console bridge, so code optimized before a dump may lose its name");
         return -1;
     }
-    return 0;
+    np_warn("console.%s('%s') failed%s%s", method, title, result ? "" : ": ", result ? "" : t->session.failure);
+    return -1;
 }
 
 int np_cpu_console_call(struct np_thread *t, const char *method, const char *title)

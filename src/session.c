@@ -147,8 +147,14 @@ static char *dispatch(napi_env env, struct np_session *s, const char *method, na
     return text;
 }
 
+static void post_failed(struct np_session *s, const char *method, const char *why)
+{
+    snprintf(s->failure, sizeof s->failure, "%s", why);
+    if (!s->quiet) np_warn("%s failed: %s", method, why);
+}
+
 /* The result of a reply's text, or NULL if it is an error (logged). */
-static napi_value parse_reply(napi_env env, const char *method, char *text, size_t len)
+static napi_value parse_reply(napi_env env, struct np_session *s, const char *method, char *text, size_t len)
 {
     napi_value json = NULL;
     if (text) napi_create_string_utf8(env, text, len, &json);
@@ -161,7 +167,7 @@ static napi_value parse_reply(napi_env env, const char *method, char *text, size
     if (!reply || t == napi_object) {
         size_t why_len;
         char *why = err ? js_to_utf8(env, js_get(env, err, "message"), &why_len) : NULL;
-        np_warn("%s failed: %s", method, why ? why : "no answer");
+        post_failed(s, method, why ? why : "no answer");
         free(why);
         return NULL;
     }
@@ -174,7 +180,7 @@ static napi_value raw_post(napi_env env, struct np_session *s, const char *metho
 {
     size_t len = 0;
     char *text = dispatch(env, s, method, params, &len);
-    return parse_reply(env, method, text, len);
+    return parse_reply(env, s, method, text, len);
 }
 
 /* ---- node:inspector's Session ---------------------------------------------- */
@@ -230,7 +236,7 @@ static napi_value session_post(napi_env env, struct np_session *s, const char *m
     if (err) {
         size_t len;
         char *text = js_to_utf8(env, js_get(env, err, "message"), &len);
-        np_warn("%s failed: %s", method, text ? text : "error");
+        post_failed(s, method, text ? text : "error");
         free(text);
         return NULL;
     }
@@ -282,6 +288,15 @@ napi_value np_session_post(napi_env env, struct np_session *s, const char *metho
 {
     if (!opened_session(env, s)) return NULL;
     return s->raw ? raw_post(env, s, method, params) : session_post(env, s, method, params);
+}
+
+napi_value np_session_post_quiet(napi_env env, struct np_session *s, const char *method, napi_value params)
+{
+    s->quiet = true;
+    s->failure[0] = '\0';
+    napi_value result = np_session_post(env, s, method, params);
+    s->quiet = false;
+    return result;
 }
 
 int np_session_on(napi_env env, struct np_session *s, const char *event, napi_callback cb, void *data)

@@ -34,6 +34,8 @@ struct np_session {
     napi_ref events;   /* raw: { method: listener } */
     bool listening;    /* raw: a listener was added */
     napi_ref noop;     /* raw: an empty JavaScript function (session.c) */
+    bool quiet;        /* np_session_post_quiet: failures are not logged */
+    char failure[200]; /* the last failure's message */
 };
 
 /* Whether this node has what a session needs (process.getBuiltinModule,
@@ -48,6 +50,9 @@ void np_session_release(napi_env env, struct np_session *s);
 /* Posts method with params (may be NULL); returns the result object, or
  * NULL on error (logged). The value is valid in the caller's handle scope. */
 napi_value np_session_post(napi_env env, struct np_session *s, const char *method, napi_value params);
+/* The same, but a failure is not logged: its message is left in s->failure
+ * for the caller to judge. */
+napi_value np_session_post_quiet(napi_env env, struct np_session *s, const char *method, napi_value params);
 
 /* session.on(event, cb); cb receives the message object as its argument.
  * One listener per event. */

@@ -26,6 +26,7 @@ struct np_thread {
     bool profiler_enabled;     /* Profiler.enable sent; our listener added */
     long cpu_interval_us;
     bool cpu_fresh;            /* the profile began afresh: drop our start sample (cpu.c) */
+    bool console_gone;         /* the inspector lost the main context: no console bridge (cpu.c) */
     struct np_cpu_fold *cpu_fold; /* NODEPROF_CPU_WINDOW (cpu.c) */
     struct np_stream trace;    /* open while trace events are recorded */
     bool trace_listening;

@@ -283,6 +283,25 @@ test('idle: a later dump still names busyTick (a hot loop optimized before it st
   assert.ok(hasFunction(second, 'busyTick'), topSelf(second));
 });
 
+// process.kill(process.pid, SIG) with no JavaScript listener for SIG runs node's at-exit hooks,
+// which tell the inspector the main context is gone: the console bridge cannot work after it.
+// Dumps and folds go on, without a word on the app's stderr (one line at NODEPROF_LOG=info).
+test('the app signals itself (SIGWINCH, no listener): later dumps and folds work and print nothing', T, async (t) => {
+  const dir = tempDir(t);
+  const script = path.join(dir, 'selfsignal.js');
+  fs.writeFileSync(script, `setTimeout(() => process.kill(process.pid, 'SIGWINCH'), 50);
+setTimeout(() => console.log('ready'), 200);
+setTimeout(() => {}, 4000);
+`);
+  const app = await startApp(t, [], { script, env: { NODEPROF_CPU_WINDOW: '1s' } });
+  await sleep(1500); // a fold or two
+  readCpuProfile(onePath(await ctlOk(app.pid, ['cpu', 'dump']), app.dir, '.cpuprofile'));
+  readCpuProfile(onePath(await ctlOk(app.pid, ['cpu', 'dump']), app.dir, '.cpuprofile'));
+  const end = await app.closed;
+  assert.equal(end.status, 0);
+  assert.equal(app.err, '', 'the app\'s stderr');
+});
+
 // ---- heap ---------------------------------------------------------------------
 
 test('NODEPROF_HEAP=on writes a .heapprofile at exit with the allocating function', T, async (t) => {
