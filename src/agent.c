@@ -134,8 +134,10 @@ static struct np_thread *start_thread(napi_env env, int thread_id)
 static void start_profilers(struct np_thread *t)
 {
     const struct np_config *cfg = np_cfg();
-    if (cfg->cpu && np_cpu_start(t, cfg->cpu_interval_us)) np_err("cannot start the CPU profiler");
-    if (cfg->heap && np_heap_start(t, cfg->heap_interval)) np_err("cannot start the sampling heap profiler");
+    /* A session that could not open has said so, once. */
+    if (cfg->cpu && np_cpu_start(t, cfg->cpu_interval_us) && !t->session.failed) np_err("cannot start the CPU profiler");
+    if (cfg->heap && np_heap_start(t, cfg->heap_interval) && !t->session.failed)
+        np_err("cannot start the sampling heap profiler");
     np_memory_start(t);
     np_leakwatch_start(t);
     np_boot_mark("profilers");

@@ -10,11 +10,19 @@ void js_clear_exception(napi_env env, const char *context)
     if (napi_is_exception_pending(env, &pending) != napi_ok || !pending) return;
     napi_value exc;
     if (napi_get_and_clear_last_exception(env, &exc) != napi_ok) return;
-    size_t len;
-    napi_value msg = js_get(env, exc, "message");
-    char *text = msg ? js_to_utf8(env, msg, &len) : NULL;
+    char *text = js_exception_text(env, exc);
     np_warn("%s failed: %s", context, text ? text : "exception");
     free(text);
+}
+
+char *js_exception_text(napi_env env, napi_value exc)
+{
+    size_t len;
+    napi_valuetype t = napi_undefined;
+    if (!exc || napi_typeof(env, exc, &t) != napi_ok) return NULL;
+    if (t == napi_string) return js_to_utf8(env, exc, &len); /* node throws some as bare strings */
+    napi_value msg = js_get(env, exc, "message");
+    return msg ? js_to_utf8(env, msg, &len) : NULL;
 }
 
 napi_value js_global(napi_env env)

@@ -25,6 +25,9 @@ napi_value js_call_method(napi_env env, napi_value obj, const char *name, size_t
 /* process.getBuiltinModule(name), or NULL on nodes that lack it. */
 napi_value js_builtin(napi_env env, const char *name);
 
+/* A thrown value's message (an Error's, or a bare string), malloc'ed; NULL
+ * if there is none. */
+char *js_exception_text(napi_env env, napi_value exc);
 /* A string's UTF-8 bytes, malloc'ed and NUL-terminated; *len excludes the NUL. */
 char *js_to_utf8(napi_env env, napi_value v, size_t *len);
 /* JSON.stringify(v), malloc'ed. */

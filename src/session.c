@@ -88,8 +88,12 @@ static int open_connection(napi_env env, struct np_session *s)
     napi_value cb = js_function(env, "nodeprofMessage", on_message, s), events = js_object(env);
     if (!js_is_function(env, ctor) || !cb || !events) return -1;
     if (napi_new_instance(env, ctor, 1, &cb, &conn) != napi_ok) {
-        napi_value ignored;
-        napi_get_and_clear_last_exception(env, &ignored);
+        napi_value exc = NULL;
+        napi_get_and_clear_last_exception(env, &exc);
+        char *text = js_exception_text(env, exc);
+        /* node --test's runner, for one: no node:inspector Session either */
+        s->no_inspector = text && strstr(text, "without a V8::Inspector");
+        free(text);
         return -1;
     }
     if (napi_create_reference(env, events, 1, &s->events) != napi_ok) return -1;
@@ -255,7 +259,7 @@ bool np_session_available(napi_env env)
 
 int np_session_open(napi_env env, struct np_session *s)
 {
-    return open_connection(env, s) == 0 ? 0 : open_session(env, s);
+    return open_connection(env, s) == 0 ? 0 : s->no_inspector ? -1 : open_session(env, s);
 }
 
 /* Opens the session on first use; a failure is logged once. */
@@ -263,7 +267,11 @@ static napi_value opened_session(napi_env env, struct np_session *s)
 {
     if (!s->session && !s->failed && np_session_open(env, s)) {
         s->failed = true;
-        np_err("cannot open an inspector session: profiles are unavailable on this thread");
+        if (s->no_inspector)
+            np_err("node made this process without an inspector (as it makes node --test's runner): it is not "
+                   "profiled; the processes it starts are");
+        else
+            np_err("cannot open an inspector session: profiles are unavailable on this thread");
     }
     return session_object(env, s);
 }

@@ -27,6 +27,7 @@ struct np_session {
     napi_ref error;    /* Session: error of the last post, if any */
     bool answered;
     bool failed;       /* the open failed once (logged): not tried again */
+    bool no_inspector; /* node made this environment without an inspector */
     bool raw;          /* session is a Connection: messages are JSON text */
     unsigned next_id;
     char *text;        /* raw: the last reply's text (malloc'ed), while it is read */

@@ -130,3 +130,19 @@ for (const [what, source] of Object.entries(REMOVALS)) {
     assert.ok(!fs.existsSync(controlFifo(lib.pid)), 'control FIFO left behind');
   });
 }
+
+// node --test's runner is made without an inspector: one line says it is not profiled; the
+// processes it starts for the test files are.
+test('node --test: the runner says in one line that it is not profiled; the test file\'s process is', (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'a.test.js');
+  fs.writeFileSync(file, "require('node:test')('passes', () => { const t0 = Date.now(); while (Date.now() - t0 < 100); });\n");
+  const { lib, plain, libDir } = runPair(t, NODE, ['--test', file], { timeout: 60000 });
+  assert.equal(lib.status, plain.status, lib.stderr);
+  assert.equal(lib.status, 0);
+  const lines = lib.stderr.split('\n').filter((l) => l.startsWith('nodeprof:'));
+  assert.deepEqual(lines, ["nodeprof: node made this process without an inspector (as it makes node --test's runner): it is not profiled; the processes it starts are"]);
+  const files = cpuProfilesIn(libDir);
+  assert.equal(files.length, 1, treeOf(libDir).join(' '));
+  assert.match(path.basename(files[0]), /^nodeprof-a_test-/);
+});
