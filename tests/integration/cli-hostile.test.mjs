@@ -48,40 +48,31 @@ test('ctl --fifo to a FIFO another user made: refused with one line, and they re
   assert.equal(fs.existsSync(captured) ? fs.readFileSync(captured, 'utf8') : '', '', 'the command reached their reader');
 });
 
-test('a reply with escape sequences: shown with ? for each control character, lines kept', async (t) => {
-  const dir = tempDir(t);
-  const fifo = path.join(dir, 'fake.ctl');
-  // A fake agent: reads one command from its FIFO and answers, on the
-  // reply FIFO the command names, with text full of escape sequences.
+// A fake agent: makes its FIFO, reads one command from it, and answers `reply` on the reply FIFO
+// the command names. Resolves to `nodeprof ctl --fifo FIFO PID status`'s result.
+async function askFakeAgent(t, reply) {
+  const fifo = path.join(tempDir(t), 'fake.ctl');
   const fake = startProcess(process.execPath, ['-e', `
 const fs = require('fs');
 require('child_process').execFileSync('mkfifo', ['-m', '0600', ${JSON.stringify(fifo)}]);
 console.log('ready');
 const line = fs.readFileSync(${JSON.stringify(fifo)}, 'utf8');
-const reply = / reply=(\\S+)/.exec(line)[1];
-fs.writeFileSync(reply, 'ok\\n${ESC}]0;PWNED\\x07line one\\n\\tline two${ESC}[2J\\n');
+fs.writeFileSync(/ reply=(\\S+)/.exec(line)[1], ${JSON.stringify(reply)});
 `], { env });
   t.after(() => fake.kill('SIGKILL'));
   await fake.ready;
-  const r = run(CLI, ['ctl', '--timeout', '10', '--fifo', fifo, String(fake.pid), 'status'], { env });
+  return run(CLI, ['ctl', '--timeout', '10', '--fifo', fifo, String(fake.pid), 'status'], { env });
+}
+
+test('a reply with escape sequences: shown with ? for each control character, lines kept', async (t) => {
+  const r = await askFakeAgent(t, `ok\n${ESC}]0;PWNED\x07line one\n\tline two${ESC}[2J\n`);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, '?]0;PWNED?line one\n\tline two?[2J\n');
   assert.ok(!r.stdout.includes(ESC) && !r.stderr.includes(ESC));
 });
 
 test('an error reply with escape sequences: one nodeprof: line, no control characters', async (t) => {
-  const dir = tempDir(t);
-  const fifo = path.join(dir, 'fake.ctl');
-  const fake = startProcess(process.execPath, ['-e', `
-const fs = require('fs');
-require('child_process').execFileSync('mkfifo', ['-m', '0600', ${JSON.stringify(fifo)}]);
-console.log('ready');
-const line = fs.readFileSync(${JSON.stringify(fifo)}, 'utf8');
-fs.writeFileSync(/ reply=(\\S+)/.exec(line)[1], 'error: bad${ESC}[31m thing\\n');
-`], { env });
-  t.after(() => fake.kill('SIGKILL'));
-  await fake.ready;
-  const r = run(CLI, ['ctl', '--timeout', '10', '--fifo', fifo, String(fake.pid), 'status'], { env });
+  const r = await askFakeAgent(t, `error: bad${ESC}[31m thing\n`);
   assert.equal(r.status, 1);
   assert.equal(r.stderr, 'nodeprof: bad?[31m thing\n');
 });
