@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bigheap.h"
 #include "cli.h"
 #include "common/config.h"
 #include "formats/formats.h"
@@ -179,6 +180,7 @@ static int load(const char *path, struct loaded *l, bool pprof_ok)
         l->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
         if (S_ISREG(st.st_mode)) size_hint = (size_t)st.st_size;
     }
+    cli_bigheap_prepare(size_hint);
     int rc = read_stream(in, size_hint, &l->json, &l->len);
     int saved = errno;
     if (!is_stdin) fclose(in);

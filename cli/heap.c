@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
+#include "bigheap.h"
 #include "cli.h"
 #include "formats/heapgraph.h"
 #include "formats/heapsnap.h"
@@ -103,6 +105,8 @@ static int load(const char *path, struct snap *s, int analyse)
     char err[512];
     memset(s, 0, sizeof *s);
     s->path = path;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) cli_bigheap_prepare((size_t)st.st_size);
     s->hs = np_heapsnap_read_file(path, err, sizeof err);
     if (!s->hs) return heap_error("%s: %s", path, err);
     if (np_heapgraph_propagate_detachedness(s->hs)) return heap_error("%s: out of memory", path);
