@@ -213,20 +213,24 @@ static void random_suffix(char out[7])
     out[6] = '\0';
 }
 
-/* ".<name>.tmp.<pid>.XXXXXX": hidden, in the same directory so the rename
- * is atomic, and marked with our pid so that a process dying in the middle
- * of a write can find and remove its own (np_remove_temp_files). Created
- * 0600 and exclusively, never through a symlink. */
+int np_temp_name(const char *name, char *tmp, size_t len)
+{
+    char suffix[7];
+    random_suffix(suffix);
+    int n = snprintf(tmp, len, ".%s.tmp.%ld.%s", name, (long)getpid(), suffix);
+    if (n <= 0 || (size_t)n >= len || n > NAME_MAX) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return n;
+}
+
+/* Created 0600 and exclusively, never through a symlink. */
 static int create_temp(int dirfd, const char *name, char *tmp, size_t len)
 {
     for (int tries = 0; tries < 100; tries++) {
-        char suffix[7];
-        random_suffix(suffix);
-        int n = snprintf(tmp, len, ".%s.tmp.%ld.%s", name, (long)getpid(), suffix);
-        if (n <= 0 || (size_t)n >= len || n > NAME_MAX) {
-            errno = ENAMETOOLONG;
-            return -1;
-        }
+        int n = np_temp_name(name, tmp, len);
+        if (n < 0) return -1;
         sigset_t old;
         guard_block(&old);
         int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

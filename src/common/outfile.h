@@ -79,6 +79,14 @@ int np_write_atomic(const char *path, mode_t mode, np_fill_fn fill, void *ctx,
  * the middle of a write). */
 void np_remove_temp_files(const char *dir);
 
+/* A temporary name for `name` in its directory, ".<name>.tmp.<pid>.XXXXXX":
+ * hidden, beside the file so that the rename is atomic, marked with our pid
+ * so that a process dying in the middle of a write can find and remove its
+ * own (np_remove_temp_files), and with six random characters so that
+ * another user of a shared directory cannot create it first. Returns its
+ * length, or -1 (ENAMETOOLONG). */
+int np_temp_name(const char *name, char *tmp, size_t len);
+
 /* np_write_atomic for a buffer already in memory. */
 int np_write_atomic_buf(const char *path, mode_t mode, const void *data,
                         size_t len, char *err, size_t errlen);

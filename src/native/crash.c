@@ -316,11 +316,24 @@ static int open_directory(void)
     return -1;
 }
 
+/* The temporary name made at install, unknown to other users; should it
+ * exist all the same, a few variants of its last character. */
+static int create_temp(void)
+{
+    size_t last = strlen(crash.tmp_name) - 1;
+    for (int tries = 0; tries < 8; tries++) {
+        int fd = openat(crash.dirfd, crash.tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd >= 0 || errno != EEXIST) return fd;
+        char *c = &crash.tmp_name[last];
+        *c = *c == 'z' ? '0' : *c == '9' ? 'A' : *c == 'Z' ? 'a' : (char)(*c + 1);
+    }
+    return -1;
+}
+
 static int save_report(void)
 {
     if (open_directory()) return -1;
-    unlinkat(crash.dirfd, crash.tmp_name, 0);
-    int fd = openat(crash.dirfd, crash.tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = create_temp();
     if (fd < 0) {
         close(crash.dirfd);
         return -1;
@@ -443,7 +456,7 @@ static int prepare_file(void)
     const char *why;
     if (np_name_expand(np_cfg()->name, &vars, name, sizeof name, &why)) return -1;
     snprintf(crash.name, sizeof crash.name, "%s.crash.txt", name);
-    snprintf(crash.tmp_name, sizeof crash.tmp_name, ".%s.crash.txt.tmp", name);
+    if (np_temp_name(crash.name, crash.tmp_name, sizeof crash.tmp_name) < 0) return -1;
     crash.mode = np_output_mode();
     /* Not created here (a process that writes nothing makes no directory),
      * and not reported: the first profile written says what is wrong. */

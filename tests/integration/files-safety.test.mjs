@@ -383,3 +383,32 @@ test('the same name from two processes: nothing replaced, the second gets name-2
   assert.ok(fs.existsSync(path.join(dir, 'service-3.cpuprofile')), treeOf(dir).join(' '));
   assert.deepEqual(tempLeftovers(dir), []);
 });
+
+// ---- crash reports in a shared directory -----------------------------------------
+
+// The crash handler's temporary file had a name anyone could work out
+// (".<name>.crash.txt.tmp"); in a sticky directory another user who made
+// it first kept a non-root app's report from being written. Its name is
+// now random, made at start-up.
+test('a crash report in a shared sticky directory: another user\'s file at a predictable temporary name does not stop it', T, (t) => {
+  if (!needRoot(t)) return;
+  const p = plant(t);
+  const script = path.join(p.base, 'abort.js');
+  fs.writeFileSync(script, 'setTimeout(() => process.abort(), 20);\n');
+  fs.chmodSync(script, 0o644);
+  const planted = ['.victim.crash.txt.tmp', `.victim.crash.txt.tmp.${process.pid}`];
+  const sh = run('setpriv', [...as(HOSTILE), '/bin/sh', '-c', `touch ${planted.join(' ')}`], { env: process.env, cwd: p.pub });
+  assert.equal(sh.status, 0, sh.stderr);
+  const args = [...as(OTHER), '/bin/sh', '-c', 'ulimit -c 0; exec "$@"', 'sh', reachableByAll(OTHER).node, script];
+  const r = run('setpriv', args, {
+    cwd: p.base, env: childEnv({ LD_PRELOAD: p.lib, NODEPROF_DIR: p.pub, NODEPROF_NAME: 'victim', NODEPROF_CPU: 'off' }),
+  });
+  assert.equal(r.signal, 'SIGABRT', r.stderr);
+  const report = path.join(p.pub, 'victim.crash.txt');
+  assert.ok(fs.existsSync(report), `no report: ${fs.readdirSync(p.pub)}`);
+  assert.equal(fs.statSync(report).uid, OTHER);
+  assert.match(fs.readFileSync(report, 'utf8'), /^nodeprof crash report\nsignal: 6 \(SIGABRT\)/);
+  // Only the planted files are left beside it.
+  const hidden = fs.readdirSync(p.pub).filter((f) => f.startsWith('.'));
+  assert.deepEqual(hidden.sort(), planted.sort());
+});
