@@ -68,5 +68,8 @@ int np_name_expand(const char *pattern, const struct np_name_vars *v,
     }
     if (s.overflow) { *why = "expanded name too long"; return -1; }
     if (s.len == 0 || !strcmp(out, ".") || !strcmp(out, "..")) { *why = "empty name"; return -1; }
+    /* An unset %{VAR} first must not make a file that reads as an option
+     * ("-1234.cpuprofile") or that ls and globs do not show. */
+    if (out[0] == '-' || out[0] == '.') out[0] = '_';
     return 0;
 }

@@ -105,7 +105,7 @@ static void test_sanitized(void)
     /* '/' from a variable, the host name or the pattern itself never makes
      * a path: the file stays in NODEPROF_DIR. */
     EXPANDS("%{SLASHY}", "a_b_.._c");
-    EXPANDS("../%p", ".._4242");
+    EXPANDS("../%p", "_._4242");
     EXPANDS("a/b", "a_b");
     EXPANDS("/etc/passwd", "_etc_passwd");
     struct np_name_vars v = vars();
@@ -117,7 +117,13 @@ static void test_sanitized(void)
     FAILS("..", "empty name");
     FAILS("%{EMPTY}", "empty name");
     FAILS("", "empty name");
-    EXPANDS("%{DOTS}.", "...");
+    EXPANDS("%{DOTS}.", "_..");
+    /* Nor does it start with '-' (it would read as an option) or '.' (ls
+     * and globs would not show it), as an unset %{VAR} first would make it. */
+    EXPANDS("%{EMPTY}-%p", "_4242");
+    EXPANDS("%{EMPTY}.%p", "_4242");
+    EXPANDS("-%p", "_4242");
+    EXPANDS("a-%{EMPTY}-b", "a--b");
 }
 
 static void test_bad_patterns(void)
