@@ -69,9 +69,7 @@ static bool listed_in_ld_preload(const char *self)
  * out a token a parent passed down. */
 static bool permission_model_on(int argc, char **argv)
 {
-    for (int i = 1; i < argc && argv[i][0] == '-'; i++)
-        if (!strcmp(argv[i], "--permission") || !strcmp(argv[i], "--experimental-permission")) return true;
-    return np_nodeopts_has_permission_model(getenv("NODE_OPTIONS"));
+    return np_argv_has_permission_model(argc, argv) || np_nodeopts_has_permission_model(getenv("NODE_OPTIONS"));
 }
 
 /* Not profiling this process: no child inherits a token from it either. */

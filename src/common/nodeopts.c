@@ -65,6 +65,52 @@ int np_nodeopts_has_permission_model(const char *s)
     return 0;
 }
 
+/* node's options that take a value, which may be the next argument:
+ * those `node --help` lists with "=..." (node 20, 22 and 24), and the few
+ * it lists otherwise. One string, space-separated and ending in a space:
+ * a table of pointers would cost every process the preload enters a
+ * relocated page. */
+static const char value_options[] =
+    "-r --require --import --loader --experimental-loader -C --conditions -e --eval -p --print -pe "
+    "--input-type --title --env-file --env-file-if-exists --inspect-port --debug-port "
+    "--inspect-publish-uid --allow-fs-read --allow-fs-write --disable-warning --redirect-warnings "
+    "--unhandled-rejections --dns-result-order --experimental-default-type "
+    "--experimental-config-file --experimental-policy --policy-integrity --experimental-sea-config "
+    "--build-snapshot-config --snapshot-blob --icu-data-dir --openssl-config --tls-cipher-list "
+    "--tls-keylog --secure-heap --secure-heap-min --use-largepages --v8-pool-size "
+    "--max-http-header-size --disable-proto --diagnostic-dir --report-dir --report-directory "
+    "--report-filename --report-signal --heapsnapshot-signal --heapsnapshot-near-heap-limit "
+    "--cpu-prof-dir --cpu-prof-name --cpu-prof-interval --heap-prof-dir --heap-prof-name "
+    "--heap-prof-interval --trace-event-categories --trace-event-file-pattern "
+    "--trace-require-module --localstorage-file --run --watch-path --watch-kill-signal "
+    "--stack-trace-limit --max-old-space-size --max-semi-space-size "
+    "--network-family-autoselection-attempt-timeout --max-old-space-size-percentage "
+    "--experimental-package-map --test-concurrency --test-name-pattern --test-skip-pattern "
+    "--test-reporter --test-reporter-destination --test-shard --test-timeout --test-random-seed "
+    "--test-coverage-include --test-coverage-exclude --test-coverage-branches "
+    "--test-coverage-functions --test-coverage-lines --test-global-setup --test-rerun-failures "
+    "--experimental-test-isolation --experimental-test-tag-filter ";
+
+static int takes_next_value(const char *arg)
+{
+    size_t len = strlen(arg);
+    if (len == 0 || strchr(arg, '=') || strchr(arg, ' ')) return 0;
+    for (const char *p = value_options; (p = strstr(p, arg)); p++)
+        if ((p == value_options || p[-1] == ' ') && p[len] == ' ') return 1;
+    return 0;
+}
+
+int np_argv_has_permission_model(int argc, char *const *argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || !strcmp(a, "-") || !strcmp(a, "--")) return 0; /* the script, stdin, the end */
+        if (!strcmp(a, "--permission") || !strcmp(a, "--experimental-permission")) return 1;
+        if (takes_next_value(a)) i++;
+    }
+    return 0;
+}
+
 /* Copies the tokens of current into out, replacing ours by `want` once
  * (want NULL: dropping them). Returns -1 on overflow, else whether any
  * token of ours was found. */

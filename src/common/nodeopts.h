@@ -31,6 +31,14 @@ enum np_nodeopts_result np_nodeopts_strip(const char *current, char *out, size_t
  * --experimental-permission on node 20) in this option string. */
 int np_nodeopts_has_permission_model(const char *options);
 
+/* The same in node's own command line: its options, up to the script (the
+ * first argument that is neither an option nor the value of one) or `--`.
+ * Options that take their value as the next argument (`-r x`, `--import
+ * x`, `-e CODE`) have it skipped, so that `node -r dotenv/config
+ * --permission app.js` is seen; V8's options, not listed, are expected in
+ * their `--flag=value` form. */
+int np_argv_has_permission_model(int argc, char *const *argv);
+
 /* True if the len bytes at token are one of our tokens (see above). */
 int np_nodeopts_is_ours(const char *token, size_t len);
 

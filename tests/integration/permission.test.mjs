@@ -9,17 +9,24 @@ import { NODE, childEnv, run, tempDir, writeScript, filesIn } from './helpers.mj
 const major = Number(process.versions.node.split('.')[0]);
 const FLAG = major >= 22 ? '--permission' : '--experimental-permission';
 
+// Also after options given their value as the next argument (`-r x`,
+// `--allow-fs-read x`), which once ended the search for the flag: the
+// loader was then denied and the app died before its first line.
 test(`${FLAG}: the app runs as without the library, nothing is written`, (t) => {
   const dir = tempDir(t);
   const app = writeScript(dir, 'app.js', "console.log('sum', [1, 2, 3].reduce((a, b) => a + b));\n");
-  const args = [FLAG, `--allow-fs-read=${app}`, app];
-  const plain = run(NODE, args, { env: childEnv({}, { preload: false }), cwd: dir });
-  const ours = run(NODE, args, { env: childEnv({ NODEPROF_DIR: dir }), cwd: dir });
-  assert.equal(ours.status, plain.status);
-  assert.equal(ours.stdout, plain.stdout);
-  assert.equal(plain.stdout, 'sum 6\n');
-  const unpid = (s) => s.replace(/\(node:\d+\)/g, '(node:PID)');
-  assert.equal(unpid(ours.stderr.replace(/^nodeprof: node's permission model is on; not profiling this process\n/m, '')), unpid(plain.stderr));
+  const pre = writeScript(dir, 'pre.js', "globalThis.pre = 1;\n");
+  for (const args of [[FLAG, `--allow-fs-read=${app}`, app],
+    ['-r', pre, FLAG, `--allow-fs-read=${dir}`, app],
+    ['--allow-fs-read', dir, FLAG, app]]) {
+    const plain = run(NODE, args, { env: childEnv({}, { preload: false }), cwd: dir });
+    const ours = run(NODE, args, { env: childEnv({ NODEPROF_DIR: dir }), cwd: dir });
+    assert.equal(plain.stdout, 'sum 6\n', `${args.join(' ')}: ${plain.stderr}`);
+    assert.equal(ours.status, plain.status, `${args.join(' ')}: ${ours.stderr}`);
+    assert.equal(ours.stdout, plain.stdout);
+    const unpid = (s) => s.replace(/\(node:\d+\)/g, '(node:PID)');
+    assert.equal(unpid(ours.stderr.replace(/^nodeprof: node's permission model is on; not profiling this process\n/m, '')), unpid(plain.stderr));
+  }
   assert.deepEqual(filesIn(dir, '.cpuprofile'), []);
 });
 

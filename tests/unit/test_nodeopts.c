@@ -181,8 +181,37 @@ static void test_overflow(void)
     free(longtoken);
 }
 
+/* node's own command line: options up to the script, values skipped. */
+static int argv_permission(const char *line)
+{
+    char buf[512], *argv[32];
+    int argc = 0;
+    snprintf(buf, sizeof buf, "%s", line);
+    for (char *t = strtok(buf, "|"); t && argc < 31; t = strtok(NULL, "|")) argv[argc++] = t;
+    argv[argc] = NULL;
+    return np_argv_has_permission_model(argc, argv);
+}
+
+static void test_argv_permission(void)
+{
+    CHECK(argv_permission("node|--permission|app.js"), "plain");
+    CHECK(argv_permission("node|--experimental-permission|app.js"), "node 20's name");
+    CHECK(argv_permission("node|-r|dotenv/config|--permission|app.js"), "after -r VALUE");
+    CHECK(argv_permission("node|--import|tsx|--allow-fs-read|/srv|--permission|app.js"), "after two values");
+    CHECK(argv_permission("node|-e|0|--permission"), "after -e CODE");
+    CHECK(argv_permission("node|--require=x|--permission|app.js"), "after --require=x");
+    CHECK(!argv_permission("node|app.js|--permission"), "the app's own argument");
+    CHECK(!argv_permission("node|--|--permission"), "after --");
+    CHECK(!argv_permission("node|-|--permission"), "after - (standard input)");
+    CHECK(!argv_permission("node|--inspect|app.js|--permission"), "--inspect takes no separate value");
+    CHECK(!argv_permission("node|-r|--permission"), "the value of -r");
+    CHECK(!argv_permission("node"), "no arguments");
+    CHECK(!argv_permission("node|--expose-gc|--title|x y|app.js"), "none");
+}
+
 int main(void)
 {
+    test_argv_permission();
     test_inject();
     test_already_there();
     test_stale_and_duplicates();
