@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -654,28 +655,79 @@ static long find_id(const struct idrec *r, size_t n, uint32_t id)
     return lo < n && r[lo].id == id ? (long)lo : -1;
 }
 
-/* For each node, 2 if a strict dominator of it is leaked, 1 if none: one
- * walk up the dominator tree per chain, results memoised. */
-static uint8_t *leaked_ancestors(const struct snap *s, const uint8_t *leaked)
+#define NO_NODE UINT32_MAX
+
+/* For each node, its nearest strict dominator that is leaked, or NO_NODE:
+ * one walk up the dominator tree per chain, results memoised. */
+static uint32_t *nearest_leaked_dominators(const struct snap *s, const uint8_t *leaked)
 {
     uint32_t n = s->hs->node_count;
-    uint8_t *st = calloc((size_t)n + 1, 1); /* + 1: st[0] below, whatever n */
-    uint32_t *stack = malloc(n * sizeof *stack);
-    if (!st || !stack) { free(st); free(stack); return NULL; }
-    st[0] = 1;
+    uint32_t *up = malloc(((size_t)n + 1) * sizeof *up);
+    uint8_t *known = calloc((size_t)n + 1, 1); /* + 1: known[0] below, whatever n */
+    uint32_t *stack = malloc(((size_t)n + 1) * sizeof *stack);
+    if (!up || !known || !stack) { free(up); free(known); free(stack); return NULL; }
+    up[0] = NO_NODE; /* the root */
+    known[0] = 1;
     for (uint32_t v = 0; v < n; v++) {
         size_t sp = 0;
         uint32_t x = v;
-        while (!st[x] && sp < n) { stack[sp++] = x; x = s->idom[x]; }
-        /* x is known: the state of each node below it follows from its dominator */
+        while (!known[x] && sp < n) { stack[sp++] = x; x = s->idom[x]; }
         while (sp) {
             uint32_t y = stack[--sp], d = s->idom[y];
-            st[y] = leaked[d] || st[d] == 2 ? 2 : 1;
+            up[y] = leaked[d] ? d : up[d];
+            known[y] = 1;
+        }
+    }
+    free(known);
+    free(stack);
+    return up;
+}
+
+/* Whether a leaked object is "covered": some leaked object that is not an
+ * internal array dominates it, and counts its retained size for it. An
+ * internal array (a Map's table, an object's elements) is how its owner
+ * holds things, not what leaks: when the owner is old and only its table
+ * new, the objects in the table are the leak, and each counts its own. */
+static uint8_t *leaked_covered(const struct snap *s, const uint32_t *up)
+{
+    const struct np_heapsnap *hs = s->hs;
+    uint32_t n = hs->node_count;
+    uint8_t *st = calloc((size_t)n + 1, 1); /* 0 unknown, 1 not covered, 2 covered */
+    uint32_t *stack = malloc(((size_t)n + 1) * sizeof *stack);
+    if (!st || !stack) { free(st); free(stack); return NULL; }
+    for (uint32_t v = 0; v < n; v++) {
+        size_t sp = 0;
+        uint32_t x = v;
+        /* up[] climbs strictly, so each chain ends at a known node or NO_NODE */
+        while (x != NO_NODE && !st[x] && sp < n) { stack[sp++] = x; x = up[x]; }
+        while (sp) {
+            uint32_t y = stack[--sp], d = up[y];
+            bool covered = d != NO_NODE && (hs->node_type[d] != hs->nt_array || st[d] == 2);
+            st[y] = covered ? 2 : 1;
         }
     }
     free(stack);
     for (uint32_t v = 0; v < n; v++) st[v] = st[v] == 2;
     return st;
+}
+
+/* What each leaked object counts: its retained size if not covered, less
+ * what the uncovered leaked objects it dominates count themselves (only an
+ * internal array has such); 0 if covered. */
+static uint64_t *leaked_counts(const struct snap *s, const uint8_t *leaked)
+{
+    uint32_t n = s->hs->node_count;
+    uint32_t *up = nearest_leaked_dominators(s, leaked);
+    uint8_t *covered = up ? leaked_covered(s, up) : NULL;
+    uint64_t *count = calloc((size_t)n + 1, sizeof *count);
+    if (!up || !covered || !count) { free(up); free(covered); free(count); return NULL; }
+    for (uint32_t v = 0; v < n; v++)
+        if (leaked[v] && !covered[v]) count[v] = s->retained[v];
+    for (uint32_t v = 0; v < n; v++)
+        if (leaked[v] && !covered[v] && up[v] != NO_NODE) count[up[v]] -= s->retained[v];
+    free(up);
+    free(covered);
+    return count;
 }
 
 struct group { char *key; uint32_t example; uint64_t count, shallow, retained; };
@@ -786,28 +838,27 @@ static size_t merge_groups(struct group *g, size_t n)
 }
 
 /* Groups the leaked objects by class and retaining path, largest retained
- * size first. A leaked object counts its retained size unless another
- * leaked object dominates it. */
+ * size first; what each counts: leaked_counts. */
 static int leaks_group(struct leaks *l, const uint8_t *leaked)
 {
     const struct np_heapsnap *hs = l->fin.hs;
-    uint8_t *covered = leaked_ancestors(&l->fin, leaked);
+    uint64_t *count = leaked_counts(&l->fin, leaked);
     l->g = calloc((size_t)hs->node_count + 1, sizeof *l->g);
-    if (!covered || !l->g) { free(covered); return heap_error("out of memory"); }
+    if (!count || !l->g) { free(count); return heap_error("out of memory"); }
     char tmp[256];
     for (uint32_t i = 0; i < hs->node_count; i++) {
         if (!leaked[i]) continue;
         char *buf = NULL;
         size_t len = 0;
         FILE *m = open_memstream(&buf, &len);
-        if (!m) { free(covered); return heap_error("out of memory"); }
+        if (!m) { free(count); return heap_error("out of memory"); }
         fputs(cls_name(&l->fin, i, tmp, sizeof tmp), m);
         fputc('\t', m);
         print_path(m, &l->fin, l->via, l->src, i, 1);
         fclose(m);
-        l->g[l->ng++] = (struct group){ buf, i, 1, hs->node_self[i], covered[i] ? 0 : l->fin.retained[i] };
+        l->g[l->ng++] = (struct group){ buf, i, 1, hs->node_self[i], count[i] };
     }
-    free(covered);
+    free(count);
     qsort(l->g, l->ng, sizeof *l->g, by_group_key);
     l->ng = merge_groups(l->g, l->ng);
     qsort(l->g, l->ng, sizeof *l->g, by_group_retained);

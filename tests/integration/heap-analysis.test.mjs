@@ -310,3 +310,35 @@ console.log(keep.length);
     assert.match(leaks.stderr, /are not snapshots of one process/);
   });
 });
+
+// An old Map whose table was reallocated between the baseline and the
+// target, and not since: the table is new and alive, and dominates the
+// leaked objects it holds. It is how the Map holds them, not the leak:
+// the objects come first, each class with its own retained size, and the
+// table counts only what they do not.
+test('leaks: a Map\'s new table does not hide the objects it holds', { timeout: 120000 }, (t) => {
+  const tmp = tempDir(t);
+  const app = writeScript(tmp, 'maptable.js', `
+const v8 = require('v8');
+class Session { constructor(n) { this.id = n; this.data = 'x'.repeat(64) + n; this.tags = [n, n + 1]; } }
+const sessions = new Map();
+globalThis.sessions = sessions;
+let i = 0;
+const grow = (k) => { for (let j = 0; j < k; j++) sessions.set(i, new Session(i++)); };
+grow(1000);
+v8.writeHeapSnapshot(process.argv[2] + '/1.heapsnapshot');
+grow(20000);
+v8.writeHeapSnapshot(process.argv[2] + '/2.heapsnapshot');
+grow(5000);
+v8.writeHeapSnapshot(process.argv[2] + '/3.heapsnapshot');
+`);
+  assert.equal(runNode(app, [tmp]).status, 0);
+  const ours = heapJson(['leaks', ...['1', '2', '3'].map((n) => path.join(tmp, `${n}.heapsnapshot`))]);
+  const table = ours.groups.find((g) => g.class === '(array)' && /\.sessions Map → \{table\} \(array\)$/.test(g.path));
+  assert.ok(table, `the table is new in the target and alive in the final snapshot: ${ours.groups.map((g) => g.path).join('\n')}`);
+  const session = ours.groups.find((g) => g.class === 'Session');
+  assert.equal(session.count, 20000);
+  assert.equal(ours.groups[0], session, `Session first: ${JSON.stringify(ours.groups.slice(0, 3))}`);
+  assert.ok(session.retained_size > 20000 * 64, JSON.stringify(session));
+  assert.ok(table.retained_size < session.retained_size, JSON.stringify(table));
+});
