@@ -1,7 +1,6 @@
 #include "bigheap.h"
 
 #include <malloc.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -25,11 +24,13 @@ static void advise_huge(void *block, size_t len)
 
 void cli_bigheap_prepare(size_t bytes)
 {
-    static bool prepared;
-    if (prepared || bytes < BIGHEAP_MIN_INPUT || bytes > SIZE_MAX / BIGHEAP_PEAK_FACTOR) return;
-    prepared = true;
+    static int tuned; /* 1: done, -1: this malloc does not take the options */
+    if (bytes < BIGHEAP_MIN_INPUT || bytes > SIZE_MAX / BIGHEAP_PEAK_FACTOR) return;
     /* glibc falls back to mmap by itself if the heap cannot grow. */
-    if (!mallopt(M_MMAP_MAX, 0) || !mallopt(M_TRIM_THRESHOLD, -1)) return;
+    if (!tuned) tuned = mallopt(M_MMAP_MAX, 0) && mallopt(M_TRIM_THRESHOLD, -1) ? 1 : -1;
+    if (tuned < 0) return;
+    /* Freed memory at the top of the heap is reused first: a later input
+     * (`heap diff`, `merge`) reserves only what it needs beyond it. */
     size_t reserve = bytes * BIGHEAP_PEAK_FACTOR;
     void *block = malloc(reserve);
     if (!block) return;

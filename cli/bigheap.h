@@ -1,7 +1,8 @@
 /* The CLI's heap for large inputs: one region of transparent huge pages.
  *
  * Reading a 100 MB .cpuprofile touches some 200 MB of fresh memory, in
- * arrays that grow, are freed and are allocated again phase by phase.
+ * arrays that grow, are freed and are allocated again phase by phase; a
+ * heap snapshot's analysis more, much of it at random (the dominators).
  * With 4 KiB pages that was 15,900 page faults, and on a virtual machine
  * where a fault costs 14 to 19 µs (issue 8) they were half of `convert`'s
  * time. Huge pages are used only where advised (the kernel's default THP
@@ -18,8 +19,9 @@
 
 #include <stddef.h>
 
-/* For an input of `bytes` (a regular file's size): does the above once per
- * process when bytes is large enough to matter, and nothing otherwise. */
+/* For an input of `bytes` (a regular file's size), before it is read: does
+ * the above when bytes is large enough to matter, and nothing otherwise.
+ * Called for each input (a `heap leaks` reads three snapshots). */
 void cli_bigheap_prepare(size_t bytes);
 
 #endif

@@ -925,24 +925,8 @@ static int heap_leaks(int argc, char **argv)
     return rc;
 }
 
-/* The analysis touches a few hundred MB to GBs of fresh arrays, much of it
- * at random (the dominator tree): with 4 kB pages a third of its CPU time
- * went to page faults and TLB misses. glibc's malloc.hugetlb=1 tunable
- * asks for transparent huge pages on its large allocations (this kernel's
- * THP mode is "madvise"): 1.2 s -> 0.8 s of CPU on a 100 MB snapshot. The
- * tunable is read at start-up, so the command re-executes itself once with
- * it, unless GLIBC_TUNABLES is already set (the user's choice stands).
- * MAIN_ARGV is main's argv (argv[-1] here). */
-static void reexec_with_huge_pages(char **main_argv)
-{
-    if (getenv("GLIBC_TUNABLES") || setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1)) return;
-    execv("/proc/self/exe", main_argv);
-    unsetenv("GLIBC_TUNABLES"); /* no /proc: carry on with small pages */
-}
-
 int cli_heap(int argc, char **argv)
 {
-    reexec_with_huge_pages(argv - 1);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(heap_usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
