@@ -40,7 +40,8 @@ static const char *sniff_object(const char *s, size_t i, size_t len)
     size_t klen;
     const char *key = first_key(s, i, len, &klen);
     if (key_is(key, klen, "snapshot"))
-        return "a V8 heap snapshot, not a profile: open it in Chrome DevTools (Memory tab)";
+        return "a V8 heap snapshot, not a profile: read it with `nodeprof heap summary`, or open it in Chrome "
+               "DevTools (Memory tab)";
     if (key_is(key, klen, "traceEvents"))
         return "a trace-events file, not a profile: open it in https://ui.perfetto.dev or chrome://tracing";
     if (key_is(key, klen, "$schema") && mentions(s, len, "speedscope"))

@@ -125,7 +125,7 @@ test('a file that is not a profile says what it is and what reads it, in top and
   assert.equal(nodeprof(['convert', input]).status, 0);
   const pprof = path.join(dir, 'a.cpu.pb.gz');
   const cases = [
-    [snapshot, /x\.heapsnapshot: a V8 heap snapshot, not a profile: open it in Chrome DevTools \(Memory tab\)/],
+    [snapshot, /x\.heapsnapshot: a V8 heap snapshot, not a profile: read it with `nodeprof heap summary`, or open it in Chrome DevTools \(Memory tab\)/],
     [trace, /node_trace\.1\.log: a trace-events file, not a profile/],
     [empty, /empty\.cpuprofile: an empty file: no profile in it/],
     [pprof, /a\.cpu\.pb\.gz: gzip-compressed \(a pprof profile\?\)/, ['convert']],
