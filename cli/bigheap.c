@@ -3,8 +3,8 @@
 #include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/mman.h>
-#include <unistd.h>
+
+#include "formats/intern.h"
 
 /* Below this an input's page faults cost under a few milliseconds. */
 #define BIGHEAP_MIN_INPUT (8u << 20)
@@ -13,14 +13,6 @@
  * a .cpuprofile (README, Benchmarks); the rest is headroom, which costs
  * address space only. */
 #define BIGHEAP_PEAK_FACTOR 3
-
-static void advise_huge(void *block, size_t len)
-{
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t start = ((uintptr_t)block + page - 1) & ~(page - 1);
-    uintptr_t end = ((uintptr_t)block + len) & ~(page - 1);
-    if (end > start) (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
-}
 
 void cli_bigheap_prepare(size_t bytes)
 {
@@ -34,6 +26,6 @@ void cli_bigheap_prepare(size_t bytes)
     size_t reserve = bytes * BIGHEAP_PEAK_FACTOR;
     void *block = malloc(reserve);
     if (!block) return;
-    advise_huge(block, malloc_usable_size(block));
+    np_advise_huge_pages(block);
     free(block); /* stays in the heap, advised, for the arrays to come */
 }
