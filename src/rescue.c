@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <limits.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 
 #include "common/clock.h"
@@ -160,6 +161,19 @@ static bool intrinsics_frozen(napi_env env)
     return frozen && napi_get_value_bool(env, frozen, &yes) == napi_ok && yes;
 }
 
+/* Whether the app has closed fd 0, 1 or 2. A Worker's thread opens its
+ * event loop's epoll descriptor, the lowest free one, and node aborts when
+ * that loop closes (libuv's uv__close asserts fd > 2): a process that would
+ * have ended cleanly dies of SIGABRT, plain node too if the app made the
+ * Worker. It would also take the descriptor an app that closed stdout
+ * means to reopen. */
+static bool stdio_closed(void)
+{
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) < 0) return true;
+    return false;
+}
+
 /* new Worker(`process.dlopen(...)`, {eval, workerData}).unref() */
 static int start_helper(napi_env env)
 {
@@ -198,6 +212,10 @@ int np_rescue_install(napi_env env, void (*serve)(napi_env env))
     rs()->serve = serve;
     if (intrinsics_frozen(env)) {
         np_info("no helper thread with frozen intrinsics (node would never exit): commands wait while the main thread is busy");
+        return -1;
+    }
+    if (stdio_closed()) {
+        np_info("no helper thread: the app closed its stdin, stdout or stderr: commands wait while the main thread is busy");
         return -1;
     }
     if (define_entry(env) || start_helper(env)) {

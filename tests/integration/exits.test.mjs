@@ -108,6 +108,26 @@ for (const helper of ['on', 'eager']) {
   });
 }
 
+// A Worker whose thread starts while fd 0, 1 or 2 is closed gets one of them for its event loop,
+// and node aborts when that loop closes (libuv's uv__close asserts fd > 2), plain node too. So an
+// app that closed its stdin (or stdout, stderr) before the helper's turn gets no helper, rather
+// than an abort at exit.
+for (const fds of [[0], [1, 2]]) {
+  test(`the app closes fd ${fds.join(' and ')} before the helper's turn: it ends as under plain node, with its profile`, (t) => {
+    const dir = tempDir(t);
+    const app = path.join(dir, 'closes.js');
+    fs.writeFileSync(app, `const fs = require('fs');\n${fds.map((fd) => `fs.closeSync(${fd});`).join(' ')}\n` +
+      "setTimeout(() => fs.writeFileSync('done', 'ok'), 400);\n");
+    const { lib, plain, libDir, plainDir } = runPair(t, NODE, [app]);
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.equal(fs.readFileSync(path.join(plainDir, 'done'), 'utf8'), 'ok');
+    assertSameOutcome(lib, plain, `closing fd ${fds}`);
+    assert.equal(fs.readFileSync(path.join(libDir, 'done'), 'utf8'), 'ok');
+    assert.equal(cpuProfilesIn(libDir).length, 1, treeOf(libDir).join(' '));
+    assert.deepEqual(treeOf(libDir).filter((f) => f.endsWith('.crash.txt')), []);
+  });
+}
+
 // An app may remove every 'exit' listener, nodeprof's among them: it is put back in front (an
 // app's own 'exit' listener may call process.exit(), which ends the emit), at once and, after
 // removeAllListeners() with no name, on the next tick.
