@@ -1,5 +1,6 @@
 #include "shutdown.h"
 
+#include "common/config.h"
 #include "common/log.h"
 #include "cpu.h"
 #include "export.h"
@@ -9,6 +10,7 @@
 #include "leakwatch.h"
 #include "listeners.h"
 #include "memory.h"
+#include "termsig.h"
 #include "trace.h"
 #include "wake.h"
 
@@ -33,8 +35,13 @@ void np_finish_thread(struct np_thread *t, const char *why)
 static napi_value on_process_exit(napi_env env, napi_callback_info info)
 {
     struct np_thread *t;
-    if (napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&t) == napi_ok && t)
-        np_finish_thread(t, "exit");
+    if (napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&t) != napi_ok || !t) return NULL;
+    np_finish_thread(t, "exit");
+    int sig = t->thread_id == 0 ? np_termsig_arrived() : 0;
+    if (sig) { /* it would have killed plain node already (termsig.h) */
+        np_info("%s arrived before the exit: dying of it as node would", np_signal_name(sig));
+        np_die_by_signal(sig);
+    }
     return NULL;
 }
 

@@ -15,6 +15,7 @@
 #include "output.h"
 #include "process.h"
 #include "shutdown.h"
+#include "termsig.h"
 #include "thread.h"
 #include "wake.h"
 
@@ -39,23 +40,6 @@ static int term_index(int sig)
     for (int i = 0; i < NTERM; i++)
         if (term_signals[i] == sig) return i;
     return -1;
-}
-
-void np_die_by_signal(int sig)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    sigaction(sig, &sa, NULL);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, sig);
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    raise(sig);
-    /* Only if the signal is somehow survived (it cannot be with SIG_DFL
-     * for these signals): end as a shell would report it. */
-    _exit(128 + sig);
 }
 
 /* ---- main thread ------------------------------------------------------- */
@@ -190,7 +174,9 @@ static void record_then_chain(int sig, siginfo_t *info, void *uctx)
 {
     int i = term_index(sig);
     if (i < 0) return;
-    atomic_store(&sigs.listened_at_signal[i], atomic_load(&sigs.app_listeners[i]) > 0);
+    bool listened = atomic_load(&sigs.app_listeners[i]) > 0;
+    atomic_store(&sigs.listened_at_signal[i], listened);
+    if (!listened && getpid() != 1) np_termsig_note(sig); /* PID 1: the kernel drops it */
     const struct sigaction *next = &sigs.chain[i];
     if (next->sa_flags & SA_SIGINFO) next->sa_sigaction(sig, info, uctx);
     else if (next->sa_handler != SIG_DFL && next->sa_handler != SIG_IGN) next->sa_handler(sig);

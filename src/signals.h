@@ -20,6 +20,7 @@
 #include <stdbool.h>
 
 #include "napi_weak.h"
+#include "termsig.h" /* np_die_by_signal */
 
 /* Under the 2 s that nodeprof promises, with room for a loaded machine's
  * late timers (measured: up to 450 ms late). */
@@ -35,7 +36,5 @@ bool np_signals_waiting(void);
 /* Main thread: act on the signals waiting (may not return). */
 void np_signals_handle(void);
 
-/* Ends the process by sig with the default action. Never returns. */
-void np_die_by_signal(int sig) __attribute__((noreturn));
 
 #endif

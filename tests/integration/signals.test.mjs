@@ -6,8 +6,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  APPS, assertHotProfile, childEnv, controlFifo, cpuProfilesIn, defaultNameRe, hasFunction, nodeprofLines,
-  readCpuProfile, startNode, tempDir, tempLeftovers, topSelf, treeOf, withoutNodeprofLines,
+  APPS, NODE, assertHotProfile, childEnv, controlFifo, cpuProfilesIn, defaultNameRe, hasFunction, nodeprofLines,
+  readCpuProfile, runPair, startNode, tempDir, tempLeftovers, topSelf, treeOf, withoutNodeprofLines,
 } from './helpers.mjs';
 
 const ENDS = path.join(APPS, 'ends.js');
@@ -163,3 +163,29 @@ test('a signal handled by process.once(): the app goes on as under plain node', 
     assertHotProfile(files[0], 'hotLoop', 0.3, { busy: true }); // it waits for the signal
   }
 });
+
+// An app that sends itself a terminating signal it does not listen for dies of it at once under
+// plain node. Under the library the signal goes to our watcher, which hands it to the main thread
+// on its next turn; a process that ends first (the signal was its last statement, or a handler
+// re-raised it after closing what kept the loop alive, as signal-exit and many shutdown paths
+// do) exited 0. It must die of the signal, with its profile written.
+const SELF_SIGNALS = {
+  'the last statement': (sig) => `console.log('work done'); process.kill(process.pid, '${sig}');`,
+  're-raised by a once() handler that closed the loop': (sig) => `const iv = setInterval(() => {}, 1000);
+process.once('${sig}', () => { clearInterval(iv); console.log('cleanup'); process.kill(process.pid, '${sig}'); });
+process.kill(process.pid, '${sig}');`,
+};
+for (const [what, source] of Object.entries(SELF_SIGNALS)) {
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+    test(`the app sends itself ${sig} as ${what}: it dies of it as under plain node, profile written`, (t) => {
+      const dir = tempDir(t);
+      const app = path.join(dir, 'selfsig.js');
+      fs.writeFileSync(app, source(sig) + '\n');
+      const { lib, plain, libDir } = runPair(t, NODE, [app]);
+      assert.equal(plain.signal, sig, `plain node: ${JSON.stringify(plain)}`);
+      assert.deepEqual(same(lib), same(plain));
+      assert.equal(cpuProfilesIn(libDir).length, 1, treeOf(libDir).join(' '));
+      assert.ok(!fs.existsSync(controlFifo(lib.pid)), 'control FIFO left behind');
+    });
+  }
+}
