@@ -35,7 +35,7 @@ LIBS    = -lcjson -lz -lpthread
 PRELOAD_SRCS = $(wildcard preload/*.c)
 # The preloaded object is in every process: the constructor and only the
 # common modules it uses, and nothing but libc (preload/agentload.h).
-PRELOAD_COMMON = $(addprefix src/common/,log.c nodeopts.c loader.c outfile.c)
+PRELOAD_COMMON = $(addprefix src/common/,log.c nodeopts.c loader.c outfile.c envfile.c)
 AGENT_SRCS   = $(wildcard src/*.c src/native/*.c)
 COMMON_SRCS  = $(wildcard src/common/*.c)
 FORMAT_SRCS  = $(wildcard src/formats/*.c)

@@ -15,6 +15,7 @@
 #include "agentload.h"
 #include "napi_weak.h"
 #include "common/log.h"
+#include "common/envfile.h"
 #include "common/nodeopts.h"
 #include "common/loader.h"
 
@@ -67,9 +68,19 @@ static bool listed_in_ld_preload(const char *self)
 /* node's permission model denies reading our loader and loading addons:
  * the preload would throw before the app's first line. Stay out, and take
  * out a token a parent passed down. */
-static bool permission_model_on(int argc, char **argv)
+static bool permission_model_on(int argc, char **argv, const char *node_options)
 {
-    return np_argv_has_permission_model(argc, argv) || np_nodeopts_has_permission_model(getenv("NODE_OPTIONS"));
+    return np_argv_has_permission_model(argc, argv) || np_nodeopts_has_permission_model(node_options);
+}
+
+/* The NODE_OPTIONS node will use: the environment's, or else those of its
+ * --env-file files (envfile.h), which our token in the environment would
+ * otherwise replace. */
+static const char *node_options_in_force(int argc, char **argv, char *buf, size_t len)
+{
+    const char *env = getenv("NODE_OPTIONS");
+    if (env || !argv) return env;
+    return np_envfile_node_options(argc, argv, buf, len) == 1 ? buf : NULL;
 }
 
 /* Not profiling this process: no child inherits a token from it either. */
@@ -88,7 +99,7 @@ static double clock_ms(clockid_t id)
     return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
 }
 
-static void inject_agent(const char *self)
+static void inject_agent(const char *self, const char *node_options)
 {
     char token[8192], why[PATH_MAX + 200];
     int kind = np_loader_token(self, token, sizeof token, why, sizeof why);
@@ -101,7 +112,7 @@ static void inject_agent(const char *self)
     if (kind == NP_LOADER_DATA)
         np_info("no trusted " NP_LOADER_NAME " (%s); loading the agent through --import=data:", why);
     char options[16384];
-    switch (np_nodeopts_inject(getenv("NODE_OPTIONS"), token, options, sizeof options)) {
+    switch (np_nodeopts_inject(node_options, token, options, sizeof options)) {
     case NP_NODEOPTS_CHANGED: setenv("NODE_OPTIONS", options, 1); break;
     case NP_NODEOPTS_UNCHANGED: break;
     case NP_NODEOPTS_ERROR:
@@ -119,16 +130,18 @@ __attribute__((constructor)) static void nodeprof_preload(int argc, char **argv,
     /* The agent's start-up clock (boot.h) starts here. */
     double wall = clock_ms(CLOCK_MONOTONIC), cpu = clock_ms(CLOCK_THREAD_CPUTIME_ID);
     char self[PATH_MAX], why[2 * PATH_MAX + 200];
+    static char from_files[16384];
     if (!find_own_path(self) || !listed_in_ld_preload(self)) return;
+    const char *node_options = env_says_disabled() ? NULL : node_options_in_force(argc, argv, from_files, sizeof from_files);
     if (env_says_disabled()) {
         strip_tokens();
-    } else if (argv && permission_model_on(argc, argv)) {
+    } else if (argv && permission_model_on(argc, argv, node_options)) {
         np_warn("node's permission model is on; not profiling this process");
         strip_tokens();
     } else if (np_agent_load(self, wall, cpu, why, sizeof why) != 0) {
         np_err("%s; not profiling this process", why);
         strip_tokens();
     } else {
-        inject_agent(self);
+        inject_agent(self, node_options);
     }
 }

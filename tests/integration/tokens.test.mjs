@@ -72,3 +72,39 @@ test('the /tmp token of earlier versions is replaced, never followed', (t) => {
   assert.equal(plain.status, 0, plain.stderr);
   assert.equal(JSON.parse(plain.stdout), '--no-warnings');
 });
+
+// node takes NODE_OPTIONS from its --env-file files when the environment has none; our token in
+// the environment made node drop them (a heap limit, an APM agent's --require). They are kept,
+// after our token, as node would read them; a pipe (--env-file=<(...)) is left for node to read.
+test('NODE_OPTIONS from --env-file files is kept, after our token, as plain node applies it', (t) => {
+  const dir = tempDir(t);
+  fs.writeFileSync(path.join(dir, 'pre.js'), 'globalThis.preRan = true;\n');
+  fs.writeFileSync(path.join(dir, 'first.env'), 'NODE_OPTIONS=--title=first\n');
+  fs.writeFileSync(path.join(dir, 'app.env'), `# settings
+export NODE_OPTIONS="--require ./pre.js --max-old-space-size=123 --title=fromfile"
+GREETING=hi # a comment
+`);
+  const app = path.join(dir, 'app.js');
+  fs.writeFileSync(app, `const v8 = require('v8');
+console.log(process.title, !!globalThis.preRan, process.env.GREETING,
+  v8.getHeapStatistics().heap_size_limit >> 20, process.env.NODE_OPTIONS);
+`);
+  const strip = (out) => out.replace(/--require=\/\S*\/nodeprof-loader\.cjs /, '');
+  const args = ['--env-file=first.env', '--env-file', 'app.env', app];
+  const plain = run(NODE, args, { env: childEnv({}, { preload: false }), cwd: dir });
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.match(plain.stdout, /^fromfile true hi \d+ --require \.\/pre\.js --max-old-space-size=123 --title=fromfile\n$/);
+  const lib = run(NODE, args, { env: childEnv({ NODEPROF_DIR: path.join(dir, 'out') }), cwd: dir });
+  assert.equal(lib.status, 0, lib.stderr);
+  assert.equal(lib.stderr, plain.stderr);
+  assert.equal(strip(lib.stdout), plain.stdout);
+  assert.equal(loaderTokens(lib.stdout).length, 1, lib.stdout);
+  assert.equal(filesIn(path.join(dir, 'out'), '.cpuprofile').length, 1);
+
+  // A pipe is not read (node would find it empty): its other variables reach the app.
+  const piped = run('bash', ['-c', `exec "${NODE}" --env-file=<(cat app.env) "${app}"`],
+    { env: childEnv({ NODEPROF_DIR: path.join(dir, 'pipe') }), cwd: dir });
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.match(piped.stdout, / false hi /);
+  assert.equal(filesIn(path.join(dir, 'pipe'), '.cpuprofile').length, 1);
+});
