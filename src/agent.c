@@ -50,6 +50,16 @@ static void setup_logging(void)
     np_log_attach(&p->log);
 }
 
+/* A relative NODEPROF_MANIFEST is the working directory's at start-up, as
+ * NODEPROF_DIR is: it was opened at each write, so after an app's chdir()
+ * (npm scripts, daemons) the paths went to another file, or nowhere. */
+static void manifest_at_start_up(struct np_config *cfg)
+{
+    char cwd[PATH_MAX], abs[sizeof cfg->manifest];
+    if (!cfg->manifest[0] || cfg->manifest[0] == '/' || !getcwd(cwd, sizeof cwd)) return;
+    if (snprintf(abs, sizeof abs, "%s/%s", cwd, cfg->manifest) < (int)sizeof abs) memcpy(cfg->manifest, abs, sizeof abs);
+}
+
 /* Reads the configuration once per process (the main thread comes first). */
 static void configure(void)
 {
@@ -59,6 +69,7 @@ static void configure(void)
     np_config_load(&np_process.cfg, environ, NULL, NULL);
     setup_logging();
     np_config_load(&np_process.cfg, environ, report_config_problem, NULL);
+    manifest_at_start_up(&np_process.cfg);
     np_output_init(&np_process.cfg);
 }
 

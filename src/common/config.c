@@ -66,7 +66,7 @@ static const struct opt opts[] = {
     { "LOG_FILE", OPT_STRING, "", 0, 0, NULL, F(log_file),
       "append log lines to this file instead of stderr" },
     { "MANIFEST", OPT_STRING, "", 0, 0, NULL, F(manifest),
-      "append the path of every file written to this file, one per line (used by `nodeprof run`)" },
+      "append the path of every file written to this file, one per line (used by `nodeprof run`); relative to the working directory at start-up" },
     { "FIFO", OPT_STRING, "on", 0, 0, NULL, F(fifo),
       "control FIFO: `on` (`/tmp/nodeprof-<uid>/<pid>.ctl`), `off`, or a path, in which `%p` is the pid (children inherit the variable: give each its own)" },
     { "SIGNAL", OPT_SIGNAL, "SIGUSR2", 0, 0, NULL, F(signal),

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 
 import {
   APPS, NODE, assertHotProfile, controlFifo, assertSameOutcome, childEnv, cpuProfilesIn, defaultNameRe, outcome,
-  readCpuProfile, runPair, tempDir, tempLeftovers, treeOf,
+  readCpuProfile, run, runPair, tempDir, tempLeftovers, treeOf,
 } from './helpers.mjs';
 
 const ENDS = path.join(APPS, 'ends.js');
@@ -127,6 +127,23 @@ for (const fds of [[0], [1, 2]]) {
     assert.deepEqual(treeOf(libDir).filter((f) => f.endsWith('.crash.txt')), []);
   });
 }
+
+// A relative NODEPROF_DIR is the working directory's at start-up; so is a relative
+// NODEPROF_MANIFEST, which was opened against the directory of the moment, after an app's
+// process.chdir() (npm scripts, daemons): another file, or none.
+test('process.chdir() before the exit: a relative NODEPROF_DIR and NODEPROF_MANIFEST stay where they were', (t) => {
+  const dir = tempDir(t);
+  fs.mkdirSync(path.join(dir, 'elsewhere'));
+  const app = path.join(dir, 'moves.js');
+  fs.writeFileSync(app, "process.chdir('elsewhere'); setTimeout(() => {}, 100);\n");
+  const r = run(NODE, [app], { env: childEnv({ NODEPROF_DIR: 'out', NODEPROF_MANIFEST: 'manifest.txt' }), cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  const files = cpuProfilesIn(path.join(dir, 'out'));
+  assert.equal(files.length, 1, treeOf(dir).join(' '));
+  assert.equal(fs.readFileSync(path.join(dir, 'manifest.txt'), 'utf8'), `${files[0]}\n`);
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'elsewhere')), []);
+});
 
 // An app may remove every 'exit' listener, nodeprof's among them: it is put back in front (an
 // app's own 'exit' listener may call process.exit(), which ends the emit), at once and, after
