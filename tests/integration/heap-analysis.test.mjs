@@ -237,6 +237,22 @@ describe('nodeprof heap on real snapshots', { timeout: 600000 }, () => {
     assert.match(text.stdout, /1000 x LeakedSession/);
   });
 
+  // Given out of order, leaks answered "none", as if nothing leaked: refused, unless --force.
+  test('leaks: snapshots out of the order they were taken are refused, saying which', () => {
+    const [base, target, fin] = ['baseline', 'target', 'final'].map((n) => path.join(dir, `${n}.heapsnapshot`));
+    for (const [files, older, newer] of [[[fin, target, base], target, fin], [[base, fin, target], target, fin]]) {
+      const r = heap(['leaks', ...files]);
+      assert.equal(r.status, 1, r.stdout);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr.split(older).length, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`^nodeprof: ${older.replace(/[.]/g, '\\.')} looks older than ` +
+        `${newer.replace(/[.]/g, '\\.')} \\(its newest object is @\\d+, against @\\d+\\): give BASELINE TARGET FINAL ` +
+        'in the order they were taken \\(--force compares them anyway\\)\\n$'));
+      const forced = heap(['leaks', ...files, '--force']);
+      assert.equal(forced.status, 0, forced.stderr);
+    }
+  });
+
   test('retainers: by class and by id', () => {
     const file = path.join(dir, 'final.heapsnapshot');
     const r = heap(['retainers', file, '--class', 'LeakedSession', '-n', '3']);
