@@ -288,6 +288,31 @@ static bool remove_if_stale(const char *dir, const char *name, long pid, bool is
     return true;
 }
 
+/* Whether nobody reads the control FIFO at path: every live agent holds
+ * its own open for reading, so such a FIFO was left by a process that is
+ * gone even when its pid is alive again: reused by another process (a long
+ * uptime, a container's small pid range), or a node of another pid
+ * namespace sharing /tmp. Opening it writes nothing. */
+static bool fifo_unread(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0 || !S_ISFIFO(st.st_mode)) return false;
+    int fd = open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    if (fd >= 0) {
+        close(fd);
+        return false;
+    }
+    return errno == ENXIO;
+}
+
+static void remove_unread(const char *path, long pid)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0 && st.st_uid == geteuid() && S_ISFIFO(st.st_mode) && unlink(path) == 0)
+        fprintf(stderr, "nodeprof: removed %s (no process reads it: process %ld is not the one that made it)\n",
+                path, pid);
+}
+
 /* The profiled processes whose FIFOs are in dir; with tidy, the FIFOs of
  * processes that are gone are removed (our own directory only). */
 static void list_run_dir(const char *dir, bool tidy)
@@ -304,6 +329,12 @@ static void list_run_dir(const char *dir, bool tidy)
         }
         if (tidy ? remove_if_stale(dir, e->d_name, pid, is_reply) : (kill((pid_t)pid, 0) != 0 && errno == ESRCH))
             continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (fifo_unread(path)) {
+            if (tidy) remove_unread(path, pid);
+            continue;
+        }
         printf("%ld\t", pid);
         cli_print_cmdline(pid, "");
         printf("\t%s/%s\n", dir, e->d_name);

@@ -10,7 +10,7 @@
 //   directory another user re-created;
 // - a flooded FIFO puts a handful of counted lines on the app's stderr.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -276,6 +276,28 @@ test('nodeprof list removes reply FIFOs (and old reply files) of nodeprof ctl pr
   assert.ok(lstatOrNull(live)?.isFIFO(), 'the reply FIFO of a live process was removed');
   assert.ok(lstatOrNull(other)?.isFile());
   assert.ok(!r.stdout.includes('reply-'), r.stdout);
+});
+
+// A control FIFO left by a process that is gone, under a pid that is alive again (reused by
+// another process, or a node of another pid namespace sharing /tmp): list showed that process as
+// profiled, and never removed the FIFO. No process reads it: removed. Run as another uid, in
+// its own run directory.
+test('nodeprof list removes a control FIFO that no process reads, also under a live pid', T, async (t) => {
+  const uid = 42000 + (process.pid % 10000);
+  const dir = `/tmp/nodeprof-${uid}`;
+  const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' }); // alive, and not node
+  t.after(() => { sleeper.kill('SIGKILL'); fs.rmSync(dir, { recursive: true, force: true }); });
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { mode: 0o700 });
+  fs.chownSync(dir, uid, uid);
+  const stale = path.join(dir, `${sleeper.pid}.ctl`);
+  execFileSync('setpriv', ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', 'mkfifo', '-m', '600', stale]);
+  const r = run('setpriv', ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', CLI, 'list'],
+    { env: childEnv({}, { preload: false }) });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(!r.stdout.includes(`${sleeper.pid}\t`), r.stdout);
+  assert.equal(lstatOrNull(stale), null, 'the unread FIFO is still there');
+  assert.equal(r.stderr, `nodeprof: removed ${stale} (no process reads it: process ${sleeper.pid} is not the one that made it)\n`);
 });
 
 // ---- the run directory deleted under a running process --------------------------
