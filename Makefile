@@ -161,9 +161,10 @@ test-nodes: all | test-deps
 # (CPU profile folding), sourcemap (the source map parser), memtimeline
 # (.memory.jsonl), http (the pprof endpoints' requests), heapsnap (the heap
 # snapshot reader and its dominator tree), pprof (the pprof reader),
-# command (control FIFO lines), config (NODEPROF_* from the environment).
+# command (control FIFO lines), config (NODEPROF_* from the environment),
+# envfile (the NODE_OPTIONS of node's --env-file files, read by the preload).
 FUZZ_SECONDS ?= 60
-FUZZERS = profile cpufold sourcemap memtimeline http heapsnap pprof command config
+FUZZERS = profile cpufold sourcemap memtimeline http heapsnap pprof command config envfile
 fuzz_seeds_profile   = tests/fixtures/profiles/*.cpuprofile tests/fixtures/profiles/*.heapprofile
 fuzz_seeds_cpufold   = tests/fixtures/profiles/*.cpuprofile
 fuzz_seeds_sourcemap = tests/fixtures/sourcemaps/*.map
@@ -195,6 +196,12 @@ $(BUILD)/fuzz/fuzz_command $(BUILD)/fuzz/fuzz_config: $(BUILD)/fuzz/fuzz_%: test
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -O1 -g \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FUZZ_CONFIG_SRCS) -lpthread
+fuzz_seeds_envfile   = tests/fuzz/envfile-seeds/*
+fuzz_dict_envfile    = envfile
+$(BUILD)/fuzz/fuzz_envfile: tests/fuzz/fuzz_envfile.c src/common/envfile.c | fuzz-deps
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -O1 -g \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< src/common/envfile.c
 fuzz_seeds_heapsnap  = tests/fixtures/heapsnapshots/*.heapsnapshot
 fuzz_dict_heapsnap   = heapsnap
 # fuzz-pprof: the pprof reader (nodeprof merge, top), raw and gzipped seeds.

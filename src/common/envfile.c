@@ -91,11 +91,7 @@ int np_envfile_parse(const char *text, size_t len, char *out, size_t outlen)
             ve = find(s, next, '#');
             trim(&vs, &ve);
         }
-        if (ours) {
-            int r = store(vs, ve, expand, out, outlen);
-            if (r < 0) { free(buf); return -1; }
-            found = 1;
-        }
+        if (ours) found = store(vs, ve, expand, out, outlen); /* the last one counts, fitting or not */
         s = next;
     }
     free(buf);

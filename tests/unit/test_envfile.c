@@ -1,4 +1,5 @@
 /* NODE_OPTIONS from an --env-file's text, as node's dotenv parser reads it. */
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
@@ -44,5 +45,11 @@ int main(void)
     memset(big + 13, 'a', 500);
     big[513] = '\0';
     CHECK(np_envfile_parse(big, strlen(big), out, sizeof out) == -1, "overflow");
+    /* Only the last value counts: one too long before it does not matter. */
+    char twice[700];
+    snprintf(twice, sizeof twice, "%s\nNODE_OPTIONS=--short\n", big);
+    PARSES(twice, "--short");
+    snprintf(twice, sizeof twice, "NODE_OPTIONS=--short\n%s\n", big);
+    CHECK(np_envfile_parse(twice, strlen(twice), out, sizeof out) == -1, "overflow last");
     return END();
 }
