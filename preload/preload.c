@@ -133,8 +133,8 @@ __attribute__((constructor)) static void nodeprof_preload(int argc, char **argv,
     static char from_files[16384];
     if (!find_own_path(self) || !listed_in_ld_preload(self)) return;
     const char *node_options = env_says_disabled() ? NULL : node_options_in_force(argc, argv, from_files, sizeof from_files);
-    if (env_says_disabled()) {
-        strip_tokens();
+    if (env_says_disabled() || (argv && np_argv_runs_no_code(argc, argv))) {
+        strip_tokens(); /* a syntax check, help or version: nothing to profile, silently */
     } else if (argv && permission_model_on(argc, argv, node_options)) {
         np_warn("node's permission model is on; not profiling this process");
         strip_tokens();

@@ -91,24 +91,41 @@ static const char value_options[] =
     "--test-coverage-functions --test-coverage-lines --test-global-setup --test-rerun-failures "
     "--experimental-test-isolation --experimental-test-tag-filter ";
 
-static int takes_next_value(const char *arg)
+/* Whether arg is one of the space-separated words of list. */
+static int listed(const char *list, const char *arg)
 {
     size_t len = strlen(arg);
-    if (len == 0 || strchr(arg, '=') || strchr(arg, ' ')) return 0;
-    for (const char *p = value_options; (p = strstr(p, arg)); p++)
-        if ((p == value_options || p[-1] == ' ') && p[len] == ' ') return 1;
+    for (const char *p = list; (p = strstr(p, arg)); p++)
+        if ((p == list || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0')) return 1;
+    return 0;
+}
+
+static int takes_next_value(const char *arg)
+{
+    return arg[0] && !strchr(arg, '=') && !strchr(arg, ' ') && listed(value_options, arg);
+}
+
+/* Whether one of node's own options (up to the script or `--`, values of
+ * options skipped) is one of the words of `names`. */
+static int argv_has_node_option(int argc, char *const *argv, const char *names)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || !strcmp(a, "-") || !strcmp(a, "--")) return 0; /* the script, stdin, the end */
+        if (!strchr(a, ' ') && listed(names, a)) return 1;
+        if (takes_next_value(a)) i++;
+    }
     return 0;
 }
 
 int np_argv_has_permission_model(int argc, char *const *argv)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (a[0] != '-' || !strcmp(a, "-") || !strcmp(a, "--")) return 0; /* the script, stdin, the end */
-        if (!strcmp(a, "--permission") || !strcmp(a, "--experimental-permission")) return 1;
-        if (takes_next_value(a)) i++;
-    }
-    return 0;
+    return argv_has_node_option(argc, argv, "--permission --experimental-permission");
+}
+
+int np_argv_runs_no_code(int argc, char *const *argv)
+{
+    return argv_has_node_option(argc, argv, "--help -h --check -c --version -v --v8-options --completion-bash");
 }
 
 /* Copies the tokens of current into out, replacing ours by `want` once

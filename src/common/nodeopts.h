@@ -39,6 +39,12 @@ int np_nodeopts_has_permission_model(const char *options);
  * their `--flag=value` form. */
 int np_argv_has_permission_model(int argc, char *const *argv);
 
+/* True if node's own options ask it to run no JavaScript of the app: a
+ * syntax check (`--check`), help or version output. Such a process writes
+ * no profile: it would only be noise, in every directory where a build
+ * step runs `node --check` under a global LD_PRELOAD. */
+int np_argv_runs_no_code(int argc, char *const *argv);
+
 /* True if the len bytes at token are one of our tokens (see above). */
 int np_nodeopts_is_ours(const char *token, size_t len);
 

@@ -1,6 +1,7 @@
 // node's permission model denies reading our loader and loading addons: the
 // library must stay out, so that the app runs exactly as without it. The
-// same for --no-addons, where node refuses the loader's dlopen.
+// same for --no-addons, where node refuses the loader's dlopen, and for
+// node runs that execute none of the app's code (--check, --help).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -73,4 +74,23 @@ test('addons allowed after all (--no-addons --addons), or --no-addons as an argu
     assert.equal(r.stderr, '');
     assert.equal(filesIn(out, '.cpuprofile').length, 1, args.join(' '));
   }
+});
+
+// node --check (a build step's syntax check), --help: no profile, no line,
+// the same output and status; `-p` runs code and is profiled.
+test('node --check, -c, --help: nothing written, no line, the same output and status', (t) => {
+  const dir = tempDir(t);
+  const good = writeScript(dir, 'good.js', "console.log('x');\n");
+  const bad = writeScript(dir, 'bad.js', 'let = ;\n');
+  for (const args of [['--check', good], ['-c', bad], ['-r', good, '--check', good], ['--help']]) {
+    const plain = run(NODE, args, { env: childEnv({}, { preload: false }), cwd: dir });
+    const ours = run(NODE, args, { env: childEnv({ NODEPROF_DIR: dir }), cwd: dir });
+    assert.equal(ours.status, plain.status, args.join(' '));
+    assert.equal(ours.stdout, plain.stdout, args.join(' '));
+    assert.equal(ours.stderr.replaceAll(bad, 'F'), plain.stderr.replaceAll(bad, 'F'), args.join(' '));
+  }
+  assert.deepEqual(filesIn(dir, '.cpuprofile'), []);
+  const p = run(NODE, ['-p', '1 + 1'], { env: childEnv({ NODEPROF_DIR: dir }), cwd: dir });
+  assert.equal(p.stdout, '2\n');
+  assert.equal(filesIn(dir, '.cpuprofile').length, 1);
 });

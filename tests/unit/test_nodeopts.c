@@ -209,9 +209,32 @@ static void test_argv_permission(void)
     CHECK(!argv_permission("node|--expose-gc|--title|x y|app.js"), "none");
 }
 
+static int argv_no_code(const char *line)
+{
+    char buf[512], *argv[32];
+    int argc = 0;
+    snprintf(buf, sizeof buf, "%s", line);
+    for (char *t = strtok(buf, "|"); t && argc < 31; t = strtok(NULL, "|")) argv[argc++] = t;
+    argv[argc] = NULL;
+    return np_argv_runs_no_code(argc, argv);
+}
+
+static void test_argv_no_code(void)
+{
+    CHECK(argv_no_code("node|--check|app.js"), "--check");
+    CHECK(argv_no_code("node|-c|app.js"), "-c");
+    CHECK(argv_no_code("node|-r|x|--help"), "--help after -r VALUE");
+    CHECK(argv_no_code("node|-v"), "-v");
+    CHECK(!argv_no_code("node|app.js|--help"), "the app's own --help");
+    CHECK(!argv_no_code("node|-C|x|app.js"), "-C is --conditions");
+    CHECK(!argv_no_code("node|-p|1"), "-p runs code");
+    CHECK(!argv_no_code("node|--checkout|app.js"), "a longer word");
+}
+
 int main(void)
 {
     test_argv_permission();
+    test_argv_no_code();
     test_inject();
     test_already_there();
     test_stale_and_duplicates();
