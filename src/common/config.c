@@ -88,7 +88,7 @@ static const struct opt opts[] = {
     { "PERIOD", OPT_DURATION, "off", 0, 0, NULL, F(period_ms),
       "continuous mode: write the CPU (and heap) profile every period (`500ms`, `60s`, `5m`, `1h`; a bare number is read as seconds, with a warning) and go on profiling" },
     { "KEEP", OPT_LONG, "0", 0, 1000000, NULL, F(keep),
-      "keep only the newest N files of each kind and format (each extension: `.cpuprofile`, `.cpu.pb.gz`, `.heap.pb.gz`…) that this process wrote; `0` keeps all" },
+      "keep only the newest N files of each kind and format (each extension: `.cpuprofile`, `.cpu.pb.gz`, `.heap.pb.gz`…) that this process wrote; `0` keeps all. Files of earlier processes are not counted: a service restarted in a loop adds its own each time (bound the directory by its volume, or clean it)" },
     { "FORMATS", OPT_FORMATS, "cpuprofile", 0, 0, NULL, F(formats),
       "comma list of output formats: `cpuprofile`, `pprof`, `collapsed`, `speedscope`, `html`, `top`" },
     { "SOURCEMAPS", OPT_BOOL, "off", 0, 0, NULL, F(sourcemaps),
