@@ -458,9 +458,11 @@ static int prepare_file(void)
     snprintf(crash.name, sizeof crash.name, "%s.crash.txt", name);
     if (np_temp_name(crash.name, crash.tmp_name, sizeof crash.tmp_name) < 0) return -1;
     crash.mode = np_output_mode();
-    /* Not created here (a process that writes nothing makes no directory),
-     * and not reported: the first profile written says what is wrong. */
-    int fd = np_dir_open_trusted(np_output_dir(), false, 0700, err, sizeof err);
+    /* Created now if missing, as the first profile would create it: a crash
+     * handler cannot walk and create a path safely, and a crash before any
+     * profile was written (the first minutes of a service) is a common
+     * one. Not reported: the first profile written says what is wrong. */
+    int fd = np_dir_open_trusted(np_output_dir(), true, 0700, err, sizeof err);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
         np_debug("NODEPROF_DIR=%s: %s; no crash reports", np_cfg()->dir, fd < 0 ? err : strerror(errno));

@@ -157,3 +157,17 @@ test('NODEPROF_CRASH=off: no report, the same death', T, (t) => {
   assert.equal(lib.signal, plain.signal);
   assert.deepEqual(filesIn(out, '.crash.txt'), []);
 });
+
+// A NODEPROF_DIR that does not exist yet: the handler cannot create a path
+// safely, so the directory is made at start-up (0700), as the first profile
+// would make it; a crash before any profile then still leaves its report.
+test('NODEPROF_DIR missing at start-up: created 0700, and a crash before any profile leaves its report', T, (t) => {
+  const dir = tempDir(t);
+  const script = writeScript(dir, 'abort.js', `setTimeout(() => process.abort(), 50);`);
+  const out = path.join(dir, 'not', 'yet');
+  const lib = run('/bin/sh', ['-c', 'ulimit -c 0; exec "$@"', 'sh', NODE, script],
+    { env: childEnv({ NODEPROF_DIR: out, NODEPROF_CPU: 'off' }), cwd: dir });
+  assert.equal(lib.signal, 'SIGABRT', lib.stderr);
+  assert.equal((fs.statSync(out).mode & 0o777).toString(8), '700');
+  oneReport(out);
+});
