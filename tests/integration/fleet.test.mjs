@@ -139,7 +139,7 @@ test('the HTTP endpoints serve labelled pprof with wall-clock times', async (t) 
   const dir = tempDir(t);
   const script = writeScript(dir, 'server.js', `
 const keep = [];
-function serverHot() { const end = Date.now() + 20; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); keep.push(new Array(100).fill(x)); if (keep.length > 500) keep.shift(); }
+function serverHot() { const end = Date.now() + 20; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); keep.push(new Array(1000).fill(x)); if (keep.length > 500) keep.shift(); }
 setInterval(serverHot, 25);
 console.log('ready');
 `);
