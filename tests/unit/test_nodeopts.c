@@ -181,15 +181,20 @@ static void test_overflow(void)
     free(longtoken);
 }
 
-/* node's own command line: options up to the script, values skipped. */
-static int argv_permission(const char *line)
+/* node's own command line, written "node|-r|x|app.js", given to check. */
+static int with_argv(const char *line, int (*check)(int argc, char *const *argv))
 {
     char buf[512], *argv[32];
     int argc = 0;
     snprintf(buf, sizeof buf, "%s", line);
     for (char *t = strtok(buf, "|"); t && argc < 31; t = strtok(NULL, "|")) argv[argc++] = t;
     argv[argc] = NULL;
-    return np_argv_has_permission_model(argc, argv);
+    return check(argc, argv);
+}
+
+static int argv_permission(const char *line)
+{
+    return with_argv(line, np_argv_has_permission_model);
 }
 
 static void test_argv_permission(void)
@@ -211,12 +216,7 @@ static void test_argv_permission(void)
 
 static int argv_no_code(const char *line)
 {
-    char buf[512], *argv[32];
-    int argc = 0;
-    snprintf(buf, sizeof buf, "%s", line);
-    for (char *t = strtok(buf, "|"); t && argc < 31; t = strtok(NULL, "|")) argv[argc++] = t;
-    argv[argc] = NULL;
-    return np_argv_runs_no_code(argc, argv);
+    return with_argv(line, np_argv_runs_no_code);
 }
 
 static void test_argv_no_code(void)
